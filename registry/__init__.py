@@ -1,0 +1,90 @@
+"""Partner coordination and contact registry: the application factory."""
+
+from flask import Flask
+from sqlalchemy import text
+
+from . import db, errors
+from .api import AUTHORIZATIONS, RegistryApi, install_models
+from .config import load_config
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=False)
+    app.config.update(load_config(overrides))
+    db.init_app(app)
+    register_auth(app)
+    register_api(app)
+    register_health(app)
+    errors.register_error_handlers(app)
+    register_cli(app)
+    return app
+
+
+def register_auth(app: Flask) -> None:
+    from .auth.service import jwt
+
+    jwt.init_app(app)
+
+
+def register_api(app: Flask) -> None:
+    from .agencies.routes import ns as agencies
+    from .auth.routes import cad_clients_ns, users_ns
+    from .auth.routes import ns as auth
+    from .contacts.routes import ns as contacts
+    from .facilities.routes import access_points_ns, tactical_points_ns
+    from .facilities.routes import ns as facilities
+    from .mous.routes import ns as mous
+    from .organizations.routes import ns as organizations
+
+    api = RegistryApi(
+        app,
+        prefix=API_PREFIX,
+        doc=f"{API_PREFIX}/docs",
+        title="Partner coordination and contact registry",
+        version="1.0",
+        description="Facilities, contacts, access points and MOUs of private-sector partners, "
+        "served to public-safety agencies and their dispatch (CAD) systems.",
+        authorizations=AUTHORIZATIONS,
+        catch_all_404s=True,
+        decorators=[db.transactional],
+    )
+    for namespace in (
+        auth,
+        users_ns,
+        cad_clients_ns,
+        organizations,
+        agencies,
+        facilities,
+        access_points_ns,
+        tactical_points_ns,
+        contacts,
+        mous,
+    ):
+        api.add_namespace(namespace)
+    install_models(api)
+    app.extensions["registry.api"] = api
+
+
+def register_health(app: Flask) -> None:
+    @app.get("/healthz")
+    def healthz():
+        return {"status": "ok"}
+
+    @app.get("/readyz")
+    def readyz():
+        try:
+            with db.engine().connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except Exception:
+            app.logger.warning("readiness check: database unreachable")
+            return errors.problem(503, "The database is unreachable.", "not-ready")
+        return {"status": "ready"}
+
+
+def register_cli(app: Flask) -> None:
+    from .cli import commands
+
+    for command in commands:
+        app.cli.add_command(command)

@@ -1,0 +1,85 @@
+"""Who may read and write what. Every visibility rule is a SQL clause, so lists and single reads
+use the same rule and an invisible record is simply not found (404, no existence leak)."""
+
+from datetime import UTC, datetime
+
+from sqlalchemy import and_, exists, false, or_, select, true
+
+from .auth.principal import Principal
+from .facilities.models import Facility
+from .mous.models import Mou, MouScope, mou_facilities
+
+AGENCY_ROLES = ("agency_user", "cad")
+
+
+def _today():
+    return datetime.now(UTC).date()
+
+
+def mou_in_force():
+    today = _today()
+    return and_(
+        Mou.status == "active",
+        Mou.effective_date <= today,
+        or_(Mou.expiry_date.is_(None), Mou.expiry_date >= today),
+    )
+
+
+def _has_scope(scope: str):
+    return exists(select(MouScope.mou_id).where(MouScope.mou_id == Mou.id, MouScope.scope == scope))
+
+
+def _covers_facility(facility_id_column):
+    return or_(
+        Mou.covers_all_facilities,
+        exists(
+            select(mou_facilities.c.mou_id).where(
+                mou_facilities.c.mou_id == Mou.id,
+                mou_facilities.c.facility_id == facility_id_column,
+            )
+        ),
+    )
+
+
+def shares_facility(agency_id: int):
+    """True for facilities an active data-sharing MOU opens to `agency_id`."""
+    return exists(
+        select(Mou.id).where(
+            Mou.organization_id == Facility.organization_id,
+            Mou.agency_id == agency_id,
+            mou_in_force(),
+            _has_scope("data_sharing"),
+            _covers_facility(Facility.id),
+        )
+    )
+
+
+def shares_organization(agency_id: int, organization_id_column):
+    """True for organizations with an active data-sharing MOU (any facility) with `agency_id`."""
+    return exists(
+        select(Mou.id).where(
+            Mou.organization_id == organization_id_column,
+            Mou.agency_id == agency_id,
+            mou_in_force(),
+            _has_scope("data_sharing"),
+        )
+    )
+
+
+def facility_filter(principal: Principal):
+    if principal.is_admin:
+        return true()
+    if principal.role == "facility_manager":
+        return Facility.organization_id == principal.organization_id
+    if principal.role in AGENCY_ROLES:
+        return shares_facility(principal.agency_id)
+    return false()
+
+
+def manages_organization(principal: Principal, organization_id: int | None) -> bool:
+    """Admins manage every organization's data; a facility manager only its own."""
+    return principal.is_admin or (
+        principal.role == "facility_manager"
+        and organization_id is not None
+        and principal.organization_id == organization_id
+    )

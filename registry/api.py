@@ -1,0 +1,306 @@
+"""The thin HTTP layer shared by every resource area.
+
+- `RegistryApi`: flask-restx as a router and document generator; all errors go to errors.py.
+- `body`, `query`, `returns`, `returns_page`: decorators that validate/serialize with marshmallow
+  AND document the same schema in swagger.json (apispec converts the schema to JSON Schema), so a
+  shape is defined exactly once.
+- ETag helpers: `require_if_match` for writes, ETag/304 for reads.
+"""
+
+import copy
+import json
+from functools import wraps
+from http import HTTPStatus
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+from flask import Response, request
+from flask_restx import Api, Namespace, SchemaModel
+from marshmallow import Schema, ValidationError, fields, missing, validate
+
+from . import db, errors
+
+# ---------------------------------------------------------------------------------------------
+# One schema source: marshmallow -> JSON Schema (apispec) -> restx models
+
+
+def schema_name(schema) -> str:
+    cls = schema if isinstance(schema, type) else type(schema)
+    return cls.__name__.removesuffix("Schema")
+
+
+_spec = APISpec(
+    title="registry",
+    version="1",
+    openapi_version="2.0",
+    plugins=[MarshmallowPlugin(schema_name_resolver=schema_name)],
+)
+_partial_names: set[str] = set()
+
+
+def _definitions() -> dict:
+    return _spec.to_dict().get("definitions", {})
+
+
+class MarshmallowModel(SchemaModel):
+    """A restx model whose JSON Schema is read from the shared apispec document on demand."""
+
+    def __init__(self, name: str):
+        super().__init__(name)
+
+    @property
+    def _schema(self):
+        base = self.name.removesuffix("Patch")
+        definition = copy.deepcopy(_definitions()[base])
+        if self.name in _partial_names:
+            definition.pop("required", None)
+        return definition
+
+    @_schema.setter
+    def _schema(self, _value):
+        pass
+
+
+def doc_model(schema_cls, partial: bool = False) -> MarshmallowModel:
+    name = schema_name(schema_cls)
+    if name not in _spec.components.schemas:
+        _spec.components.schema(name, schema=schema_cls)
+    if partial:
+        name = f"{name}Patch"
+        _partial_names.add(name)
+    return MarshmallowModel(name)
+
+
+def install_models(api: Api) -> None:
+    """Register every schema (nested ones too) so swagger.json has all definitions."""
+    for name in list(_definitions()) + sorted(_partial_names):
+        api.models[name] = MarshmallowModel(name)
+
+
+_DOC = Namespace("documentation-helper")
+doc = _DOC.doc
+
+
+# ---------------------------------------------------------------------------------------------
+# Request bodies and query strings
+
+
+def _reject_nul(value, path="body"):
+    # PostgreSQL cannot store NUL in text; refuse it as bad input instead of failing at INSERT.
+    if isinstance(value, str) and "\x00" in value:
+        raise errors.InvalidInput({path: ["NUL characters are not allowed."]})
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _reject_nul(key, path)
+            _reject_nul(item, str(key))
+    elif isinstance(value, list):
+        for item in value:
+            _reject_nul(item, path)
+
+
+def load_json(schema: Schema):
+    """Parse and validate the request's JSON body with `schema`."""
+    if not request.mimetype or not (
+        request.mimetype == "application/json" or request.mimetype.endswith("+json")
+    ):
+        raise errors.UnsupportedMediaType("Send the body as application/json.")
+    payload = request.get_json(silent=True)
+    if payload is None:
+        raise errors.BadRequest("The body is not valid JSON.")
+    _reject_nul(payload)
+    try:
+        return schema.load(payload)
+    except ValidationError as exc:
+        raise errors.InvalidInput(exc.messages) from None
+
+
+def body(schema_cls, partial: bool = False):
+    """Validate the JSON body with `schema_cls` and pass it to the view as `data`."""
+    model = doc_model(schema_cls, partial)
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            kwargs["data"] = load_json(schema_cls(partial=partial))
+            return view(*args, **kwargs)
+
+        return doc(
+            expect=[model],
+            responses={
+                "415": "The body is not JSON",
+                "422": "A field is invalid (see `errors`)",
+            },
+        )(wrapper)
+
+    return decorator
+
+
+_QUERY_TYPES = {
+    fields.Integer: "integer",
+    fields.Float: "number",
+    fields.Boolean: "boolean",
+}
+
+
+def _query_param_doc(name: str, field) -> dict:
+    param = {"in": "query", "type": "string"}
+    for field_type, swagger_type in _QUERY_TYPES.items():
+        if isinstance(field, field_type):
+            param["type"] = swagger_type
+    for validator in field.validators:
+        if isinstance(validator, validate.OneOf):
+            param["enum"] = list(validator.choices)
+        if isinstance(validator, validate.Range):
+            if validator.min is not None:
+                param["minimum"] = validator.min
+            if validator.max is not None:
+                param["maximum"] = validator.max
+    if field.metadata.get("description"):
+        param["description"] = field.metadata["description"]
+    if field.load_default is not missing and not callable(field.load_default):
+        param["default"] = field.load_default
+    return param
+
+
+def query(schema_cls):
+    """Validate the query string with `schema_cls` and pass it to the view as `args`."""
+    schema = schema_cls()
+    params = {
+        (f.data_key or name): _query_param_doc(f.data_key or name, f)
+        for name, f in schema.fields.items()
+        if not f.dump_only
+    }
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            raw = request.args.to_dict()
+            _reject_nul(raw, "query")
+            try:
+                kwargs["args"] = schema_cls().load(raw)
+            except ValidationError as exc:
+                raise errors.InvalidInput(
+                    exc.messages, "The query string has invalid parameters."
+                ) from None
+            return view(*args, **kwargs)
+
+        return doc(params=params, responses={"422": "A query parameter is invalid"})(wrapper)
+
+    return decorator
+
+
+# ---------------------------------------------------------------------------------------------
+# Responses, ETags and pagination
+
+
+def etag_of(record) -> str:
+    return f"{type(record).__name__.lower()}-{record.id}-v{record.version}"
+
+
+def require_if_match(record) -> None:
+    """Refuse a write unless the caller proves it read the current version."""
+    if not request.if_match or request.if_match.star_tag:
+        raise errors.PreconditionRequired(
+            "Send If-Match with the ETag you last read, so edits are never silently lost."
+        )
+    if not request.if_match.contains(etag_of(record)):
+        raise errors.PreconditionFailed(
+            "The record was changed since you read it; reload it and apply your change again."
+        )
+
+
+def returns(schema_cls, status: int = 200, description: str = "Success"):
+    """Serialize the view's return value with `schema_cls`, adding the record's ETag."""
+    model = doc_model(schema_cls)
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            record = view(*args, **kwargs)
+            # The flush makes the row version current before it becomes the ETag.
+            db.session().flush()
+            headers = {}
+            if getattr(record, "version", None) is not None:
+                tag = etag_of(record)
+                headers["ETag"] = f'"{tag}"'
+                if request.method == "GET" and request.if_none_match.contains(tag):
+                    return Response(status=304, headers=headers)
+            return schema_cls().dump(record), status, headers
+
+        return doc(responses={str(status): (description, model)})(wrapper)
+
+    return decorator
+
+
+class PageArgsSchema(Schema):
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
+    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+
+
+_page_schemas: dict[type, type] = {}
+
+
+def page_schema(item_schema_cls) -> type:
+    if item_schema_cls not in _page_schemas:
+        name = schema_name(item_schema_cls) + "PageSchema"
+        _page_schemas[item_schema_cls] = type(
+            name,
+            (Schema,),
+            {
+                "items": fields.List(fields.Nested(item_schema_cls), required=True),
+                "total": fields.Integer(required=True),
+                "page": fields.Integer(required=True),
+                "per_page": fields.Integer(required=True),
+            },
+        )
+    return _page_schemas[item_schema_cls]
+
+
+class Page:
+    def __init__(self, items, total, page, per_page):
+        self.items, self.total, self.page, self.per_page = items, total, page, per_page
+
+
+def returns_page(item_schema_cls):
+    """Serialize a `Page` of records; the view returns (query-built) `Page`."""
+    schema_cls = page_schema(item_schema_cls)
+    model = doc_model(schema_cls)
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            page = view(*args, **kwargs)
+            response = Response(
+                json.dumps(schema_cls().dump(page)), status=200, mimetype="application/json"
+            )
+            # A weak ETag from the body lets pollers use If-None-Match on lists too.
+            response.add_etag(weak=True)
+            return response.make_conditional(request)
+
+        return doc(responses={"200": ("Success", model)})(wrapper)
+
+    return decorator
+
+
+# ---------------------------------------------------------------------------------------------
+# The Api object
+
+
+class RegistryApi(Api):
+    def handle_error(self, e):
+        # Every error, from every route, is shaped in errors.py (see its docstring for why).
+        return errors.problem_response(e)
+
+
+AUTHORIZATIONS = {
+    "bearer": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "Authorization",
+        "description": "`Bearer <access token>` from POST /auth/login or /auth/token",
+    }
+}
+
+COMMON_RESPONSES = {
+    str(code.value): code.phrase for code in (HTTPStatus.UNAUTHORIZED, HTTPStatus.FORBIDDEN)
+}

@@ -1,0 +1,64 @@
+"""Users and CAD clients, managed by administrators only."""
+
+from ..agencies.models import Agency
+from ..crud import RecordService
+from ..organizations.models import Organization
+from .models import CadClient, User
+from .passwords import hash_secret
+from .service import check_password_strength, create_cad_client
+
+
+class UserService(RecordService):
+    model = User
+    noun = "user"
+
+    def assign(self, session, record, data):
+        data = dict(data)
+        if "password" in data:
+            password = data.pop("password")
+            check_password_strength(password)
+            record.password_hash = hash_secret(password)
+        super().assign(session, record, data)
+
+    def validate(self, session, record):
+        from .. import errors
+
+        self.require(session, Organization, record.organization_id, "organization_id")
+        self.require(session, Agency, record.agency_id, "agency_id")
+        needed = {"facility_manager": "organization_id", "agency_user": "agency_id"}.get(
+            record.role
+        )
+        for field in ("organization_id", "agency_id"):
+            value = getattr(record, field)
+            if field == needed and value is None:
+                raise errors.InvalidInput({field: [f"Required for role {record.role}."]})
+            if field != needed and value is not None:
+                raise errors.InvalidInput({field: [f"Must be empty for role {record.role}."]})
+
+    def filters(self, args):
+        return [
+            getattr(User, name) == args[name]
+            for name in ("role", "organization_id", "agency_id")
+            if args.get(name) is not None
+        ]
+
+    def order_by(self):
+        return (User.username,)
+
+
+class CadClientService(RecordService):
+    model = CadClient
+    noun = "CAD client"
+
+    def create(self, session, principal, data):
+        self.require(session, Agency, data["agency_id"], "agency_id")
+        client, secret = create_cad_client(session, **data)
+        client.client_secret = secret  # shown once in the creation response, never stored
+        return client
+
+    def validate(self, session, record):
+        self.require(session, Agency, record.agency_id, "agency_id")
+
+
+users = UserService()
+cad_clients = CadClientService()

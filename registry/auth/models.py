@@ -1,0 +1,60 @@
+from datetime import datetime
+
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..db import Base, UTCDateTime, Versioned
+
+USER_ROLES = ("admin", "facility_manager", "agency_user")
+ROLES = (*USER_ROLES, "cad")
+
+
+class User(Versioned, Base):
+    """A person who logs in. The role's binding (organization or agency) is checked by the database."""
+
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint(f"role IN {USER_ROLES}", name="role"),
+        CheckConstraint(
+            "(role = 'admin' AND organization_id IS NULL AND agency_id IS NULL)"
+            " OR (role = 'facility_manager' AND organization_id IS NOT NULL AND agency_id IS NULL)"
+            " OR (role = 'agency_user' AND agency_id IS NOT NULL AND organization_id IS NULL)",
+            name="role_binding",
+        ),
+    )
+
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    organization_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organizations.id", ondelete="RESTRICT"), index=True
+    )
+    agency_id: Mapped[int | None] = mapped_column(
+        ForeignKey("agencies.id", ondelete="RESTRICT"), index=True
+    )
+    full_name: Mapped[str | None] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(254))
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class CadClient(Versioned, Base):
+    """A dispatch (CAD) system of one agency, logging in with client credentials."""
+
+    __tablename__ = "cad_clients"
+
+    client_id: Mapped[str] = mapped_column(String(80), unique=True)
+    secret_hash: Mapped[str] = mapped_column(String(200))
+    agency_id: Mapped[int] = mapped_column(
+        ForeignKey("agencies.id", ondelete="RESTRICT"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class RevokedToken(Base):
+    """A token refused from now until it would have expired anyway (logout)."""
+
+    __tablename__ = "revoked_tokens"
+
+    jti: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

@@ -1,0 +1,66 @@
+"""Who is calling: a user or a CAD client, with the role and the binding that limit what they see."""
+
+from dataclasses import dataclass
+from functools import wraps
+
+from flask import g
+from flask_jwt_extended import get_current_user, verify_jwt_in_request
+from flask_jwt_extended.exceptions import JWTExtendedException
+from jwt import PyJWTError
+
+from .. import errors
+from ..api import doc
+
+
+@dataclass(frozen=True)
+class Principal:
+    kind: str  # "user" or "cad"
+    id: int
+    role: str
+    organization_id: int | None = None
+    agency_id: int | None = None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    @property
+    def subject(self) -> str:
+        return f"{self.kind}:{self.id}"
+
+
+def current_principal() -> Principal:
+    return g.principal
+
+
+def authenticate(refresh: bool = False) -> Principal:
+    """Verify the bearer token (any failure is a 401, never a 422 or 500)."""
+    try:
+        verify_jwt_in_request(refresh=refresh)
+        principal = get_current_user()
+    except (JWTExtendedException, PyJWTError):
+        raise errors.Unauthorized("The token is missing, invalid, expired or revoked.") from None
+    g.principal = principal
+    return principal
+
+
+def login_required(*roles: str):
+    """Require a valid access token, and one of `roles` when given.
+
+    Put it outside `@body`, so anonymous callers learn nothing about the body's shape.
+    """
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            principal = authenticate()
+            if roles and principal.role not in roles:
+                raise errors.Forbidden("Your role may not do this.")
+            return view(*args, **kwargs)
+
+        responses = {"401": "Missing, invalid, expired or revoked token"}
+        if roles:
+            responses["403"] = f"Only {', '.join(roles)} may do this"
+        return doc(security="bearer", responses=responses)(wrapper)
+
+    return decorator

@@ -1,0 +1,87 @@
+from flask_restx import Namespace, Resource
+
+from .. import db
+from ..api import body, doc, returns
+from ..resources import collection_routes, item_routes
+from . import service
+from .accounts import cad_clients, users
+from .principal import authenticate, current_principal, login_required
+from .schemas import (
+    CadClientSchema,
+    ClientCredentialsSchema,
+    LoginSchema,
+    NewCadClientSchema,
+    PrincipalSchema,
+    TokenSchema,
+    UserFiltersSchema,
+    UserSchema,
+)
+
+ns = Namespace("auth", description="Log in, refresh, log out; CAD client credentials")
+
+
+@ns.route("/login")
+class Login(Resource):
+    @body(LoginSchema)
+    @returns(TokenSchema)
+    @doc(responses={"401": "Unknown username or wrong password"})
+    def post(self, data):
+        """Log in with username and password; returns access and refresh tokens."""
+        return service.login(db.session(), data["username"], data["password"])
+
+
+@ns.route("/token")
+class ClientToken(Resource):
+    @body(ClientCredentialsSchema)
+    @returns(TokenSchema)
+    @doc(responses={"401": "Unknown client or wrong secret"})
+    def post(self, data):
+        """Get an access token for a CAD client (client credentials)."""
+        return service.client_token(db.session(), data["client_id"], data["client_secret"])
+
+
+@ns.route("/refresh")
+class Refresh(Resource):
+    @returns(TokenSchema)
+    @doc(security="bearer", responses={"401": "Missing, invalid, expired or revoked refresh token"})
+    def post(self):
+        """Exchange a refresh token (as the bearer token) for a new access token."""
+        return service.refresh(authenticate(refresh=True))
+
+
+@ns.route("/logout")
+class Logout(Resource):
+    @login_required()
+    @doc(responses={"204": "Logged out"})
+    def post(self):
+        """Revoke the access token and its refresh token."""
+        service.logout(db.session())
+        return "", 204
+
+
+@ns.route("/me")
+class Me(Resource):
+    @login_required()
+    @returns(PrincipalSchema)
+    def get(self):
+        """Show who the token belongs to."""
+        return current_principal()
+
+
+users_ns = Namespace("users", description="People who log in (administrators only)")
+collection_routes(users_ns, users, UserSchema, UserFiltersSchema, roles=("admin",))
+item_routes(users_ns, users, UserSchema, roles=("admin",))
+
+cad_clients_ns = Namespace(
+    "cad-clients", description="Dispatch systems of agencies (administrators only)"
+)
+
+
+collection_routes(
+    cad_clients_ns,
+    cad_clients,
+    CadClientSchema,
+    roles=("admin",),
+    created_schema=NewCadClientSchema,
+)
+item_routes(cad_clients_ns, cad_clients, CadClientSchema, roles=("admin",))

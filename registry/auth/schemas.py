@@ -1,0 +1,71 @@
+from marshmallow import Schema, fields, validate
+
+from ..api import PageArgsSchema
+from ..fields import OneOf, RecordSchema, Text
+from .models import ROLES, USER_ROLES
+
+
+class LoginSchema(Schema):
+    username = Text(80, required=True)
+    password = fields.String(required=True, load_only=True, validate=validate.Length(max=200))
+
+
+class ClientCredentialsSchema(Schema):
+    client_id = Text(80, required=True)
+    client_secret = fields.String(required=True, load_only=True, validate=validate.Length(max=200))
+
+
+class TokenSchema(Schema):
+    access_token = fields.String(required=True)
+    refresh_token = fields.String(metadata={"description": "Only from /auth/login"})
+    token_type = fields.String(required=True, metadata={"example": "Bearer"})
+    expires_in = fields.Integer(required=True, metadata={"description": "Seconds"})
+    role = OneOf(ROLES, required=True)
+
+
+class PrincipalSchema(Schema):
+    kind = OneOf(("user", "cad"), required=True)
+    id = fields.Integer(required=True)
+    role = OneOf(ROLES, required=True)
+    organization_id = fields.Integer(allow_none=True)
+    agency_id = fields.Integer(allow_none=True)
+
+
+class UserSchema(RecordSchema):
+    username = Text(
+        80,
+        required=True,
+        validate=validate.Regexp(r"^[A-Za-z0-9_.@-]{3,80}$", error="3-80 letters, digits, _.@-"),
+    )
+    password = fields.String(
+        required=True, load_only=True, validate=validate.Length(min=12, max=200)
+    )
+    role = OneOf(USER_ROLES, required=True)
+    organization_id = fields.Integer(strict=True, allow_none=True)
+    agency_id = fields.Integer(strict=True, allow_none=True)
+    full_name = Text(200, allow_none=True)
+    email = fields.Email(allow_none=True, validate=validate.Length(max=254))
+    is_active = fields.Boolean(load_default=True)
+
+
+class UserFiltersSchema(PageArgsSchema):
+    role = OneOf(USER_ROLES)
+    organization_id = fields.Integer()
+    agency_id = fields.Integer()
+
+
+class CadClientSchema(RecordSchema):
+    client_id = Text(
+        80,
+        required=True,
+        validate=validate.Regexp(r"^[A-Za-z0-9_.-]{3,80}$", error="3-80 letters, digits, _.-"),
+    )
+    agency_id = fields.Integer(strict=True, required=True)
+    name = Text(200, required=True)
+    is_active = fields.Boolean(load_default=True)
+
+
+class NewCadClientSchema(CadClientSchema):
+    client_secret = fields.String(
+        dump_only=True, metadata={"description": "Shown once, at creation; store it now."}
+    )

@@ -1,0 +1,107 @@
+"""The shared shape of a resource area's domain service: visibility, write rules, CRUD.
+
+A resource area subclasses `RecordService` and states its policy in two hooks:
+`read_filter(principal)` (a SQL clause) and `may_write(principal, record)`. Services flush and
+never commit (db.transactional commits once per request).
+"""
+
+from sqlalchemy import func, select, true
+from sqlalchemy.orm import Session
+
+from . import errors
+from .api import Page
+from .auth.principal import Principal
+from .db import utcnow
+
+
+class RecordService:
+    model: type
+    noun: str = "record"
+
+    # --- policy hooks ---------------------------------------------------------------------
+    def read_filter(self, principal: Principal):
+        return true()
+
+    def may_write(self, principal: Principal, record) -> bool:
+        return principal.is_admin
+
+    def validate(self, session: Session, record) -> None:
+        """Cross-field and cross-record checks on the new state (raise InvalidInput)."""
+
+    # --- operations -----------------------------------------------------------------------
+    def get(self, session: Session, principal: Principal, record_id: int):
+        record = session.scalar(
+            select(self.model).where(self.model.id == record_id, self.read_filter(principal))
+        )
+        if record is None:
+            raise errors.NotFound(f"No {self.noun} with id {record_id} is visible to you.")
+        return record
+
+    def list(self, session: Session, principal: Principal, args: dict, *conditions) -> Page:
+        stmt = select(self.model).where(self.read_filter(principal), *conditions)
+        total = session.scalar(select(func.count()).select_from(stmt.subquery()))
+        page, per_page = args["page"], args["per_page"]
+        items = session.scalars(
+            stmt.order_by(*self.order_by()).limit(per_page).offset((page - 1) * per_page)
+        ).all()
+        return Page(items, total, page, per_page)
+
+    def filters(self, args: dict) -> list:
+        """SQL conditions from a list's query parameters."""
+        return []
+
+    def order_by(self):
+        return (self.model.id,)
+
+    def authorize_write(self, principal: Principal, record) -> None:
+        if not self.may_write(principal, record):
+            raise errors.Forbidden(f"You may not change this {self.noun}.")
+
+    def create(self, session: Session, principal: Principal, data: dict):
+        record = self.model()
+        with session.no_autoflush:
+            self.assign(session, record, data)
+            self.authorize_write(principal, record)
+            self.validate(session, record)
+        session.add(record)
+        session.flush()
+        return record
+
+    def update(self, session: Session, principal: Principal, record, data: dict):
+        # Checked before (may I touch it?) and after (may I put it where it now points?), so a
+        # facility manager cannot move a record into another organization. No autoflush: the
+        # change reaches the database in one UPDATE, after every check, with one version bump.
+        self.authorize_write(principal, record)
+        with session.no_autoflush:
+            self.assign(session, record, data)
+            self.authorize_write(principal, record)
+            self.validate(session, record)
+            # Touching the row guarantees an UPDATE, hence a version check and a new ETag, even
+            # when only related rows (scopes, facility lists) changed.
+            record.updated_at = utcnow()
+        session.flush()
+        return record
+
+    def delete(self, session: Session, principal: Principal, record) -> None:
+        self.authorize_write(principal, record)
+        session.delete(record)
+        session.flush()
+
+    def assign(self, session: Session, record, data: dict) -> None:
+        for name, value in data.items():
+            setattr(record, name, value)
+
+    def require(self, session: Session, model, record_id, field: str):
+        """Load a referenced record or report the field as invalid (not a 500 from the FK)."""
+        if record_id is None:
+            return None
+        found = session.get(model, record_id)
+        if found is None:
+            raise errors.InvalidInput({field: [f"No record with id {record_id}."]})
+        return found
+
+
+def contains(column, text: str):
+    """Case-insensitive substring match with LIKE wildcards in `text` taken literally."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return column.ilike(f"%{escaped}%", escape="\\")

@@ -1,0 +1,153 @@
+"""Database engine, the per-request session and the one place that commits."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from functools import wraps
+
+from flask import current_app, g
+from sqlalchemy import DateTime, Integer, MetaData, create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    Session,
+    declared_attr,
+    mapped_column,
+    sessionmaker,
+)
+from sqlalchemy.types import TypeDecorator
+
+# Stable constraint names make Alembic migrations reproducible on SQLite (batch mode) and PostgreSQL.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """A timezone-aware UTC datetime on both databases (SQLite hands back naive values)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None:
+            if value.tzinfo is None:
+                raise ValueError("naive datetime given to a UTC column")
+            value = value.astimezone(UTC)
+        return value
+
+    def process_result_value(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Versioned:
+    """Columns every registry record has: an id, timestamps and a row version.
+
+    The version is SQLAlchemy's `version_id_col`: every UPDATE and DELETE says
+    `WHERE version = <the version we read>`, so a concurrent change is detected by the database
+    itself, and the version is what the HTTP layer exposes as the ETag.
+    """
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, default=utcnow, onupdate=utcnow, nullable=False
+    )
+
+    @declared_attr.directive
+    def __mapper_args__(cls):  # noqa: N805 - a declared_attr receives the class
+        return {"version_id_col": cls.version}
+
+
+def _enable_sqlite_foreign_keys(dbapi_connection, _record):
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    # WAL lets readers (the CAD lookup) proceed while a manager writes.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False})
+        event.listen(engine, "connect", _enable_sqlite_foreign_keys)
+    else:
+        # pre_ping replaces connections the server dropped (e.g. after a PostgreSQL restart).
+        engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    return engine
+
+
+def init_app(app) -> None:
+    engine = make_engine(app.config["REGISTRY_DATABASE_URL"])
+    app.extensions["registry.engine"] = engine
+    app.extensions["registry.sessionmaker"] = sessionmaker(engine, expire_on_commit=False)
+
+    @app.teardown_appcontext
+    def _close_session(_exc):
+        session = g.pop("db_session", None)
+        if session is not None:
+            session.close()
+
+
+def session() -> Session:
+    """The current request's (or CLI command's) session, opened on first use."""
+    if "db_session" not in g:
+        g.db_session = current_app.extensions["registry.sessionmaker"]()
+    return g.db_session
+
+
+def engine() -> Engine:
+    return current_app.extensions["registry.engine"]
+
+
+def transactional(view):
+    """Commit once after a view succeeds; roll back on any exception.
+
+    Services only flush. This decorator wraps every API resource, so there is exactly one
+    commit point per request.
+    """
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        try:
+            response = view(*args, **kwargs)
+            if "db_session" in g:
+                g.db_session.commit()
+            return response
+        except BaseException:
+            if "db_session" in g:
+                g.db_session.rollback()
+            raise
+
+    return wrapper
+
+
+@contextmanager
+def session_scope() -> Iterator[Session]:
+    """A session for CLI commands and scripts: commit on success, roll back on error."""
+    s = current_app.extensions["registry.sessionmaker"]()
+    try:
+        yield s
+        s.commit()
+    except BaseException:
+        s.rollback()
+        raise
+    finally:
+        s.close()

@@ -1,0 +1,292 @@
+"""A small, realistic demo data set: one county, three partners, four agencies."""
+
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .agencies.models import Agency
+from .auth.models import User
+from .auth.service import create_cad_client, create_user
+from .contacts.models import Contact
+from .facilities.models import AccessPoint, Facility, TacticalPoint
+from .mous.models import Mou, MouScope
+from .organizations.models import Organization
+
+# Demo logins printed by the README. Development only: the passwords are public.
+DEMO_PASSWORD = "demo-password-1"
+DEMO_CAD_CLIENT = ("springfield-cad", "demo-cad-secret-0123456789")
+
+
+def load_demo(session: Session) -> str:
+    if session.scalar(select(User).where(User.username == "admin")) is not None:
+        return "demo data already loaded"
+    now = datetime.now(UTC)
+
+    police = Agency(
+        name="Springfield Police Department",
+        agency_type="law_enforcement",
+        ori="IL0840100",
+        jurisdiction="City of Springfield",
+        state="IL",
+        main_phone="+12175550100",
+        dispatch_phone="+12175550111",
+    )
+    fire = Agency(
+        name="Springfield Fire Department",
+        agency_type="fire",
+        fdid="84010",
+        jurisdiction="City of Springfield",
+        state="IL",
+        main_phone="+12175550200",
+    )
+    ems = Agency(
+        name="Sangamon County EMS",
+        agency_type="ems",
+        jurisdiction="Sangamon County",
+        state="IL",
+        main_phone="+12175550300",
+    )
+    mutual_aid = Agency(
+        name="Chatham Police Department",
+        agency_type="law_enforcement",
+        ori="IL0840300",
+        jurisdiction="Village of Chatham",
+        state="IL",
+        main_phone="+12175550400",
+    )
+    retailer = Organization(name="Prairie Goods Stores", kind="retailer", main_phone="+12175551000")
+    mall = Organization(name="White Oaks Mall LLC", kind="mall_owner", main_phone="+12175552000")
+    theater = Organization(name="Capital Theaters", kind="theater", main_phone="+12175553000")
+    session.add_all([police, fire, ems, mutual_aid, retailer, mall, theater])
+    session.flush()
+
+    def facility(org, name, ftype, line1, lat, lon, **extra):
+        return Facility(
+            organization_id=org.id,
+            name=name,
+            facility_type=ftype,
+            address_line1=line1,
+            city="Springfield",
+            state="IL",
+            postal_code=extra.pop("postal_code", "62704"),
+            lat=lat,
+            lon=lon,
+            last_verified_at=now - timedelta(days=30),
+            **extra,
+        )
+
+    store = facility(
+        retailer,
+        "Prairie Goods #1432",
+        "retail_store",
+        "123 N Main St",
+        39.8017,
+        -89.6436,
+        address_line2="Ste 4",
+        postal_code="62701",
+        main_phone="+12175551432",
+        occupancy=900,
+        opening_hours="Mo-Su 07:00-23:00",
+        stories_above_grade=1,
+        has_sprinklers=True,
+        has_fire_alarm=True,
+        hazards="Pool chemicals and propane cylinders in garden centre (north-east corner).",
+        cctv_notes="Monitors in the asset-protection office behind customer service.",
+        bleeding_control_kit_locations="Customer service desk; pharmacy; break room.",
+        aed_locations="Front entrance vestibule; pharmacy.",
+    )
+    mall_site = facility(
+        mall,
+        "White Oaks Mall",
+        "shopping_mall",
+        "2501 W Wabash Ave",
+        39.7706,
+        -89.7119,
+        main_phone="+12175552001",
+        occupancy=12000,
+        opening_hours="Mo-Sa 10:00-21:00; Su 11:00-18:00",
+        stories_above_grade=2,
+        has_sprinklers=True,
+        has_fire_alarm=True,
+        security_office_notes="Security office on level 1 near the food court; staffed 24/7.",
+        aed_locations="Each mall entrance; food court; security office.",
+    )
+    cinema = facility(
+        theater,
+        "Capital 12 Cinema",
+        "theater",
+        "3000 Dirksen Pkwy",
+        39.7570,
+        -89.6040,
+        postal_code="62703",
+        occupancy=2400,
+        stories_above_grade=1,
+        has_sprinklers=True,
+    )
+    session.add_all([store, mall_site, cinema])
+    session.flush()
+
+    session.add_all(
+        [
+            AccessPoint(
+                facility=store,
+                kind="entrance",
+                name="Main entrance (south)",
+                lat=39.8015,
+                lon=-89.6436,
+                level="Ground",
+            ),
+            AccessPoint(
+                facility=store,
+                kind="loading_dock",
+                name="Receiving dock (north)",
+                lat=39.8020,
+                lon=-89.6437,
+                level="Ground",
+                notes="Roll-up door; night crew can open it.",
+            ),
+            AccessPoint(
+                facility=store,
+                kind="key_box",
+                name="Knox box at main entrance",
+                level="Ground",
+            ),
+            AccessPoint(
+                facility=mall_site,
+                kind="security_office",
+                name="Mall security office",
+                level="Level 1",
+                description="CCTV for all common areas.",
+            ),
+            AccessPoint(
+                facility=mall_site,
+                kind="fire_alarm_panel",
+                name="FACP east service corridor",
+                level="Level 1",
+            ),
+            TacticalPoint(
+                facility=store,
+                kind="staging_area",
+                name="East parking lot",
+                lat=39.8017,
+                lon=-89.6425,
+            ),
+            TacticalPoint(
+                facility=store,
+                kind="casualty_collection_point",
+                name="Garden centre gate",
+                lat=39.8019,
+                lon=-89.6431,
+            ),
+            TacticalPoint(
+                facility=mall_site,
+                kind="reunification_site",
+                name="Cinema lobby (outside wing)",
+                lat=39.7712,
+                lon=-89.7125,
+            ),
+            TacticalPoint(
+                facility=mall_site,
+                kind="command_post",
+                name="Ring road at entrance 3",
+                lat=39.7700,
+                lon=-89.7110,
+            ),
+        ]
+    )
+    session.add_all(
+        [
+            Contact(
+                facility=store,
+                name="Dana Ruiz",
+                role="Store manager",
+                call_order=1,
+                available_24_7=False,
+                phones=[{"kind": "mobile", "number": "+12175554001"}],
+                last_verified_at=now - timedelta(days=20),
+            ),
+            Contact(
+                facility=store,
+                name="Asset protection on duty",
+                role="Asset protection",
+                call_order=1,
+                available_24_7=True,
+                phones=[{"kind": "desk", "number": "+12175554002"}],
+                last_verified_at=now - timedelta(days=20),
+            ),
+            Contact(
+                facility=mall_site,
+                name="Mall security dispatch",
+                role="Security",
+                call_order=1,
+                available_24_7=True,
+                phones=[{"kind": "desk", "number": "+12175552010"}],
+            ),
+            Contact(
+                organization_id=retailer.id,
+                name="Lee Park",
+                role="Regional security director",
+                email="lee.park@example.com",
+                call_order=2,
+                phones=[{"kind": "mobile", "number": "+12175551010"}],
+            ),
+            Contact(
+                agency_id=police.id,
+                name="Sgt. Morgan Hale",
+                role="Community liaison",
+                call_order=1,
+                phones=[{"kind": "office", "number": "+12175550150"}],
+            ),
+        ]
+    )
+    today = date.today()
+    session.add_all(
+        [
+            Mou(
+                organization_id=retailer.id,
+                agency_id=police.id,
+                title="Prairie Goods / Springfield PD data sharing",
+                status="active",
+                effective_date=today - timedelta(days=365),
+                expiry_date=today + timedelta(days=365),
+                scope_rows=[MouScope(scope="data_sharing"), MouScope(scope="training")],
+            ),
+            Mou(
+                organization_id=mall.id,
+                agency_id=police.id,
+                title="White Oaks Mall / Springfield PD",
+                status="active",
+                effective_date=today - timedelta(days=100),
+                scope_rows=[MouScope(scope="data_sharing"), MouScope(scope="cctv_access")],
+            ),
+            Mou(
+                organization_id=mall.id,
+                agency_id=fire.id,
+                title="White Oaks Mall / Springfield FD (draft)",
+                status="draft",
+                effective_date=today,
+                scope_rows=[MouScope(scope="data_sharing")],
+            ),
+        ]
+    )
+    session.flush()
+
+    logins = [
+        ("admin", "admin", {}),
+        ("manager.prairie", "facility_manager", {"organization_id": retailer.id}),
+        ("manager.mall", "facility_manager", {"organization_id": mall.id}),
+        ("officer.springfield", "agency_user", {"agency_id": police.id}),
+        ("officer.chatham", "agency_user", {"agency_id": mutual_aid.id}),
+    ]
+    for username, role, binding in logins:
+        create_user(session, username=username, password=DEMO_PASSWORD, role=role, **binding)
+    client_id, secret = DEMO_CAD_CLIENT
+    create_cad_client(
+        session,
+        client_id=client_id,
+        agency_id=police.id,
+        name="Springfield PSAP CAD",
+        secret=secret,
+    )
+    return "demo data loaded: 3 organizations, 3 facilities, 4 agencies, 5 users, 1 CAD client"

@@ -1,0 +1,163 @@
+"""The one place that turns errors into responses: RFC 9457 `application/problem+json`.
+
+Domain code raises `RegistryError` subclasses; library exceptions (marshmallow, JWT, SQLAlchemy,
+Werkzeug) are mapped here. The body is always built here from known-safe parts: never from an
+exception's `.data` (marshmallow keeps the raw input there, so a failed login would echo the
+password) and never from `str(exception)` of an unexpected error (it may hold SQL).
+"""
+
+import json
+import logging
+import re
+from http import HTTPStatus
+
+from flask import Response, current_app
+from flask_jwt_extended.exceptions import JWTExtendedException
+from jwt import PyJWTError
+from marshmallow import ValidationError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.exceptions import HTTPException
+
+PROBLEM_JSON = "application/problem+json"
+log = logging.getLogger(__name__)
+
+
+class RegistryError(Exception):
+    """A failure the caller can act on; carries its HTTP status."""
+
+    status = HTTPStatus.BAD_REQUEST
+    slug = "bad-request"
+
+    def __init__(self, detail: str | None = None, errors: dict | None = None, headers=None):
+        super().__init__(detail or self.status.phrase)
+        self.detail = detail or self.status.phrase
+        self.errors = errors
+        self.headers = headers or {}
+
+
+class BadRequest(RegistryError):
+    status, slug = HTTPStatus.BAD_REQUEST, "bad-request"
+
+
+class Unauthorized(RegistryError):
+    status, slug = HTTPStatus.UNAUTHORIZED, "unauthorized"
+
+    def __init__(self, detail=None):
+        super().__init__(detail, headers={"WWW-Authenticate": 'Bearer realm="registry"'})
+
+
+class Forbidden(RegistryError):
+    status, slug = HTTPStatus.FORBIDDEN, "forbidden"
+
+
+class NotFound(RegistryError):
+    status, slug = HTTPStatus.NOT_FOUND, "not-found"
+
+
+class Conflict(RegistryError):
+    status, slug = HTTPStatus.CONFLICT, "conflict"
+
+
+class PreconditionFailed(RegistryError):
+    status, slug = HTTPStatus.PRECONDITION_FAILED, "stale-version"
+
+
+class PreconditionRequired(RegistryError):
+    status, slug = HTTPStatus.PRECONDITION_REQUIRED, "if-match-required"
+
+
+class UnsupportedMediaType(RegistryError):
+    status, slug = HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type"
+
+
+class InvalidInput(RegistryError):
+    """Field-level validation failure; `errors` maps each field to its messages."""
+
+    status, slug = HTTPStatus.UNPROCESSABLE_ENTITY, "validation-error"
+
+    def __init__(self, errors: dict, detail: str = "The request has invalid fields."):
+        super().__init__(detail, errors=errors)
+
+
+class ServiceUnavailable(RegistryError):
+    status, slug = HTTPStatus.SERVICE_UNAVAILABLE, "service-unavailable"
+
+    def __init__(self, detail=None):
+        super().__init__(detail, headers={"Retry-After": "5"})
+
+
+def problem(status: int, detail: str, slug: str | None = None, errors=None, headers=None):
+    status = HTTPStatus(status)
+    body = {
+        "type": f"urn:partner-registry:problem:{slug}" if slug else "about:blank",
+        "title": status.phrase,
+        "status": status.value,
+        "detail": detail,
+    }
+    if errors:
+        body["errors"] = errors
+    response = Response(json.dumps(body), status=status.value, mimetype=PROBLEM_JSON)
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+# "UNIQUE constraint failed: organizations.name" (SQLite) / "uq_organizations_name" (PostgreSQL,
+# named by db.NAMING_CONVENTION).
+_SQLITE_UNIQUE = re.compile(r"UNIQUE constraint failed: ([\w.]+(?:, [\w.]+)*)")
+
+
+def _conflicting_fields(error: IntegrityError) -> dict | None:
+    orig = error.orig
+    constraint = getattr(getattr(orig, "diag", None), "constraint_name", None)
+    if constraint and constraint.startswith("uq_"):
+        table = getattr(orig.diag, "table_name", "") or ""
+        field = constraint.removeprefix("uq_").removeprefix(table).strip("_") or constraint
+        return {field: ["A record with this value already exists."]}
+    match = _SQLITE_UNIQUE.search(str(orig))
+    if match:
+        cols = [c.split(".")[-1] for c in match.group(1).split(", ")]
+        return {c: ["A record with this value already exists."] for c in cols}
+    return None
+
+
+def problem_response(error: Exception) -> Response:
+    """Map any exception to a problem response."""
+    if isinstance(error, RegistryError):
+        return problem(error.status, error.detail, error.slug, error.errors, error.headers)
+    if isinstance(error, ValidationError):
+        # Only the messages, never error.data (the raw input).
+        return problem(422, "The request has invalid fields.", "validation-error", error.messages)
+    if isinstance(error, (JWTExtendedException, PyJWTError)):
+        return problem_response(Unauthorized("The access token is missing, invalid or expired."))
+    if isinstance(error, StaleDataError):
+        return problem_response(
+            PreconditionFailed("The record was changed by someone else; reload and retry.")
+        )
+    if isinstance(error, IntegrityError):
+        fields = _conflicting_fields(error)
+        detail = (
+            "A record with the same unique value already exists."
+            if fields
+            else "The change conflicts with related records."
+        )
+        return problem(409, detail, "conflict", fields)
+    if isinstance(error, (OperationalError, DBAPIError)) and (
+        isinstance(error, OperationalError) or error.connection_invalidated
+    ):
+        log.warning("database unavailable: %s", type(error.orig).__name__)
+        return problem_response(ServiceUnavailable("The database is unavailable; retry shortly."))
+    if isinstance(error, HTTPException):
+        detail = error.description or HTTPStatus(error.code).phrase
+        headers = {}
+        if error.code == 405 and error.valid_methods:
+            headers["Allow"] = ", ".join(error.valid_methods)
+        return problem(error.code, detail, None, None, headers)
+    current_app.logger.exception("unhandled error", exc_info=error)
+    return problem(500, "An internal error occurred; it has been logged.", "internal-error")
+
+
+def register_error_handlers(app) -> None:
+    """Errors outside the API's routes (health checks, unknown paths, body-size refusals)."""
+    app.register_error_handler(Exception, problem_response)

@@ -1,0 +1,83 @@
+from marshmallow import ValidationError, fields, validate, validates_schema
+
+from ..api import PageArgsSchema
+from ..fields import Count, Latitude, Longitude, OneOf, Phone, RecordSchema, Text
+from .models import ACCESS_POINT_KINDS, FACILITY_TYPES, TACTICAL_POINT_KINDS
+
+US_STATE = validate.Regexp(r"^[A-Z]{2}$", error="Two capital letters, e.g. MA.")
+POSTAL_CODE = validate.Regexp(r"^\d{5}(-\d{4})?$", error="A ZIP code: 12345 or 12345-6789.")
+
+
+class CoordinatesMixin:
+    """lat and lon come together or not at all: half a position is no position."""
+
+    @validates_schema
+    def _both_coordinates(self, data, partial=None, **kwargs):
+        if partial:
+            # A PATCH may move a point by sending both; one alone is still refused.
+            if ("lat" in data) != ("lon" in data):
+                raise ValidationError("Send lat and lon together.", "lat")
+            return
+        if (data.get("lat") is None) != (data.get("lon") is None):
+            raise ValidationError("Send lat and lon together.", "lat")
+
+
+class FacilitySchema(CoordinatesMixin, RecordSchema):
+    organization_id = fields.Integer(
+        strict=True,
+        metadata={"description": "Defaults to the facility manager's own organization"},
+    )
+    name = Text(200, required=True)
+    facility_type = OneOf(FACILITY_TYPES, required=True)
+    address_line1 = Text(200, required=True, metadata={"example": "123 Main St"})
+    address_line2 = Text(200, allow_none=True, metadata={"example": "Suite 4"})
+    city = Text(100, required=True)
+    state = Text(2, required=True, validate=US_STATE)
+    postal_code = Text(10, required=True, validate=POSTAL_CODE)
+    country = Text(2, load_default="US", validate=validate.OneOf(["US"]))
+    normalized_address = fields.String(dump_only=True, allow_none=True)
+    lat = Latitude(allow_none=True)
+    lon = Longitude(allow_none=True)
+    main_phone = Phone(allow_none=True)
+    occupancy = Count(allow_none=True, metadata={"description": "Maximum occupant load"})
+    opening_hours = Text(300, allow_none=True, metadata={"example": "Mo-Sa 09:00-21:00"})
+    stories_above_grade = Count(200, allow_none=True)
+    stories_below_grade = Count(20, allow_none=True)
+    floor_area_sq_ft = Count(50_000_000, allow_none=True)
+    construction_type = Text(100, allow_none=True)
+    has_sprinklers = fields.Boolean(allow_none=True)
+    has_fire_alarm = fields.Boolean(allow_none=True)
+    hazards = Text(5000, allow_none=True)
+    cctv_notes = Text(5000, allow_none=True)
+    security_office_notes = Text(5000, allow_none=True)
+    bleeding_control_kit_locations = Text(5000, allow_none=True)
+    aed_locations = Text(5000, allow_none=True)
+    notes = Text(5000, allow_none=True)
+    last_verified_at = fields.AwareDateTime(allow_none=True)
+
+
+class FacilityFiltersSchema(PageArgsSchema):
+    name = Text(200, metadata={"description": "Part of the name, any case"})
+    facility_type = OneOf(FACILITY_TYPES)
+    city = Text(100, metadata={"description": "City, any case"})
+    state = Text(2)
+    postal_code = Text(10)
+    organization_id = fields.Integer()
+
+
+class _PointSchema(CoordinatesMixin, RecordSchema):
+    facility_id = fields.Integer(dump_only=True)
+    name = Text(200, required=True)
+    lat = Latitude(allow_none=True)
+    lon = Longitude(allow_none=True)
+    level = Text(40, allow_none=True, metadata={"example": "Ground floor"})
+    description = Text(5000, allow_none=True)
+    notes = Text(5000, allow_none=True)
+
+
+class AccessPointSchema(_PointSchema):
+    kind = OneOf(ACCESS_POINT_KINDS, required=True)
+
+
+class TacticalPointSchema(_PointSchema):
+    kind = OneOf(TACTICAL_POINT_KINDS, required=True)

@@ -1,0 +1,76 @@
+from sqlalchemy import func, select
+
+from .. import access, errors
+from ..auth.principal import Principal
+from ..crud import RecordService, contains
+from ..organizations.models import Organization
+from .models import AccessPoint, Facility, TacticalPoint
+
+
+class FacilityService(RecordService):
+    model = Facility
+    noun = "facility"
+
+    def read_filter(self, principal: Principal):
+        return access.facility_filter(principal)
+
+    def may_write(self, principal: Principal, record) -> bool:
+        return access.manages_organization(principal, record.organization_id)
+
+    def create(self, session, principal, data):
+        if "organization_id" not in data and principal.role == "facility_manager":
+            data = {**data, "organization_id": principal.organization_id}
+        if data.get("organization_id") is None:
+            raise errors.InvalidInput({"organization_id": ["Missing data for required field."]})
+        return super().create(session, principal, data)
+
+    def validate(self, session, record):
+        self.require(session, Organization, record.organization_id, "organization_id")
+
+    def filters(self, args):
+        conditions = []
+        if args.get("name"):
+            conditions.append(contains(Facility.name, args["name"]))
+        if args.get("city"):
+            conditions.append(func.lower(Facility.city) == args["city"].lower())
+        for name in ("facility_type", "state", "postal_code", "organization_id"):
+            if args.get(name) is not None:
+                conditions.append(getattr(Facility, name) == args[name])
+        return conditions
+
+    def order_by(self):
+        return (Facility.name, Facility.id)
+
+
+class FacilityPointService(RecordService):
+    """Access points and tactical points: visible and writable with their facility."""
+
+    def read_filter(self, principal: Principal):
+        visible = select(Facility.id).where(access.facility_filter(principal))
+        return self.model.facility_id.in_(visible)
+
+    def may_write(self, principal: Principal, record) -> bool:
+        return access.manages_organization(principal, record.facility.organization_id)
+
+    def assign(self, session, record, data):
+        if "facility_id" in data:
+            record.facility = self.require(session, Facility, data["facility_id"], "facility_id")
+        super().assign(session, record, data)
+
+    def order_by(self):
+        return (self.model.kind, self.model.name, self.model.id)
+
+
+class AccessPointService(FacilityPointService):
+    model = AccessPoint
+    noun = "access point"
+
+
+class TacticalPointService(FacilityPointService):
+    model = TacticalPoint
+    noun = "tactical point"
+
+
+facilities = FacilityService()
+access_points = AccessPointService()
+tactical_points = TacticalPointService()

@@ -1,0 +1,78 @@
+"""marshmallow fields for the registry's value types (text, phones, coordinates, enums)."""
+
+import phonenumbers
+from marshmallow import Schema, ValidationError, fields, validate
+
+DEFAULT_REGION = "US"
+
+
+class Text(fields.String):
+    """Trimmed text with a length cap; empty strings become None where allowed."""
+
+    def __init__(self, max_length: int = 200, **kwargs):
+        kwargs.setdefault("validate", validate.Length(max=max_length))
+        super().__init__(**kwargs)
+        self.metadata.setdefault("maxLength", max_length)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        value = super()._deserialize(value, attr, data, **kwargs)
+        if "\x00" in value:
+            raise ValidationError("NUL characters are not allowed.")
+        value = value.strip()
+        if not value and not self.allow_none and self.required:
+            raise ValidationError("Must not be blank.")
+        return value or None if self.allow_none else value
+
+
+class Phone(fields.String):
+    """A phone number stored as E.164; loose national input is accepted for US numbers."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("metadata", {})
+        kwargs["metadata"].setdefault(
+            "description", "E.164, e.g. +16175550100 (US national formats accepted)"
+        )
+        kwargs["metadata"].setdefault("example", "+16175550100")
+        super().__init__(**kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        return normalize_phone(text)
+
+
+def normalize_phone(text: str) -> str:
+    """Return `text` as E.164 or raise ValidationError."""
+    if len(text) > 40:
+        raise ValidationError("Not a phone number.")
+    try:
+        number = phonenumbers.parse(text, DEFAULT_REGION)
+    except phonenumbers.NumberParseException:
+        raise ValidationError("Not a phone number.") from None
+    if not phonenumbers.is_valid_number(number):
+        raise ValidationError("Not a valid phone number.")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def Latitude(**kwargs):  # noqa: N802 - a field factory reads like a field class
+    return fields.Float(validate=validate.Range(min=-90, max=90), allow_nan=False, **kwargs)
+
+
+def Longitude(**kwargs):  # noqa: N802
+    return fields.Float(validate=validate.Range(min=-180, max=180), allow_nan=False, **kwargs)
+
+
+def OneOf(choices, **kwargs):  # noqa: N802
+    return fields.String(validate=validate.OneOf(choices), **kwargs)
+
+
+def Count(maximum: int = 1_000_000, **kwargs):  # noqa: N802
+    return fields.Integer(strict=True, validate=validate.Range(min=0, max=maximum), **kwargs)
+
+
+class RecordSchema(Schema):
+    """Fields every registry record shows; unknown input fields are refused (marshmallow RAISE)."""
+
+    id = fields.Integer(dump_only=True)
+    version = fields.Integer(dump_only=True)
+    created_at = fields.AwareDateTime(dump_only=True)
+    updated_at = fields.AwareDateTime(dump_only=True)

@@ -1,0 +1,10 @@
+"""Import every model so the metadata is complete (Alembic, tests)."""
+
+
+def load_all() -> None:
+    from .agencies import models as _agencies  # noqa: F401
+    from .auth import models as _auth  # noqa: F401
+    from .contacts import models as _contacts  # noqa: F401
+    from .facilities import models as _facilities  # noqa: F401
+    from .mous import models as _mous  # noqa: F401
+    from .organizations import models as _organizations  # noqa: F401

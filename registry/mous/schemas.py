@@ -1,0 +1,45 @@
+from marshmallow import ValidationError, fields, validate, validates_schema
+
+from ..api import PageArgsSchema
+from ..fields import OneOf, RecordSchema, Text
+from .models import MOU_SCOPES, MOU_STATUSES
+
+
+class MouSchema(RecordSchema):
+    organization_id = fields.Integer(strict=True, required=True)
+    agency_id = fields.Integer(strict=True, required=True)
+    title = Text(200, required=True)
+    status = OneOf(MOU_STATUSES, load_default="draft")
+    effective_date = fields.Date(required=True)
+    expiry_date = fields.Date(allow_none=True)
+    scopes = fields.List(
+        OneOf(MOU_SCOPES),
+        required=True,
+        validate=validate.Length(min=1, max=len(MOU_SCOPES)),
+        metadata={"description": "`data_sharing` lets the agency read the facilities' pre-plans"},
+    )
+    covers_all_facilities = fields.Boolean(
+        load_default=True,
+        metadata={"description": "false: only the facilities in facility_ids"},
+    )
+    facility_ids = fields.List(
+        fields.Integer(strict=True), load_default=list, validate=validate.Length(max=10_000)
+    )
+    notes = Text(5000, allow_none=True)
+    in_force = fields.Boolean(
+        dump_only=True, metadata={"description": "Active and within its dates today (UTC)"}
+    )
+
+    @validates_schema
+    def _dates_ordered(self, data, **kwargs):
+        effective, expiry = data.get("effective_date"), data.get("expiry_date")
+        if effective and expiry and expiry < effective:
+            raise ValidationError("Must not be before effective_date.", "expiry_date")
+
+
+class MouFiltersSchema(PageArgsSchema):
+    organization_id = fields.Integer()
+    agency_id = fields.Integer()
+    status = OneOf(MOU_STATUSES)
+    scope = OneOf(MOU_SCOPES)
+    in_force = fields.Boolean(metadata={"description": "Only MOUs in force today"})

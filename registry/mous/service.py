@@ -1,0 +1,90 @@
+from sqlalchemy import exists, not_, select, true
+
+from .. import access, errors
+from ..agencies.models import Agency
+from ..auth.principal import Principal
+from ..crud import RecordService
+from ..facilities.models import Facility
+from ..organizations.models import Organization
+from .models import Mou, MouScope
+
+
+class MouService(RecordService):
+    """An organization shares its own data: its managers (and admins) write its MOUs; the agency
+    reads them. An agency never grants itself access."""
+
+    model = Mou
+    noun = "MOU"
+
+    def read_filter(self, principal: Principal):
+        if principal.is_admin:
+            return true()
+        if principal.role == "facility_manager":
+            return Mou.organization_id == principal.organization_id
+        return Mou.agency_id == principal.agency_id
+
+    def may_write(self, principal: Principal, record) -> bool:
+        return access.manages_organization(principal, record.organization_id)
+
+    def assign(self, session, record, data):
+        data = dict(data)
+        if "scopes" in data:
+            wanted = set(data.pop("scopes"))
+            record.scope_rows = [r for r in record.scope_rows if r.scope in wanted] + [
+                MouScope(scope=s) for s in sorted(wanted - set(record.scopes))
+            ]
+        if "facility_ids" in data:
+            ids = sorted(set(data.pop("facility_ids")))
+            found = session.scalars(select(Facility).where(Facility.id.in_(ids))).all()
+            missing = set(ids) - {f.id for f in found}
+            if missing:
+                raise errors.InvalidInput(
+                    {"facility_ids": [f"No facility with id {i}." for i in sorted(missing)]}
+                )
+            record.facilities = list(found)
+        super().assign(session, record, data)
+
+    def validate(self, session, record):
+        self.require(session, Organization, record.organization_id, "organization_id")
+        self.require(session, Agency, record.agency_id, "agency_id")
+        if record.expiry_date and record.expiry_date < record.effective_date:
+            raise errors.InvalidInput({"expiry_date": ["Must not be before effective_date."]})
+        if record.covers_all_facilities and record.facilities:
+            raise errors.InvalidInput(
+                {"facility_ids": ["Leave empty when covers_all_facilities is true."]}
+            )
+        if not record.covers_all_facilities and not record.facilities:
+            raise errors.InvalidInput(
+                {"facility_ids": ["List the facilities when covers_all_facilities is false."]}
+            )
+        foreign = [f.id for f in record.facilities if f.organization_id != record.organization_id]
+        if foreign:
+            raise errors.InvalidInput(
+                {
+                    "facility_ids": [
+                        f"Facility {i} belongs to another organization." for i in foreign
+                    ]
+                }
+            )
+
+    def filters(self, args):
+        conditions = [
+            getattr(Mou, name) == args[name]
+            for name in ("organization_id", "agency_id", "status")
+            if args.get(name) is not None
+        ]
+        if args.get("scope"):
+            conditions.append(
+                exists(
+                    select(MouScope.mou_id).where(
+                        MouScope.mou_id == Mou.id, MouScope.scope == args["scope"]
+                    )
+                )
+            )
+        if args.get("in_force") is not None:
+            in_force = access.mou_in_force()
+            conditions.append(in_force if args["in_force"] else not_(in_force))
+        return conditions
+
+
+mous = MouService()

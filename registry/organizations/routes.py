@@ -1,0 +1,10 @@
+from flask_restx import Namespace
+
+from ..resources import collection_routes, item_routes
+from .schemas import OrganizationFiltersSchema, OrganizationSchema
+from .service import organizations
+
+ns = Namespace("organizations", description="Private-sector partners")
+
+collection_routes(ns, organizations, OrganizationSchema, OrganizationFiltersSchema)
+item_routes(ns, organizations, OrganizationSchema)

@@ -1,0 +1,18 @@
+from marshmallow import fields
+
+from ..api import PageArgsSchema
+from ..fields import OneOf, Phone, RecordSchema, Text
+from .models import ORGANIZATION_KINDS
+
+
+class OrganizationSchema(RecordSchema):
+    name = Text(200, required=True)
+    kind = OneOf(ORGANIZATION_KINDS, load_default="other")
+    website = fields.Url(allow_none=True, validate=lambda v: len(v) <= 300)
+    main_phone = Phone(allow_none=True)
+    notes = Text(5000, allow_none=True)
+
+
+class OrganizationFiltersSchema(PageArgsSchema):
+    name = Text(200, metadata={"description": "Part of the name, any case"})
+    kind = OneOf(ORGANIZATION_KINDS)

@@ -1,0 +1,136 @@
+"""Route factories for the CRUD shape every resource area shares.
+
+Each area's routes.py calls these with its namespace, service and schema, then adds whatever is
+particular to it. Views stay three lines: authenticate, call the service, return the record.
+"""
+
+from flask_restx import Namespace, Resource
+
+from . import db
+from .api import PageArgsSchema, body, doc, query, require_if_match, returns, returns_page
+from .auth.principal import current_principal, login_required
+from .crud import RecordService
+
+
+def item_routes(
+    ns: Namespace, service: RecordService, schema_cls, path="/<int:record_id>", roles=()
+):
+    """GET, PATCH (with If-Match) and DELETE (with If-Match) on one record."""
+    noun = service.noun
+
+    class Item(Resource):
+        @login_required(*roles)
+        @returns(schema_cls)
+        def get(self, record_id):
+            return service.get(db.session(), current_principal(), record_id)
+
+        @login_required(*roles)
+        @doc(
+            params={"If-Match": {"in": "header", "required": True, "type": "string"}},
+            responses={"412": "Stale If-Match", "428": "If-Match missing"},
+        )
+        @body(schema_cls, partial=True)
+        @returns(schema_cls)
+        def patch(self, record_id, data):
+            session, principal = db.session(), current_principal()
+            record = service.get(session, principal, record_id)
+            service.authorize_write(principal, record)
+            require_if_match(record)
+            return service.update(session, principal, record, data)
+
+        @login_required(*roles)
+        @doc(
+            params={"If-Match": {"in": "header", "required": True, "type": "string"}},
+            responses={
+                "204": "Deleted",
+                "409": "Still referenced",
+                "412": "Stale If-Match",
+                "428": "If-Match missing",
+            },
+        )
+        def delete(self, record_id):
+            session, principal = db.session(), current_principal()
+            record = service.get(session, principal, record_id)
+            service.authorize_write(principal, record)
+            require_if_match(record)
+            service.delete(session, principal, record)
+            return "", 204
+
+    Item.get.__doc__ = f"Show one {noun}."
+    Item.patch.__doc__ = f"Change some fields of a {noun} (send If-Match)."
+    Item.delete.__doc__ = f"Delete a {noun} (send If-Match)."
+    Item.__name__ = f"{schema_cls.__name__.removesuffix('Schema')}Item"
+    ns.route(path)(Item)
+    return Item
+
+
+def collection_routes(
+    ns: Namespace,
+    service: RecordService,
+    schema_cls,
+    filters_schema=None,
+    roles=(),
+    created_schema=None,
+):
+    """GET (paginated, filtered) and POST on a top-level collection."""
+    noun = service.noun
+    filters_schema = filters_schema or PageArgsSchema
+
+    class Collection(Resource):
+        @login_required(*roles)
+        @query(filters_schema)
+        @returns_page(schema_cls)
+        def get(self, args):
+            principal = current_principal()
+            return service.list(db.session(), principal, args, *service.filters(args))
+
+        @login_required(*roles)
+        @body(schema_cls)
+        @returns(created_schema or schema_cls, 201, "Created")
+        def post(self, data):
+            return service.create(db.session(), current_principal(), data)
+
+    Collection.get.__doc__ = f"List the {noun}s you may see."
+    Collection.post.__doc__ = f"Create a {noun}."
+    Collection.__name__ = f"{schema_cls.__name__.removesuffix('Schema')}Collection"
+    ns.route("")(Collection)
+    return Collection
+
+
+def nested_collection_routes(
+    ns: Namespace,
+    path: str,
+    parent_service: RecordService,
+    service: RecordService,
+    schema_cls,
+    parent_field: str,
+    roles=(),
+):
+    """GET and POST on the children of one visible parent, e.g. a facility's access points."""
+    noun, parent_noun = service.noun, parent_service.noun
+
+    class NestedCollection(Resource):
+        @login_required(*roles)
+        @query(PageArgsSchema)
+        @returns_page(schema_cls)
+        def get(self, parent_id, args):
+            session, principal = db.session(), current_principal()
+            parent_service.get(session, principal, parent_id)
+            condition = getattr(service.model, parent_field) == parent_id
+            return service.list(session, principal, args, condition)
+
+        @login_required(*roles)
+        @body(schema_cls)
+        @returns(schema_cls, 201, "Created")
+        def post(self, parent_id, data):
+            session, principal = db.session(), current_principal()
+            parent_service.get(session, principal, parent_id)
+            return service.create(session, principal, {**data, parent_field: parent_id})
+
+    NestedCollection.get.__doc__ = f"List the {noun}s of one {parent_noun}."
+    NestedCollection.post.__doc__ = f"Add a {noun} to a {parent_noun}."
+    NestedCollection.__name__ = (
+        f"{parent_noun.title().replace(' ', '')}{schema_cls.__name__.removesuffix('Schema')}s"
+    )
+    ns.route(path)(NestedCollection)
+    return NestedCollection
