@@ -1,0 +1,231 @@
+"""Test fixtures: one migrated database per run (SQLite by default, PostgreSQL when
+REGISTRY_TEST_DATABASE_URL says so), emptied before every test, and factories that build records
+and real tokens.
+
+The app runs with its production error handling: TESTING and DEBUG stay off, because flask-restx
+behaves differently (and hides 500s) in testing mode.
+"""
+
+import os
+from datetime import date, timedelta
+
+import pytest
+from alembic import command as alembic_command
+from flask_jwt_extended import create_access_token
+from sqlalchemy import text
+
+from registry import create_app, db
+from registry.agencies.models import Agency
+from registry.auth.models import CadClient, User
+from registry.auth.passwords import hash_secret
+from registry.cli import alembic_config
+from registry.contacts.models import Contact
+from registry.facilities.models import AccessPoint, Facility, TacticalPoint
+from registry.mous.models import Mou, MouScope
+from registry.organizations.models import Organization
+
+PASSWORD = "correct-horse-battery"
+CLIENT_SECRET = "cad-client-secret-for-tests"
+# Hash once: argon2 is deliberately slow, and every factory-made account shares these.
+PASSWORD_HASH = hash_secret(PASSWORD)
+CLIENT_SECRET_HASH = hash_secret(CLIENT_SECRET)
+
+TEST_KEYS = {
+    "JWT_SECRET_KEY": "test-jwt-key-0123456789-0123456789-abcdef",
+    "SECRET_KEY": "test-flask-key-0123456789-0123456789-abcdef",
+}
+
+
+def database_url(tmp_path_factory) -> str:
+    url = os.environ.get("REGISTRY_TEST_DATABASE_URL")
+    if url:
+        return url
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'registry.db'}"
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory):
+    app = create_app({"REGISTRY_DATABASE_URL": database_url(tmp_path_factory), **TEST_KEYS})
+    with app.app_context():
+        engine = db.engine()
+        if engine.dialect.name == "postgresql":
+            # Start from nothing so the migration itself is what builds the schema.
+            with engine.begin() as connection:
+                connection.execute(text("DROP SCHEMA public CASCADE"))
+                connection.execute(text("CREATE SCHEMA public"))
+        alembic_command.upgrade(alembic_config(), "head")
+    yield app
+    with app.app_context():
+        db.engine().dispose()
+
+
+@pytest.fixture(autouse=True)
+def _empty_database(app):
+    from registry.db import Base
+
+    with app.app_context(), db.engine().begin() as connection:
+        for table in reversed(Base.metadata.sorted_tables):
+            connection.execute(table.delete())
+    yield
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def ctx(app):
+    """An application context, for calling services and reading the database directly."""
+    with app.app_context():
+        yield
+
+
+class Factory:
+    """Builds records straight into the database (committed), and tokens for accounts."""
+
+    def __init__(self, app):
+        self.app = app
+        self._n = 0
+
+    def _next(self) -> int:
+        self._n += 1
+        return self._n
+
+    def _save(self, record):
+        with self.app.app_context(), db.session_scope() as session:
+            session.add(record)
+            session.flush()
+            session.expunge(record)
+        return record
+
+    def organization(self, **fields):
+        n = self._next()
+        return self._save(Organization(**{"name": f"Partner {n}", "kind": "retailer", **fields}))
+
+    def agency(self, **fields):
+        n = self._next()
+        return self._save(
+            Agency(**{"name": f"Agency {n}", "agency_type": "law_enforcement", **fields})
+        )
+
+    def facility(self, organization, **fields):
+        n = self._next()
+        values = {
+            "organization_id": organization.id,
+            "name": f"Store {n}",
+            "facility_type": "retail_store",
+            "address_line1": f"{100 + n} Main St",
+            "city": "Springfield",
+            "state": "IL",
+            "postal_code": "62701",
+            "lat": 39.8,
+            "lon": -89.6,
+        }
+        return self._save(Facility(**{**values, **fields}))
+
+    def access_point(self, facility, **fields):
+        values = {"facility_id": facility.id, "kind": "entrance", "name": "Main entrance"}
+        return self._save(AccessPoint(**{**values, **fields}))
+
+    def tactical_point(self, facility, **fields):
+        values = {"facility_id": facility.id, "kind": "staging_area", "name": "North lot"}
+        return self._save(TacticalPoint(**{**values, **fields}))
+
+    def contact(self, **fields):
+        values = {"name": "Pat Doe", "phones": [{"kind": "mobile", "number": "+12175550123"}]}
+        return self._save(Contact(**{**values, **fields}))
+
+    def mou(self, organization, agency, scopes=("data_sharing",), facilities=(), **fields):
+        values = {
+            "organization_id": organization.id,
+            "agency_id": agency.id,
+            "title": "Data sharing",
+            "status": "active",
+            "effective_date": date.today() - timedelta(days=1),
+            "covers_all_facilities": not facilities,
+        }
+        with self.app.app_context(), db.session_scope() as session:
+            mou = Mou(**{**values, **fields})
+            mou.scope_rows = [MouScope(scope=s) for s in scopes]
+            mou.facilities = [session.get(Facility, f.id) for f in facilities]
+            session.add(mou)
+            session.flush()
+            session.refresh(mou)
+            mou.scope_rows, mou.facilities  # noqa: B018 - load before detaching
+            session.expunge_all()
+        return mou
+
+    def user(self, role="admin", organization=None, agency=None, **fields):
+        n = self._next()
+        values = {
+            "username": f"user{n}",
+            "password_hash": PASSWORD_HASH,
+            "role": role,
+            "organization_id": organization.id if organization else None,
+            "agency_id": agency.id if agency else None,
+        }
+        return self._save(User(**{**values, **fields}))
+
+    def cad_client(self, agency, **fields):
+        n = self._next()
+        values = {
+            "client_id": f"cad-{n}",
+            "secret_hash": CLIENT_SECRET_HASH,
+            "agency_id": agency.id,
+            "name": f"CAD {n}",
+        }
+        return self._save(CadClient(**{**values, **fields}))
+
+    def token(self, account) -> str:
+        """A real access token, as /auth/login or /auth/token would issue it."""
+        kind = "cad" if isinstance(account, CadClient) else "user"
+        with self.app.app_context():
+            return create_access_token(identity=f"{kind}:{account.id}")
+
+    def headers(self, account, **extra) -> dict:
+        return {"Authorization": f"Bearer {self.token(account)}", **extra}
+
+    # Common casts of characters --------------------------------------------------------------
+    def admin(self):
+        return self.headers(self.user("admin"))
+
+    def manager(self, organization):
+        return self.headers(self.user("facility_manager", organization=organization))
+
+    def officer(self, agency):
+        return self.headers(self.user("agency_user", agency=agency))
+
+
+@pytest.fixture
+def make(app):
+    return Factory(app)
+
+
+def count(app, model, *where) -> int:
+    """Rows of `model` in the database right now (committed state)."""
+    from sqlalchemy import func, select
+
+    with app.app_context(), db.session_scope() as session:
+        return session.scalar(select(func.count()).select_from(model).where(*where))
+
+
+def fetch(app, model, record_id):
+    """A fresh copy of one row from the database, or None."""
+    with app.app_context(), db.session_scope() as session:
+        record = session.get(model, record_id)
+        if record is not None:
+            session.expunge(record)
+        return record
+
+
+def assert_problem(response, status, field=None):
+    """The response is an RFC 9457 problem with `status`, naming `field` when given."""
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert response.mimetype == "application/problem+json"
+    body = response.get_json()
+    assert body["status"] == status
+    assert body["title"] and body["detail"] and body["type"]
+    if field is not None:
+        assert field in body.get("errors", {}), body
+    return body
