@@ -29,17 +29,29 @@ def schema_name(schema) -> str:
     return cls.__name__.removesuffix("Schema")
 
 
-_spec = APISpec(
-    title="registry",
-    version="1",
-    openapi_version="2.0",
-    plugins=[MarshmallowPlugin(schema_name_resolver=schema_name)],
-)
+_plugin = MarshmallowPlugin(schema_name_resolver=schema_name)
+_spec = APISpec(title="registry", version="1", openapi_version="2.0", plugins=[_plugin])
 _partial_names: set[str] = set()
 
 
 def _definitions() -> dict:
-    return _spec.to_dict().get("definitions", {})
+    definitions = _spec.to_dict().get("definitions", {})
+    # Every schema apispec saw, nested ones included: key[0] is the schema class.
+    for key, name in _plugin.converter.refs.items():
+        _mark_write_only(definitions[name], key[0])
+    return definitions
+
+
+def _mark_write_only(definition: dict, schema_cls) -> None:
+    # Swagger 2.0 has no writeOnly: a password is documented as input, never required in output,
+    # so responses (which never carry it) still match the document.
+    for name, field in schema_cls().fields.items():
+        if field.load_only:
+            key = field.data_key or name
+            definition["properties"][key]["description"] = "Write-only: never returned."
+            if key in definition.get("required", []):
+                definition["required"].remove(key)
+                definition["properties"][key]["x-required-on-create"] = True
 
 
 class MarshmallowModel(SchemaModel):
@@ -77,8 +89,32 @@ def install_models(api: Api) -> None:
         api.models[name] = MarshmallowModel(name)
 
 
+class ProblemSchema(Schema):
+    """RFC 9457 problem details, the body of every error response."""
+
+    type = fields.String(required=True)
+    title = fields.String(required=True)
+    status = fields.Integer(required=True)
+    detail = fields.String(required=True)
+    errors = fields.Dict(
+        keys=fields.String(),
+        metadata={"description": "Per-field messages for validation errors"},
+    )
+
+
 _DOC = Namespace("documentation-helper")
-doc = _DOC.doc
+
+
+def doc(**kwargs):
+    """restx's doc decorator; error responses get the Problem schema."""
+    responses = kwargs.get("responses")
+    if responses:
+        problem_model = doc_model(ProblemSchema)
+        kwargs["responses"] = {
+            code: (value, problem_model) if int(code) >= 400 and isinstance(value, str) else value
+            for code, value in responses.items()
+        }
+    return _DOC.doc(**kwargs)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -127,6 +163,9 @@ def body(schema_cls, partial: bool = False):
         return doc(
             expect=[model],
             responses={
+                "400": "The body is not valid JSON",
+                "409": "A unique value is already taken",
+                "413": "The body is too large",
                 "415": "The body is not JSON",
                 "422": "A field is invalid (see `errors`)",
             },
@@ -287,6 +326,11 @@ def returns_page(item_schema_cls):
 
 
 class RegistryApi(Api):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Listed so the document's `produces` names the error media type; JSON stays the default.
+        self.representations[errors.PROBLEM_JSON] = self.representations["application/json"]
+
     def handle_error(self, e):
         # Every error, from every route, is shaped in errors.py (see its docstring for why).
         return errors.problem_response(e)

@@ -30,8 +30,17 @@ def _development_secret(name: str) -> str:
     INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
     path = INSTANCE_DIR / f"{name}.key"
     if not path.exists():
-        path.write_text(secrets.token_urlsafe(48))
-        path.chmod(0o600)
+        # Write aside, then link into place: when several workers start at once, exactly one
+        # key wins and nobody reads a half-written file.
+        draft = path.with_suffix(f".{os.getpid()}.tmp")
+        draft.write_text(secrets.token_urlsafe(48))
+        draft.chmod(0o600)
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
     return path.read_text().strip()
 
 

@@ -18,6 +18,7 @@ def item_routes(
     """GET, PATCH (with If-Match) and DELETE (with If-Match) on one record."""
     noun = service.noun
 
+    @doc(responses={"404": f"No such {noun}, or not visible to you"})
     class Item(Resource):
         @login_required(*roles)
         @returns(schema_cls)
@@ -109,6 +110,7 @@ def nested_collection_routes(
     """GET and POST on the children of one visible parent, e.g. a facility's access points."""
     noun, parent_noun = service.noun, parent_service.noun
 
+    @doc(responses={"404": f"No such {parent_noun}, or not visible to you"})
     class NestedCollection(Resource):
         @login_required(*roles)
         @query(PageArgsSchema)

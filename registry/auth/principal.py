@@ -58,9 +58,10 @@ def login_required(*roles: str):
                 raise errors.Forbidden("Your role may not do this.")
             return view(*args, **kwargs)
 
-        responses = {"401": "Missing, invalid, expired or revoked token"}
-        if roles:
-            responses["403"] = f"Only {', '.join(roles)} may do this"
+        responses = {
+            "401": "Missing, invalid, expired or revoked token",
+            "403": f"Only {', '.join(roles)} may do this" if roles else "Not allowed for you",
+        }
         return doc(security="bearer", responses=responses)(wrapper)
 
     return decorator

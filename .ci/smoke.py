@@ -1,0 +1,39 @@
+"""Wait for the service started by `make run`, then use it as a new user would."""
+
+import json
+import sys
+import time
+import urllib.error
+import urllib.request
+
+base = sys.argv[1]
+
+
+def call(method, path, body=None, token=None):
+    request = urllib.request.Request(base + path, method=method)
+    if body is not None:
+        request.data = json.dumps(body).encode()
+        request.add_header("Content-Type", "application/json")
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    with urllib.request.urlopen(request, timeout=5) as response:
+        return response.status, json.loads(response.read() or b"null")
+
+
+deadline = time.monotonic() + 300
+while True:
+    try:
+        if call("GET", "/readyz")[0] == 200:
+            break
+    except (urllib.error.URLError, ConnectionError):
+        pass
+    if time.monotonic() > deadline:
+        sys.exit("the service did not become ready")
+    time.sleep(1)
+
+_, tokens = call(
+    "POST", "/api/v1/auth/login", {"username": "manager.prairie", "password": "demo-password-1"}
+)
+status, page = call("GET", "/api/v1/facilities", token=tokens["access_token"])
+assert status == 200 and page["total"] >= 1, page
+print("smoke: logged in as a demo manager and listed", page["total"], "facilities")

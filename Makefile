@@ -1,0 +1,48 @@
+# One target per job; .ci/run calls the same targets.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+WORKERS ?= 2
+POSTGRES_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/test
+
+.PHONY: run test test-postgres lint format openapi migrate demo clean
+
+$(BIN)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+## Set up, migrate the SQLite database, load the demo data and serve on http://$(HOST):$(PORT)
+run: $(BIN)/.installed migrate demo
+	$(BIN)/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) --access-logfile - wsgi:app
+
+migrate: $(BIN)/.installed
+	$(BIN)/flask --app wsgi db upgrade
+
+demo: $(BIN)/.installed
+	$(BIN)/flask --app wsgi seed-demo
+
+## Lint, then the whole test suite on SQLite
+test: lint
+	$(BIN)/python -m pytest -q
+
+## The whole test suite on PostgreSQL
+test-postgres: $(BIN)/.installed
+	REGISTRY_TEST_DATABASE_URL=$(POSTGRES_TEST_URL) $(BIN)/python -m pytest -q
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(BIN)/.installed
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+## Regenerate the committed API document from the code
+openapi: $(BIN)/.installed
+	$(BIN)/flask --app wsgi export-openapi
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache .ruff_cache
