@@ -35,8 +35,10 @@ def register_api(app: Flask) -> None:
     from .contacts.routes import ns as contacts
     from .facilities.routes import access_points_ns, tactical_points_ns
     from .facilities.routes import ns as facilities
+    from .incidents.routes import ns as incidents
     from .mous.routes import ns as mous
     from .organizations.routes import ns as organizations
+    from .preplans.routes import ns as preplans
 
     api = RegistryApi(
         app,
@@ -61,6 +63,8 @@ def register_api(app: Flask) -> None:
         tactical_points_ns,
         contacts,
         mous,
+        preplans,
+        incidents,
     ):
         api.add_namespace(namespace)
     install_models(api)

@@ -33,10 +33,14 @@ def _covers_facility(facility_id_column):
     return or_(
         Mou.covers_all_facilities,
         exists(
-            select(mou_facilities.c.mou_id).where(
+            select(mou_facilities.c.mou_id)
+            .where(
                 mou_facilities.c.mou_id == Mou.id,
                 mou_facilities.c.facility_id == facility_id_column,
             )
+            # The facility is two queries up (facility -> MOU -> this list); auto-correlation
+            # only looks one up and would add its own `facilities`, matching any listed facility.
+            .correlate_except(mou_facilities)
         ),
     )
 

@@ -128,7 +128,8 @@ def _reject_nul(value, path="body"):
     if isinstance(value, dict):
         for key, item in value.items():
             _reject_nul(key, path)
-            _reject_nul(item, str(key))
+            # Report nested values under their top-level field, as every other error is.
+            _reject_nul(item, str(key) if path in ("body", "query") else path)
     elif isinstance(value, list):
         for item in value:
             _reject_nul(item, path)
@@ -232,8 +233,21 @@ def query(schema_cls):
 # Responses, ETags and pagination
 
 
-def etag_of(record) -> str:
-    return f"{type(record).__name__.lower()}-{record.id}-v{record.version}"
+def etag_of(record) -> str | None:
+    """A record's entity tag: its own `etag` if it composes several rows, else its row version."""
+    if getattr(record, "etag", None):
+        return record.etag
+    if getattr(record, "version", None) is not None:
+        return f"{type(record).__name__.lower()}-{record.id}-v{record.version}"
+    return None
+
+
+def conditional(body, tag: str | None, status: int = 200, mimetype="application/json"):
+    """A JSON response carrying `tag` as its ETag, or 304 when the client already has it."""
+    headers = {"ETag": f'"{tag}"'} if tag else {}
+    if tag and request.method == "GET" and request.if_none_match.contains(tag):
+        return Response(status=304, headers=headers)
+    return Response(json.dumps(body), status=status, mimetype=mimetype, headers=headers)
 
 
 def require_if_match(record) -> None:
@@ -256,15 +270,11 @@ def returns(schema_cls, status: int = 200, description: str = "Success"):
         @wraps(view)
         def wrapper(*args, **kwargs):
             record = view(*args, **kwargs)
+            if isinstance(record, Response):
+                return record  # the view chose another representation (e.g. GeoJSON)
             # The flush makes the row version current before it becomes the ETag.
             db.session().flush()
-            headers = {}
-            if getattr(record, "version", None) is not None:
-                tag = etag_of(record)
-                headers["ETag"] = f'"{tag}"'
-                if request.method == "GET" and request.if_none_match.contains(tag):
-                    return Response(status=304, headers=headers)
-            return schema_cls().dump(record), status, headers
+            return conditional(schema_cls().dump(record), etag_of(record), status)
 
         return doc(responses={str(status): (description, model)})(wrapper)
 

@@ -92,6 +92,10 @@ def load_config(overrides: dict | None = None) -> dict:
         config["JWT_SECRET_KEY"] = _secret("REGISTRY_JWT_SECRET", "jwt", production)
     if "SECRET_KEY" not in config:
         config["SECRET_KEY"] = _secret("REGISTRY_SECRET_KEY", "flask", production)
+    for name in ("JWT_SECRET_KEY", "SECRET_KEY"):
+        # Overrides bypass _secret's check; a short key is as unsafe from there.
+        if len(str(config[name]).encode()) < MIN_KEY_BYTES:
+            raise ConfigError(f"{name} must be at least {MIN_KEY_BYTES} bytes")
     if config["JWT_SECRET_KEY"] == config["SECRET_KEY"]:
         raise ConfigError("the JWT key must differ from SECRET_KEY")
     return config

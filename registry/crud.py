@@ -12,6 +12,7 @@ from . import errors
 from .api import Page
 from .auth.principal import Principal
 from .db import utcnow
+from .fields import MAX_ID
 
 
 class RecordService:
@@ -30,9 +31,11 @@ class RecordService:
 
     # --- operations -----------------------------------------------------------------------
     def get(self, session: Session, principal: Principal, record_id: int):
-        record = session.scalar(
-            select(self.model).where(self.model.id == record_id, self.read_filter(principal))
-        )
+        record = None
+        if 0 < record_id <= MAX_ID:  # a larger id names nothing, and would overflow the driver
+            record = session.scalar(
+                select(self.model).where(self.model.id == record_id, self.read_filter(principal))
+            )
         if record is None:
             raise errors.NotFound(f"No {self.noun} with id {record_id} is visible to you.")
         return record

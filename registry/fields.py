@@ -1,4 +1,6 @@
-"""marshmallow fields for the registry's value types (text, phones, coordinates, enums)."""
+"""marshmallow fields for the registry's value types (text, phones, coordinates, enums, times)."""
+
+from datetime import UTC
 
 import phonenumbers
 from marshmallow import Schema, ValidationError, fields, validate
@@ -51,6 +53,32 @@ def normalize_phone(text: str) -> str:
     if not phonenumbers.is_valid_number(number):
         raise ValidationError("Not a valid phone number.")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+class UTCDateTime(fields.AwareDateTime):
+    """An ISO 8601 time with an offset, converted to UTC on input (the API shows times in UTC)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return super()._deserialize(value, attr, data, **kwargs).astimezone(UTC)
+
+
+class WholeNested(fields.Nested):
+    """A nested object that is loaded complete even in a PATCH. A PATCH replaces a list of these
+    (a contact's phones) and never patches one item, so each item needs its required fields;
+    marshmallow would otherwise pass the PATCH's `partial=True` down to the nested schema."""
+
+    def _deserialize(self, value, attr, data, partial=None, **kwargs):
+        return super()._deserialize(value, attr, data, partial=False, **kwargs)
+
+
+# Record ids are INTEGER columns. A larger number names no record, and would overflow the database
+# driver (a 500) before anything could say "not found"; so it is refused as an invalid field.
+MAX_ID = 2**31 - 1
+
+
+def Id(strict: bool = True, **kwargs):  # noqa: N802 - a field factory reads like a field class
+    """A record id in a body (strict: a JSON integer) or a query string (strict=False)."""
+    return fields.Integer(strict=strict, validate=validate.Range(min=1, max=MAX_ID), **kwargs)
 
 
 def Latitude(**kwargs):  # noqa: N802 - a field factory reads like a field class

@@ -13,10 +13,16 @@ from .crud import RecordService
 
 
 def item_routes(
-    ns: Namespace, service: RecordService, schema_cls, path="/<int:record_id>", roles=()
+    ns: Namespace,
+    service: RecordService,
+    schema_cls,
+    path="/<int:record_id>",
+    roles=(),
+    patch_schema=None,
 ):
     """GET, PATCH (with If-Match) and DELETE (with If-Match) on one record."""
     noun = service.noun
+    patch_schema = patch_schema or schema_cls
 
     @doc(responses={"404": f"No such {noun}, or not visible to you"})
     class Item(Resource):
@@ -30,7 +36,7 @@ def item_routes(
             params={"If-Match": {"in": "header", "required": True, "type": "string"}},
             responses={"412": "Stale If-Match", "428": "If-Match missing"},
         )
-        @body(schema_cls, partial=True)
+        @body(patch_schema, partial=True)
         @returns(schema_cls)
         def patch(self, record_id, data):
             session, principal = db.session(), current_principal()

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 00:53:21.458734
+Create Date: 2026-11-25 01:03:04.495043
 """
 
 from alembic import op
@@ -87,6 +87,11 @@ def upgrade() -> None:
     sa.Column('postal_code', sa.String(length=10), nullable=False),
     sa.Column('country', sa.String(length=2), nullable=False),
     sa.Column('normalized_address', sa.String(length=300), nullable=True),
+    sa.Column('address_key', sa.String(length=200), nullable=True),
+    sa.Column('address_key_core', sa.String(length=200), nullable=True),
+    sa.Column('unit_key', sa.String(length=20), nullable=True),
+    sa.Column('city_key', sa.String(length=100), nullable=True),
+    sa.Column('name_key', sa.String(length=200), nullable=True),
     sa.Column('lat', sa.Float(), nullable=True),
     sa.Column('lon', sa.Float(), nullable=True),
     sa.Column('main_phone', sa.String(length=20), nullable=True),
@@ -116,10 +121,13 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_facilities'))
     )
     with op.batch_alter_table('facilities', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_facilities_address_key'), ['address_key'], unique=False)
+        batch_op.create_index(batch_op.f('ix_facilities_address_key_core'), ['address_key_core'], unique=False)
         batch_op.create_index(batch_op.f('ix_facilities_city'), ['city'], unique=False)
         batch_op.create_index('ix_facilities_lat_lon', ['lat', 'lon'], unique=False)
+        batch_op.create_index(batch_op.f('ix_facilities_main_phone'), ['main_phone'], unique=False)
         batch_op.create_index(batch_op.f('ix_facilities_name'), ['name'], unique=False)
-        batch_op.create_index(batch_op.f('ix_facilities_normalized_address'), ['normalized_address'], unique=False)
+        batch_op.create_index(batch_op.f('ix_facilities_name_key'), ['name_key'], unique=False)
         batch_op.create_index(batch_op.f('ix_facilities_organization_id'), ['organization_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_facilities_postal_code'), ['postal_code'], unique=False)
 
@@ -197,7 +205,6 @@ def upgrade() -> None:
     sa.Column('name', sa.String(length=200), nullable=False),
     sa.Column('role', sa.String(length=200), nullable=True),
     sa.Column('email', sa.String(length=254), nullable=True),
-    sa.Column('phones', sa.JSON(), nullable=False),
     sa.Column('call_order', sa.Integer(), nullable=False),
     sa.Column('available_24_7', sa.Boolean(), nullable=False),
     sa.Column('notes', sa.Text(), nullable=True),
@@ -217,6 +224,62 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_contacts_agency_id'), ['agency_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_contacts_facility_id'), ['facility_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_contacts_organization_id'), ['organization_id'], unique=False)
+
+    op.create_table('facility_aliases',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('facility_id', sa.Integer(), nullable=False),
+    sa.Column('alias', sa.String(length=200), nullable=False),
+    sa.Column('alias_key', sa.String(length=200), nullable=False),
+    sa.ForeignKeyConstraint(['facility_id'], ['facilities.id'], name=op.f('fk_facility_aliases_facility_id_facilities'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_facility_aliases'))
+    )
+    with op.batch_alter_table('facility_aliases', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_facility_aliases_alias_key'), ['alias_key'], unique=False)
+        batch_op.create_index(batch_op.f('ix_facility_aliases_facility_id'), ['facility_id'], unique=False)
+
+    op.create_table('facility_external_ids',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('facility_id', sa.Integer(), nullable=False),
+    sa.Column('system', sa.String(length=50), nullable=False),
+    sa.Column('external_id', sa.String(length=100), nullable=False),
+    sa.ForeignKeyConstraint(['facility_id'], ['facilities.id'], name=op.f('fk_facility_external_ids_facility_id_facilities'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_facility_external_ids')),
+    sa.UniqueConstraint('system', 'external_id', name=op.f('uq_facility_external_ids_system_external_id'))
+    )
+    with op.batch_alter_table('facility_external_ids', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_facility_external_ids_facility_id'), ['facility_id'], unique=False)
+
+    op.create_table('incidents',
+    sa.Column('agency_id', sa.Integer(), nullable=True),
+    sa.Column('cad_incident_number', sa.String(length=50), nullable=False),
+    sa.Column('incident_type', sa.String(length=80), nullable=False),
+    sa.Column('address', sa.String(length=300), nullable=True),
+    sa.Column('lat', sa.Float(), nullable=True),
+    sa.Column('lon', sa.Float(), nullable=True),
+    sa.Column('facility_id', sa.Integer(), nullable=True),
+    sa.Column('match_status', sa.String(length=20), nullable=False),
+    sa.Column('candidates', sa.JSON(), nullable=False),
+    sa.Column('opened_by', sa.String(length=40), nullable=False),
+    sa.Column('opened_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('status', sa.String(length=10), nullable=False),
+    sa.Column('closed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('closed_by', sa.String(length=40), nullable=True),
+    sa.Column('notes', sa.Text(), nullable=True),
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("match_status IN ('matched', 'ambiguous', 'no_match', 'not_shared')", name=op.f('ck_incidents_match_status')),
+    sa.CheckConstraint("status IN ('open', 'closed')", name=op.f('ck_incidents_status')),
+    sa.ForeignKeyConstraint(['agency_id'], ['agencies.id'], name=op.f('fk_incidents_agency_id_agencies'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['facility_id'], ['facilities.id'], name=op.f('fk_incidents_facility_id_facilities'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_incidents')),
+    sa.UniqueConstraint('agency_id', 'cad_incident_number', name=op.f('uq_incidents_agency_id_cad_incident_number'))
+    )
+    with op.batch_alter_table('incidents', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_incidents_agency_id'), ['agency_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_incidents_facility_id'), ['facility_id'], unique=False)
+        batch_op.create_index('ix_incidents_status_opened_at', ['status', 'opened_at'], unique=False)
 
     op.create_table('mou_facilities',
     sa.Column('mou_id', sa.Integer(), nullable=False),
@@ -255,11 +318,31 @@ def upgrade() -> None:
     with op.batch_alter_table('tactical_points', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_tactical_points_facility_id'), ['facility_id'], unique=False)
 
+    op.create_table('contact_phones',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('contact_id', sa.Integer(), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('number', sa.String(length=20), nullable=False),
+    sa.Column('extension', sa.String(length=10), nullable=True),
+    sa.CheckConstraint("kind IN ('mobile', 'office', 'desk', 'home', 'pager', 'satellite', 'other')", name=op.f('ck_contact_phones_kind')),
+    sa.ForeignKeyConstraint(['contact_id'], ['contacts.id'], name=op.f('fk_contact_phones_contact_id_contacts'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_contact_phones'))
+    )
+    with op.batch_alter_table('contact_phones', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_contact_phones_contact_id'), ['contact_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_contact_phones_number'), ['number'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('contact_phones', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_contact_phones_number'))
+        batch_op.drop_index(batch_op.f('ix_contact_phones_contact_id'))
+
+    op.drop_table('contact_phones')
     with op.batch_alter_table('tactical_points', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_tactical_points_facility_id'))
 
@@ -269,6 +352,21 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_mou_facilities_facility_id'))
 
     op.drop_table('mou_facilities')
+    with op.batch_alter_table('incidents', schema=None) as batch_op:
+        batch_op.drop_index('ix_incidents_status_opened_at')
+        batch_op.drop_index(batch_op.f('ix_incidents_facility_id'))
+        batch_op.drop_index(batch_op.f('ix_incidents_agency_id'))
+
+    op.drop_table('incidents')
+    with op.batch_alter_table('facility_external_ids', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_facility_external_ids_facility_id'))
+
+    op.drop_table('facility_external_ids')
+    with op.batch_alter_table('facility_aliases', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_facility_aliases_facility_id'))
+        batch_op.drop_index(batch_op.f('ix_facility_aliases_alias_key'))
+
+    op.drop_table('facility_aliases')
     with op.batch_alter_table('contacts', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_contacts_organization_id'))
         batch_op.drop_index(batch_op.f('ix_contacts_facility_id'))
@@ -292,10 +390,13 @@ def downgrade() -> None:
     with op.batch_alter_table('facilities', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_facilities_postal_code'))
         batch_op.drop_index(batch_op.f('ix_facilities_organization_id'))
-        batch_op.drop_index(batch_op.f('ix_facilities_normalized_address'))
+        batch_op.drop_index(batch_op.f('ix_facilities_name_key'))
         batch_op.drop_index(batch_op.f('ix_facilities_name'))
+        batch_op.drop_index(batch_op.f('ix_facilities_main_phone'))
         batch_op.drop_index('ix_facilities_lat_lon')
         batch_op.drop_index(batch_op.f('ix_facilities_city'))
+        batch_op.drop_index(batch_op.f('ix_facilities_address_key_core'))
+        batch_op.drop_index(batch_op.f('ix_facilities_address_key'))
 
     op.drop_table('facilities')
     with op.batch_alter_table('cad_clients', schema=None) as batch_op:

@@ -1,7 +1,7 @@
 from marshmallow import Schema, fields, validate
 
 from ..api import PageArgsSchema
-from ..fields import OneOf, RecordSchema, Text
+from ..fields import Id, OneOf, RecordSchema, Text
 from .models import ROLES, USER_ROLES
 
 
@@ -41,8 +41,8 @@ class UserSchema(RecordSchema):
         required=True, load_only=True, validate=validate.Length(min=12, max=200)
     )
     role = OneOf(USER_ROLES, required=True)
-    organization_id = fields.Integer(strict=True, allow_none=True)
-    agency_id = fields.Integer(strict=True, allow_none=True)
+    organization_id = Id(allow_none=True)
+    agency_id = Id(allow_none=True)
     full_name = Text(200, allow_none=True)
     email = fields.Email(allow_none=True, validate=validate.Length(max=254))
     is_active = fields.Boolean(load_default=True)
@@ -50,8 +50,8 @@ class UserSchema(RecordSchema):
 
 class UserFiltersSchema(PageArgsSchema):
     role = OneOf(USER_ROLES)
-    organization_id = fields.Integer()
-    agency_id = fields.Integer()
+    organization_id = Id(strict=False)
+    agency_id = Id(strict=False)
 
 
 class CadClientSchema(RecordSchema):
@@ -60,7 +60,7 @@ class CadClientSchema(RecordSchema):
         required=True,
         validate=validate.Regexp(r"^[A-Za-z0-9_.-]{3,80}$", error="3-80 letters, digits, _.-"),
     )
-    agency_id = fields.Integer(strict=True, required=True)
+    agency_id = Id(required=True)
     name = Text(200, required=True)
     is_active = fields.Boolean(load_default=True)
 

@@ -21,6 +21,7 @@ from .principal import Principal
 
 jwt = JWTManager()
 MIN_PASSWORD_LENGTH = 12
+MAX_RECORD_ID = 2**31 - 1  # INTEGER primary keys (PostgreSQL)
 
 
 def principal_of(record: User | CadClient) -> Principal:
@@ -34,7 +35,10 @@ def _load_principal(_header, claims) -> Principal | None:
     # Re-read the account on every request: deactivation and role changes apply at once.
     kind, _, raw_id = claims["sub"].partition(":")
     model = {"user": User, "cad": CadClient}.get(kind)
-    if model is None or not raw_id.isdigit():
+    # ASCII digits only (int() also reads other scripts' digits), no larger than a key can be.
+    if model is None or not (raw_id.isascii() and raw_id.isdigit()):
+        return None
+    if len(raw_id) > 10 or int(raw_id) > MAX_RECORD_ID:
         return None
     record = db.session().get(model, int(raw_id))
     if record is None or not record.is_active:
@@ -95,8 +99,13 @@ def refresh(principal: Principal) -> dict:
 def logout(session: Session) -> None:
     """Revoke the presented token and the refresh token paired with it."""
     claims = get_jwt()
-    expires_at = datetime.fromtimestamp(claims["exp"], UTC)
-    for jti in filter(None, {claims["jti"], claims.get("rjti")}):
+    revoke = {claims["jti"]: datetime.fromtimestamp(claims["exp"], UTC)}
+    if claims.get("rjti"):
+        # The refresh token outlives this access token. It was issued before now, so it expires
+        # no later than now + its lifetime; keep the revocation until then.
+        refresh_lifetime = current_app.config["JWT_REFRESH_TOKEN_EXPIRES"]
+        revoke.setdefault(claims["rjti"], datetime.now(UTC) + refresh_lifetime)
+    for jti, expires_at in revoke.items():
         if session.get(RevokedToken, jti) is None:
             session.add(RevokedToken(jti=jti, expires_at=expires_at))
     # Keep the table small: rows for tokens that expired on their own are useless.

@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import Base, UTCDateTime, Versioned
@@ -35,11 +35,48 @@ class Contact(Versioned, Base):
     name: Mapped[str] = mapped_column(String(200))
     role: Mapped[str | None] = mapped_column(String(200))
     email: Mapped[str | None] = mapped_column(String(254))
-    # [{"kind": "mobile", "number": "+16175550100"}, ...] in the order to try them.
-    phones: Mapped[list] = mapped_column(JSON, default=list)
     call_order: Mapped[int] = mapped_column(Integer, default=1)
     available_24_7: Mapped[bool] = mapped_column(Boolean, default=False)
     notes: Mapped[str | None] = mapped_column(Text)
     last_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     facility: Mapped[Facility | None] = relationship()
+    phone_rows: Mapped[list["ContactPhone"]] = relationship(
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="ContactPhone.position",
+        lazy="selectin",
+    )
+
+    @property
+    def phones(self) -> list[dict]:
+        """[{"kind": "mobile", "number": "+16175550100", "extension": None}, ...] in call order."""
+        return [
+            {"kind": row.kind, "number": row.number, "extension": row.extension}
+            for row in self.phone_rows
+        ]
+
+    @phones.setter
+    def phones(self, values: list[dict]) -> None:
+        self.phone_rows = [
+            ContactPhone(
+                position=i, kind=v["kind"], number=v["number"], extension=v.get("extension")
+            )
+            for i, v in enumerate(values)
+        ]
+
+
+class ContactPhone(Base):
+    """One number of a contact; a table, not a JSON list, so the CAD lookup can search numbers."""
+
+    __tablename__ = "contact_phones"
+    __table_args__ = (CheckConstraint(f"kind IN {PHONE_KINDS}", name="kind"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    contact_id: Mapped[int] = mapped_column(
+        ForeignKey("contacts.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(20))
+    number: Mapped[str] = mapped_column(String(20), index=True)
+    extension: Mapped[str | None] = mapped_column(String(10))

@@ -1,6 +1,6 @@
 from marshmallow import Schema, fields, validate
 
-from ..fields import OneOf, Phone, RecordSchema, Text
+from ..fields import OneOf, Phone, RecordSchema, Text, UTCDateTime, WholeNested
 from .models import PHONE_KINDS
 
 
@@ -18,7 +18,7 @@ class ContactSchema(RecordSchema):
     role = Text(200, allow_none=True, metadata={"example": "Director of Security"})
     email = fields.Email(allow_none=True, validate=validate.Length(max=254))
     phones = fields.List(
-        fields.Nested(PhoneNumberSchema),
+        WholeNested(PhoneNumberSchema),
         load_default=list,
         validate=validate.Length(max=10),
         metadata={"description": "In the order to try them"},
@@ -31,4 +31,4 @@ class ContactSchema(RecordSchema):
     )
     available_24_7 = fields.Boolean(load_default=False)
     notes = Text(5000, allow_none=True)
-    last_verified_at = fields.AwareDateTime(allow_none=True)
+    last_verified_at = UTCDateTime(allow_none=True)

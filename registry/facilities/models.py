@@ -9,9 +9,12 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    UniqueConstraint,
+    event,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from .. import addresses
 from ..db import Base, UTCDateTime, Versioned
 
 FACILITY_TYPES = (
@@ -73,18 +76,23 @@ class Facility(Versioned, Base):
     )
     name: Mapped[str] = mapped_column(String(200), index=True)
     facility_type: Mapped[str] = mapped_column(String(40))
-    # Postal address as entered; `normalized_address` is the lookup key (filled by the
-    # address-normalization feature; nullable until then).
+    # Postal address as entered. The *_key columns are derived from it (see addresses.py and
+    # `refresh_match_keys`) and are what the CAD lookup searches; never edited directly.
     address_line1: Mapped[str] = mapped_column(String(200))
     address_line2: Mapped[str | None] = mapped_column(String(200))
     city: Mapped[str] = mapped_column(String(100), index=True)
     state: Mapped[str] = mapped_column(String(2))
     postal_code: Mapped[str] = mapped_column(String(10), index=True)
     country: Mapped[str] = mapped_column(String(2), default="US")
-    normalized_address: Mapped[str | None] = mapped_column(String(300), index=True)
+    normalized_address: Mapped[str | None] = mapped_column(String(300))
+    address_key: Mapped[str | None] = mapped_column(String(200), index=True)
+    address_key_core: Mapped[str | None] = mapped_column(String(200), index=True)
+    unit_key: Mapped[str | None] = mapped_column(String(20))
+    city_key: Mapped[str | None] = mapped_column(String(100))
+    name_key: Mapped[str | None] = mapped_column(String(200), index=True)
     lat: Mapped[float | None] = mapped_column(Float)
     lon: Mapped[float | None] = mapped_column(Float)
-    main_phone: Mapped[str | None] = mapped_column(String(20))
+    main_phone: Mapped[str | None] = mapped_column(String(20), index=True)
     occupancy: Mapped[int | None] = mapped_column(Integer)
     opening_hours: Mapped[str | None] = mapped_column(String(300))
     stories_above_grade: Mapped[int | None] = mapped_column(Integer)
@@ -107,6 +115,81 @@ class Facility(Versioned, Base):
     tactical_points: Mapped[list["TacticalPoint"]] = relationship(
         back_populates="facility", cascade="all, delete-orphan", passive_deletes=True
     )
+    alias_rows: Mapped[list["FacilityAlias"]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True, order_by="FacilityAlias.id"
+    )
+    external_ids: Mapped[list["FacilityExternalId"]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True, order_by="FacilityExternalId.id"
+    )
+
+    @property
+    def aliases(self) -> list[str]:
+        return [row.alias for row in self.alias_rows]
+
+    def refresh_match_keys(self) -> "addresses.AddressError | None":
+        """Derive the lookup keys from the address and name as entered.
+
+        Returns why the address cannot be matched, if it cannot. Remembers what it derived the
+        keys from, so the flush-time refresh costs nothing after the service already ran it.
+        """
+        source = (
+            self.address_line1,
+            self.address_line2,
+            self.city,
+            self.state,
+            self.postal_code,
+            self.name,
+        )
+        if getattr(self, "_match_keys_source", None) == source:
+            return self._match_keys_error
+        try:
+            address, error = addresses.normalize_parts(*source[:5]), None
+        except addresses.AddressError as exc:
+            # The API refuses such addresses (FacilityService.validate); rows written another
+            # way stay findable by coordinates, phone, name and external id.
+            address, error = None, exc
+        self.normalized_address = address.display if address else None
+        self.address_key = address.street if address else None
+        self.address_key_core = address.street_core if address else None
+        self.unit_key = address.unit if address else None
+        self.city_key = addresses.city_key(self.city)
+        self.name_key = addresses.name_key(self.name)
+        self._match_keys_source, self._match_keys_error = source, error
+        return error
+
+
+class FacilityAlias(Base):
+    """A place name call-takers use for a facility: "Mall of America", "Terminal 2"."""
+
+    __tablename__ = "facility_aliases"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    facility_id: Mapped[int] = mapped_column(
+        ForeignKey("facilities.id", ondelete="CASCADE"), index=True
+    )
+    alias: Mapped[str] = mapped_column(String(200))
+    alias_key: Mapped[str] = mapped_column(String(200), index=True)
+
+
+class FacilityExternalId(Base):
+    """A CAD premise id of the facility in one agency's system."""
+
+    __tablename__ = "facility_external_ids"
+    __table_args__ = (UniqueConstraint("system", "external_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    facility_id: Mapped[int] = mapped_column(
+        ForeignKey("facilities.id", ondelete="CASCADE"), index=True
+    )
+    system: Mapped[str] = mapped_column(String(50))
+    external_id: Mapped[str] = mapped_column(String(100))
+
+
+@event.listens_for(Facility, "before_insert")
+@event.listens_for(Facility, "before_update")
+def _refresh_match_keys(_mapper, _connection, facility: Facility) -> None:
+    # At the mapper, so every write path (API, CLI, seeding) keeps the keys in step.
+    facility.refresh_match_keys()
 
 
 class _FacilityPoint(Versioned):

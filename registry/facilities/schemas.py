@@ -1,7 +1,18 @@
-from marshmallow import ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from ..api import PageArgsSchema
-from ..fields import Count, Latitude, Longitude, OneOf, Phone, RecordSchema, Text
+from ..fields import (
+    Count,
+    Id,
+    Latitude,
+    Longitude,
+    OneOf,
+    Phone,
+    RecordSchema,
+    Text,
+    UTCDateTime,
+    WholeNested,
+)
 from .models import ACCESS_POINT_KINDS, FACILITY_TYPES, TACTICAL_POINT_KINDS
 
 US_STATE = validate.Regexp(r"^[A-Z]{2}$", error="Two capital letters, e.g. MA.")
@@ -13,18 +24,24 @@ class CoordinatesMixin:
 
     @validates_schema
     def _both_coordinates(self, data, partial=None, **kwargs):
-        if partial:
-            # A PATCH may move a point by sending both; one alone is still refused.
-            if ("lat" in data) != ("lon" in data):
-                raise ValidationError("Send lat and lon together.", "lat")
-            return
+        # A PATCH may move (or clear) a point by sending both; one alone is still refused.
+        if partial and ("lat" in data) != ("lon" in data):
+            raise ValidationError("Send lat and lon together.", "lat")
         if (data.get("lat") is None) != (data.get("lon") is None):
             raise ValidationError("Send lat and lon together.", "lat")
 
 
+class ExternalIdSchema(Schema):
+    system = Text(
+        50,
+        required=True,
+        metadata={"description": "Whose id this is, e.g. the agency's CAD system name"},
+    )
+    external_id = Text(100, required=True, metadata={"description": "The CAD premise id"})
+
+
 class FacilitySchema(CoordinatesMixin, RecordSchema):
-    organization_id = fields.Integer(
-        strict=True,
+    organization_id = Id(
         metadata={"description": "Defaults to the facility manager's own organization"},
     )
     name = Text(200, required=True)
@@ -35,7 +52,20 @@ class FacilitySchema(CoordinatesMixin, RecordSchema):
     state = Text(2, required=True, validate=US_STATE)
     postal_code = Text(10, required=True, validate=POSTAL_CODE)
     country = Text(2, load_default="US", validate=validate.OneOf(["US"]))
-    normalized_address = fields.String(dump_only=True, allow_none=True)
+    normalized_address = fields.String(
+        dump_only=True,
+        allow_none=True,
+        metadata={"description": "The address as the CAD lookup matches it (USPS form)"},
+    )
+    aliases = fields.List(
+        Text(200),
+        load_default=list,
+        validate=validate.Length(max=20),
+        metadata={"description": 'Place names call-takers use: "Terminal 2", "Mall of America"'},
+    )
+    external_ids = fields.List(
+        WholeNested(ExternalIdSchema), load_default=list, validate=validate.Length(max=20)
+    )
     lat = Latitude(allow_none=True)
     lon = Longitude(allow_none=True)
     main_phone = Phone(allow_none=True)
@@ -53,7 +83,7 @@ class FacilitySchema(CoordinatesMixin, RecordSchema):
     bleeding_control_kit_locations = Text(5000, allow_none=True)
     aed_locations = Text(5000, allow_none=True)
     notes = Text(5000, allow_none=True)
-    last_verified_at = fields.AwareDateTime(allow_none=True)
+    last_verified_at = UTCDateTime(allow_none=True)
 
 
 class FacilityFiltersSchema(PageArgsSchema):
@@ -62,7 +92,7 @@ class FacilityFiltersSchema(PageArgsSchema):
     city = Text(100, metadata={"description": "City, any case"})
     state = Text(2)
     postal_code = Text(10)
-    organization_id = fields.Integer()
+    organization_id = Id(strict=False)
 
 
 class _PointSchema(CoordinatesMixin, RecordSchema):

@@ -1,10 +1,10 @@
 from sqlalchemy import func, select
 
-from .. import access, errors
+from .. import access, addresses, errors
 from ..auth.principal import Principal
 from ..crud import RecordService, contains
 from ..organizations.models import Organization
-from .models import AccessPoint, Facility, TacticalPoint
+from .models import AccessPoint, Facility, FacilityAlias, FacilityExternalId, TacticalPoint
 
 
 class FacilityService(RecordService):
@@ -24,8 +24,35 @@ class FacilityService(RecordService):
             raise errors.InvalidInput({"organization_id": ["Missing data for required field."]})
         return super().create(session, principal, data)
 
+    def assign(self, session, record, data):
+        data = dict(data)
+        if "aliases" in data:
+            wanted = list(dict.fromkeys(data.pop("aliases")))
+            kept = {row.alias: row for row in record.alias_rows}
+            record.alias_rows = [
+                kept.get(alias) or FacilityAlias(alias=alias, alias_key=addresses.name_key(alias))
+                for alias in wanted
+            ]
+        if "external_ids" in data:
+            wanted = list(
+                dict.fromkeys((e["system"], e["external_id"]) for e in data.pop("external_ids"))
+            )
+            # Keep unchanged rows: replacing them would insert before deleting and trip the
+            # (system, external_id) unique constraint.
+            kept = {(row.system, row.external_id): row for row in record.external_ids}
+            record.external_ids = [
+                kept.get(key) or FacilityExternalId(system=key[0], external_id=key[1])
+                for key in wanted
+            ]
+        super().assign(session, record, data)
+
     def validate(self, session, record):
         self.require(session, Organization, record.organization_id, "organization_id")
+        error = record.refresh_match_keys()
+        if error is not None:
+            raise errors.InvalidInput(
+                {"address_line1": [f"Dispatch could not find this address: {error.reason}"]}
+            )
 
     def filters(self, args):
         conditions = []

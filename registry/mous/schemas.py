@@ -1,13 +1,13 @@
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from ..api import PageArgsSchema
-from ..fields import OneOf, RecordSchema, Text
+from ..fields import Id, OneOf, RecordSchema, Text
 from .models import MOU_SCOPES, MOU_STATUSES
 
 
 class MouSchema(RecordSchema):
-    organization_id = fields.Integer(strict=True, required=True)
-    agency_id = fields.Integer(strict=True, required=True)
+    organization_id = Id(required=True)
+    agency_id = Id(required=True)
     title = Text(200, required=True)
     status = OneOf(MOU_STATUSES, load_default="draft")
     effective_date = fields.Date(required=True)
@@ -22,9 +22,7 @@ class MouSchema(RecordSchema):
         load_default=True,
         metadata={"description": "false: only the facilities in facility_ids"},
     )
-    facility_ids = fields.List(
-        fields.Integer(strict=True), load_default=list, validate=validate.Length(max=10_000)
-    )
+    facility_ids = fields.List(Id(), load_default=list, validate=validate.Length(max=10_000))
     notes = Text(5000, allow_none=True)
     in_force = fields.Boolean(
         dump_only=True, metadata={"description": "Active and within its dates today (UTC)"}
@@ -38,8 +36,8 @@ class MouSchema(RecordSchema):
 
 
 class MouFiltersSchema(PageArgsSchema):
-    organization_id = fields.Integer()
-    agency_id = fields.Integer()
+    organization_id = Id(strict=False)
+    agency_id = Id(strict=False)
     status = OneOf(MOU_STATUSES)
     scope = OneOf(MOU_SCOPES)
     in_force = fields.Boolean(metadata={"description": "Only MOUs in force today"})

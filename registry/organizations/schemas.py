@@ -1,4 +1,4 @@
-from marshmallow import fields
+from marshmallow import fields, validate
 
 from ..api import PageArgsSchema
 from ..fields import OneOf, Phone, RecordSchema, Text
@@ -8,7 +8,8 @@ from .models import ORGANIZATION_KINDS
 class OrganizationSchema(RecordSchema):
     name = Text(200, required=True)
     kind = OneOf(ORGANIZATION_KINDS, load_default="other")
-    website = fields.Url(allow_none=True, validate=lambda v: len(v) <= 300)
+    # A validator must raise: marshmallow 4 ignores one that returns False.
+    website = fields.Url(allow_none=True, validate=validate.Length(max=300))
     main_phone = Phone(allow_none=True)
     notes = Text(5000, allow_none=True)
 

@@ -1,0 +1,276 @@
+"""CAD lookup benchmark: the registry under gunicorn on PostgreSQL, driven by wrk on loopback.
+
+    .venv/bin/python bench/cad_lookup.py [--sizes 10000 100000] [--duration 20]
+
+For each registry size it seeds a PostgreSQL database (once; reused while it has the right
+number of facilities), starts the service as production would (gunicorn, REGISTRY_ENV=production),
+and measures requests/s and p50/p99 latency of lookup by address, lookup by coordinates and
+pre-plan by id, beside a bare Flask endpoint under the same server settings (the floor).
+Prints one table with each scenario's ratio to the floor. Needs wrk (`apt-get install wrk`).
+"""
+
+import argparse
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.engine import make_url
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench import synthetic  # noqa: E402
+from registry import create_app, db  # noqa: E402
+from registry.facilities.models import Facility  # noqa: E402
+
+KEYS = {
+    "REGISTRY_JWT_SECRET": "bench-jwt-key-0123456789-0123456789-abcdef",
+    "REGISTRY_SECRET_KEY": "bench-flask-key-0123456789-0123456789-abcdef",
+}
+WRK_SCRIPT = """
+local paths = {%s}
+local token = "%s"
+local i = math.random(#paths)
+request = function()
+  i = i %% #paths + 1
+  return wrk.format("GET", paths[i], {["Authorization"] = "Bearer " .. token})
+end
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    'RESULT {"requests": %%d, "seconds": %%f, "socket_errors": %%d, "non_2xx": %%d, "p50_ms": %%f, "p99_ms": %%f}\\n',
+    summary.requests, summary.duration / 1e6, e.connect + e.read + e.write + e.timeout, e.status,
+    latency:percentile(50) / 1000, latency:percentile(99) / 1000))
+end
+"""
+
+
+def database_url(base: str, size: int) -> str:
+    return make_url(base).set(database=f"registry_bench_{size}").render_as_string(False)
+
+
+def prepare_database(base: str, size: int) -> str:
+    url = database_url(base, size)
+    try:
+        engine = create_engine(url)
+        with engine.connect() as connection:
+            have = connection.scalar(select(func.count()).select_from(Facility))
+        engine.dispose()
+        if have == size:
+            print(f"[{size}] reusing {url} ({have} facilities)")
+            return url
+    except Exception as exc:  # no database yet, or no schema: build it
+        print(f"[{size}] building {url} ({type(exc).__name__})")
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    name = make_url(url).database
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    env = {**os.environ, **KEYS, "REGISTRY_DATABASE_URL": url}
+    subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    started = time.monotonic()
+    app = create_app(
+        {
+            "REGISTRY_DATABASE_URL": url,
+            "JWT_SECRET_KEY": KEYS["REGISTRY_JWT_SECRET"],
+            "SECRET_KEY": KEYS["REGISTRY_SECRET_KEY"],
+        }
+    )
+    with app.app_context(), db.session_scope() as session:
+        synthetic.seed(session, size)
+        synthetic.reset_sequences(session)
+    with create_engine(url).connect() as connection:
+        connection.execute(text("ANALYZE"))
+        connection.commit()
+    print(f"[{size}] seeded {size} facilities in {time.monotonic() - started:.0f} s")
+    return url
+
+
+def start_server(app_path: str, port: int, workers: int, env_extra: dict) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        **KEYS,
+        "REGISTRY_ENV": "production",
+        "REGISTRY_ACCESS_TOKEN_MINUTES": "240",
+        **env_extra,
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", f"127.0.0.1:{port}", "--log-level", "warning", app_path],
+        cwd=ROOT, env=env, start_new_session=True,
+    )  # fmt: skip
+    return process
+
+
+def wait_ready(url: str) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError(f"{url} did not come up")
+
+
+def stop(process: subprocess.Popen) -> None:
+    os.killpg(process.pid, signal.SIGTERM)
+    process.wait(timeout=30)
+
+
+def call(base: str, path: str, token: str | None = None, body: dict | None = None):
+    request = urllib.request.Request(base + path)
+    if body is not None:
+        request.data = json.dumps(body).encode()
+        request.add_header("Content-Type", "application/json")
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def wrk(base: str, paths: list[str], token: str, duration: int, connections: int) -> dict:
+    lua = WRK_SCRIPT % (", ".join(json.dumps(p) for p in paths), token)
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(lua)
+    try:
+        # A short warm-up fills connection pools and caches before the measured run.
+        subprocess.run(
+            ["wrk", "-t2", f"-c{connections}", "-d3s", "-s", script.name, base],
+            capture_output=True,
+            check=True,
+        )
+        out = subprocess.run(
+            ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "-s", script.name, base],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    finally:
+        os.unlink(script.name)
+    result = json.loads(out.split("RESULT ", 1)[1])
+    result["rps"] = result["requests"] / result["seconds"]
+    return result
+
+
+def match_rate(base: str, token: str, sites, query) -> float:
+    hits = 0
+    for site in sites:
+        answer = call(base, query(site), token)
+        hits += answer["status"] == "matched" and answer["facility_id"] == site.facility_id
+    return hits / len(sites)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--duration", type=int, default=20, help="seconds per measured run")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers (both servers)")
+    parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--port", type=int, default=18900)
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        sys.exit("wrk is needed: apt-get install wrk")
+
+    base = f"http://127.0.0.1:{args.port}"
+    rows = []
+    floor_server = start_server("bench.floor_app:app", args.port, args.workers, {})
+    try:
+        wait_ready(base + "/floor")
+        floor = wrk(base, ["/floor"], "unused", args.duration, args.connections)
+    finally:
+        stop(floor_server)
+    rows.append(("floor: bare Flask constant JSON", "-", floor, None))
+
+    for size in args.sizes:
+        url = prepare_database(args.postgres, size)
+        app = create_app(
+            {
+                "REGISTRY_DATABASE_URL": url,
+                "JWT_SECRET_KEY": KEYS["REGISTRY_JWT_SECRET"],
+                "SECRET_KEY": KEYS["REGISTRY_SECRET_KEY"],
+            }
+        )
+        with app.app_context(), db.session_scope() as session:
+            sites = synthetic.sample_sites(session, 500)
+        app.extensions["registry.engine"].dispose()
+        rng = random.Random(3)
+        # The caller's phone is within ~10 m of the building.
+        near = {
+            s.facility_id: (s.lat + rng.uniform(-9e-5, 9e-5), s.lon + rng.uniform(-9e-5, 9e-5))
+            for s in sites
+        }
+        scenarios = {
+            "lookup by address": lambda s: "/api/v1/preplans/lookup?" + urllib.parse.urlencode({"address": s.address}),
+            "lookup by coordinates": lambda s, near=near: "/api/v1/preplans/lookup?lat={:.6f}&lon={:.6f}".format(*near[s.facility_id]),
+            "pre-plan by id": lambda s: f"/api/v1/preplans/{s.facility_id}",
+        }  # fmt: skip
+        server = start_server("wsgi:app", args.port, args.workers, {"REGISTRY_DATABASE_URL": url})
+        try:
+            wait_ready(base + "/readyz")
+            token = call(
+                base,
+                "/api/v1/auth/token",
+                body={
+                    "client_id": synthetic.CAD_CLIENT_ID,
+                    "client_secret": synthetic.CAD_CLIENT_SECRET,
+                },
+            )["access_token"]
+            rates = {
+                "lookup by address": match_rate(base, token, sites[:200], scenarios["lookup by address"]),
+                "lookup by coordinates": match_rate(base, token, sites[:200], scenarios["lookup by coordinates"]),
+            }  # fmt: skip
+            for name, path_of in scenarios.items():
+                result = wrk(
+                    base, [path_of(s) for s in sites], token, args.duration, args.connections
+                )
+                rows.append((name, f"{size:,}", result, rates.get(name)))
+        finally:
+            stop(server)
+
+    print()
+    print(
+        f"wrk -t2 -c{args.connections} -d{args.duration}s on loopback; gunicorn --workers {args.workers}; PostgreSQL; {os.cpu_count()} cores"
+    )
+    print()
+    print(
+        "| scenario | facilities | req/s | p50 ms | p99 ms | vs floor req/s | errors | unambiguous & right |"
+    )
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for name, size, r, rate in rows:
+        ratio = r["rps"] / floor["rps"]
+        errors = r["socket_errors"] + r["non_2xx"]
+        shown = "-" if rate is None else f"{rate:.0%}"
+        print(
+            f"| {name} | {size} | {r['rps']:.0f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {ratio:.0%} | {errors} | {shown} |"
+        )
+    by = {(n, s): r for n, s, r, _ in rows}
+    if len(args.sizes) >= 2:
+        small, large = f"{args.sizes[0]:,}", f"{args.sizes[-1]:,}"
+        print()
+        for name in ("lookup by address", "lookup by coordinates", "pre-plan by id"):
+            growth = by[(name, large)]["p50_ms"] / by[(name, small)]["p50_ms"]
+            print(f"p50 {name}: {large} / {small} facilities = {growth:.2f}x")
+
+
+if __name__ == "__main__":
+    main()

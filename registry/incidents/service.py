@@ -1,0 +1,81 @@
+from sqlalchemy import select, true
+
+from .. import access, errors
+from ..auth.principal import Principal
+from ..crud import RecordService
+from ..db import utcnow
+from ..facilities.models import Facility
+from ..preplans.routes import run_lookup
+from .models import Incident
+
+LOOKUP_FIELDS = ("address", "lat", "lon", "radius_m", "phone", "name")
+
+
+class IncidentService(RecordService):
+    """Incidents are opened by an agency (a CAD client or an agency user) and belong to it;
+    a facility's managers see the incidents at their facilities."""
+
+    model = Incident
+    noun = "incident"
+
+    def read_filter(self, principal: Principal):
+        if principal.is_admin:
+            return true()
+        if principal.role in access.AGENCY_ROLES:
+            return Incident.agency_id == principal.agency_id
+        own = select(Facility.id).where(Facility.organization_id == principal.organization_id)
+        return Incident.facility_id.in_(own)
+
+    def may_write(self, principal: Principal, record) -> bool:
+        return principal.is_admin or (
+            principal.role in access.AGENCY_ROLES and record.agency_id == principal.agency_id
+        )
+
+    def open(self, session, principal: Principal, data: dict):
+        """Run the lookup for the reported location and record who asked and what matched."""
+        if principal.role not in access.AGENCY_ROLES:
+            raise errors.Forbidden("Incidents are opened by an agency's CAD or staff.")
+        lookup_args = {k: data[k] for k in LOOKUP_FIELDS if data.get(k) is not None}
+        body, result = run_lookup(session, principal, lookup_args)
+        incident = Incident(
+            agency_id=principal.agency_id,
+            cad_incident_number=data["cad_incident_number"],
+            incident_type=data["incident_type"],
+            address=data.get("address"),
+            lat=data.get("lat"),
+            lon=data.get("lon"),
+            notes=data.get("notes"),
+            facility_id=result.facility_id,
+            match_status=result.status,
+            candidates=[
+                {"facility_id": c.facility_id, "score": c.score, "reasons": c.reasons}
+                for c in result.candidates
+            ],
+            opened_by=principal.subject,
+            status="open",
+        )
+        session.add(incident)
+        session.flush()
+        incident.lookup = body
+        return incident
+
+    def update(self, session, principal: Principal, record, data: dict):
+        new_status = data.get("status")
+        if new_status == "closed" and record.status != "closed":
+            record.closed_at, record.closed_by = utcnow(), principal.subject
+        elif new_status == "open" and record.status == "closed":
+            record.closed_at = record.closed_by = None
+        return super().update(session, principal, record, data)
+
+    def filters(self, args):
+        return [
+            getattr(Incident, name) == args[name]
+            for name in ("status", "facility_id", "cad_incident_number")
+            if args.get(name) is not None
+        ]
+
+    def order_by(self):
+        return (Incident.opened_at.desc(), Incident.id.desc())
+
+
+incidents = IncidentService()

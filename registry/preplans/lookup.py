@@ -1,0 +1,282 @@
+"""The CAD lookup: an address, a position, a phone number, a CAD premise id or a place name in;
+ranked candidate facilities out, with the best one chosen only when it is unambiguous.
+
+Never a wrong facility: every method scores its candidates in [0, 1] and says whether the match
+is *confident* (e.g. an address match whose city or ZIP agrees). The best candidate is chosen
+only when it is confident and leads the runner-up by `MARGIN`; otherwise every close candidate
+is returned and no pre-plan. Ambiguity is judged over all registered facilities, including those
+the caller may not read, so hiding one can never make another look unambiguous.
+"""
+
+import math
+from dataclasses import dataclass, field
+
+from marshmallow import ValidationError
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
+
+from .. import access, addresses, errors
+from ..auth.principal import Principal
+from ..contacts.models import Contact, ContactPhone
+from ..facilities.models import Facility, FacilityAlias, FacilityExternalId
+from ..fields import normalize_phone
+
+MARGIN = 0.2
+MAX_CANDIDATES = 10
+EARTH_RADIUS_M = 6_371_008.8
+
+# Columns the scoring reads; loading these instead of whole rows keeps the hot path light.
+_COLUMNS = (
+    Facility.id,
+    Facility.name,
+    Facility.normalized_address,
+    Facility.unit_key,
+    Facility.city_key,
+    Facility.state,
+    Facility.postal_code,
+    Facility.lat,
+    Facility.lon,
+)
+
+
+@dataclass
+class LookupQuery:
+    address: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+    radius_m: int = 150
+    phone: str | None = None
+    external_id: str | None = None
+    system: str | None = None
+    name: str | None = None
+    city: str | None = None
+    state: str | None = None
+    postal_code: str | None = None
+
+
+@dataclass
+class Candidate:
+    facility_id: int
+    name: str
+    normalized_address: str | None
+    score: float
+    confident: bool
+    reasons: list[str] = field(default_factory=list)
+    distance_m: float | None = None
+    methods: int = 1
+
+
+@dataclass
+class LookupResult:
+    status: str  # matched | ambiguous | no_match | not_shared
+    candidates: list[Candidate]  # the ones the caller may read, best first
+    hidden_matches: int  # close candidates the caller may not read
+    facility_id: int | None  # the unambiguous match, when there is one
+    normalized_address: str | None = None
+
+
+def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(a))
+
+
+def _candidate(row, score: float, confident: bool, reason: str) -> Candidate:
+    return Candidate(row.id, row.name, row.normalized_address, score, confident, [reason])
+
+
+def _locality(row, city: str | None, state: str | None, zip5: str | None):
+    """(factor, confident, reason) for how well the caller's city/state/ZIP fit `row`, or None
+    when they contradict it (same street, other town: a near miss, not a candidate)."""
+    if state and row.state != state:
+        return None
+    zip_ok = None if not zip5 else row.postal_code[:5] == zip5
+    city_ok = None if not city else row.city_key == city
+    if zip_ok is None and city_ok is None:
+        return 0.6, False, "no city or ZIP given"
+    if zip_ok is False and city_ok is False:
+        return None
+    if zip_ok is False or city_ok is False:
+        return 0.8, False, "city and ZIP disagree"
+    return 1.0, True, "city/ZIP agree"
+
+
+def _by_address(session: Session, query: LookupQuery) -> tuple[list[Candidate], str]:
+    try:
+        wanted = addresses.normalize(query.address)
+    except addresses.AddressError as exc:
+        raise errors.InvalidInput(
+            {"address": [exc.reason]}, "The address cannot be matched."
+        ) from None
+    city = addresses.city_key(query.city) or wanted.city
+    state = (query.state or wanted.state or "").upper() or None
+    zip5 = (query.postal_code or "")[:5] or wanted.zip5
+    found = []
+    # The core key ("123 MAIN") finds the exact address and its near relatives in one indexed
+    # query; only the exact street ("123 N MAIN ST") can be certain.
+    rows = session.execute(
+        select(*_COLUMNS, Facility.address_key).where(
+            Facility.address_key_core == wanted.street_core
+        )
+    )
+    for row in rows:
+        locality = _locality(row, city, state, zip5)
+        if locality is None:
+            continue
+        factor, confident, locality_reason = locality
+        if row.address_key == wanted.street:
+            score, reasons = factor, [f"address ({locality_reason})"]
+        else:
+            score, confident = 0.7 * factor, False
+            reasons = [f"same number and street name, but {row.address_key} ({locality_reason})"]
+        if wanted.unit and row.unit_key and wanted.unit != row.unit_key:
+            score, confident = score * 0.6, False
+            reasons.append(f"unit {wanted.unit} differs from {row.unit_key}")
+        elif bool(wanted.unit) != bool(row.unit_key):
+            score *= 0.95
+        candidate = _candidate(row, score, confident, reasons[0])
+        candidate.reasons = reasons
+        found.append(candidate)
+    return found, wanted.display
+
+
+def _by_position(session: Session, query: LookupQuery) -> list[Candidate]:
+    # A bounding box on the indexed (lat, lon) pair, then the exact distance.
+    radius = query.radius_m
+    dlat = math.degrees(radius / EARTH_RADIUS_M)
+    dlon = dlat / max(math.cos(math.radians(query.lat)), 1e-6)
+    box = and_(
+        Facility.lat.between(query.lat - dlat, query.lat + dlat),
+        Facility.lon.between(query.lon - dlon, query.lon + dlon),
+    )
+    found = []
+    for row in session.execute(select(*_COLUMNS).where(box)):
+        distance = haversine_m(query.lat, query.lon, row.lat, row.lon)
+        if distance <= radius:
+            score = 0.95 * (1 - distance / (2 * radius))
+            candidate = _candidate(row, score, True, f"within {round(distance)} m")
+            candidate.distance_m = distance
+            found.append(candidate)
+    return found
+
+
+def _by_phone(session: Session, query: LookupQuery) -> list[Candidate]:
+    try:
+        number = normalize_phone(query.phone)
+    except ValidationError as exc:
+        raise errors.InvalidInput({"phone": exc.messages}) from None
+    found = [
+        _candidate(row, 0.95, True, "facility main phone")
+        for row in session.execute(select(*_COLUMNS).where(Facility.main_phone == number))
+    ]
+    contact_rows = session.execute(
+        select(*_COLUMNS)
+        .join(Contact, Contact.facility_id == Facility.id)
+        .join(ContactPhone, ContactPhone.contact_id == Contact.id)
+        .where(ContactPhone.number == number)
+        .distinct()
+    )
+    found += [_candidate(row, 0.9, True, "a facility contact's phone") for row in contact_rows]
+    return found
+
+
+def _by_external_id(session: Session, query: LookupQuery) -> list[Candidate]:
+    rows = session.execute(
+        select(*_COLUMNS)
+        .join(FacilityExternalId, FacilityExternalId.facility_id == Facility.id)
+        .where(
+            FacilityExternalId.system == query.system,
+            FacilityExternalId.external_id == query.external_id,
+        )
+    )
+    return [_candidate(row, 1.0, True, f"{query.system} premise id") for row in rows]
+
+
+def _by_name(session: Session, query: LookupQuery) -> list[Candidate]:
+    key = addresses.name_key(query.name)
+    if key is None:
+        raise errors.InvalidInput({"name": ["No letters or digits to match."]})
+    aliased = select(FacilityAlias.facility_id).where(FacilityAlias.alias_key == key)
+    rows = session.execute(
+        select(*_COLUMNS).where(or_(Facility.name_key == key, Facility.id.in_(aliased)))
+    )
+    city = addresses.city_key(query.city)
+    state = query.state.upper() if query.state else None
+    zip5 = (query.postal_code or "")[:5] or None
+    found = []
+    for row in rows:
+        locality = _locality(row, city, state, zip5)
+        if locality is None:
+            continue
+        factor, locality_agrees, locality_reason = locality
+        # A place name alone is confident (0.9); ambiguity between same-named places (every
+        # airport has a "Terminal 2") is caught by the margin rule. An agreeing city or ZIP
+        # makes it certain; a half-agreeing one makes it a candidate only.
+        if locality_agrees:
+            score, confident = 1.0, True
+        elif factor == 0.6:
+            score, confident = 0.9, True
+        else:
+            score, confident = 0.7, False
+        found.append(_candidate(row, score, confident, f"place name ({locality_reason})"))
+    return found
+
+
+def _merge(groups: list[list[Candidate]]) -> list[Candidate]:
+    merged: dict[int, Candidate] = {}
+    for group in groups:
+        for candidate in group:
+            known = merged.get(candidate.facility_id)
+            if known is None:
+                merged[candidate.facility_id] = candidate
+                continue
+            # Independent methods agreeing make a match stronger.
+            known.methods += 1
+            known.score = max(known.score, candidate.score)
+            known.confident = known.confident or candidate.confident
+            known.reasons += candidate.reasons
+            if candidate.distance_m is not None:
+                known.distance_m = candidate.distance_m
+    for candidate in merged.values():
+        candidate.score = round(min(1.0, candidate.score + 0.05 * (candidate.methods - 1)), 3)
+    return sorted(
+        merged.values(),
+        key=lambda c: (-c.score, c.distance_m if c.distance_m is not None else 0, c.facility_id),
+    )
+
+
+def lookup(session: Session, principal: Principal, query: LookupQuery) -> LookupResult:
+    groups, normalized = [], None
+    if query.address:
+        found, normalized = _by_address(session, query)
+        groups.append(found)
+    if query.lat is not None and query.lon is not None:
+        groups.append(_by_position(session, query))
+    if query.phone:
+        groups.append(_by_phone(session, query))
+    if query.external_id and query.system:
+        groups.append(_by_external_id(session, query))
+    if query.name:
+        groups.append(_by_name(session, query))
+    ranked = _merge(groups)
+    if not ranked:
+        return LookupResult("no_match", [], 0, None, normalized)
+
+    best = ranked[0]
+    runner_up = ranked[1].score if len(ranked) > 1 else 0.0
+    unambiguous = best.confident and best.score - runner_up >= MARGIN
+
+    ids = [c.facility_id for c in ranked]
+    readable = set(
+        session.scalars(
+            select(Facility.id).where(Facility.id.in_(ids), access.facility_filter(principal))
+        )
+    )
+    visible = [c for c in ranked if c.facility_id in readable][:MAX_CANDIDATES]
+    hidden = len(ranked) - len([c for c in ranked if c.facility_id in readable])
+    if not unambiguous:
+        return LookupResult("ambiguous", visible, hidden, None, normalized)
+    if best.facility_id not in readable:
+        return LookupResult("not_shared", visible, hidden, best.facility_id, normalized)
+    return LookupResult("matched", visible, hidden, best.facility_id, normalized)

@@ -1,0 +1,108 @@
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from ..contacts.schemas import ContactSchema
+from ..facilities.schemas import (
+    POSTAL_CODE,
+    AccessPointSchema,
+    FacilitySchema,
+    TacticalPointSchema,
+)
+from ..fields import Latitude, Longitude, OneOf, Text
+from ..mous.schemas import MouSchema
+
+MAX_RADIUS_M = 5000
+
+
+class LookupQuerySchema(Schema):
+    address = Text(300, metadata={"description": "Free text, e.g. 123 n. main st, springfield il"})
+    lat = Latitude()
+    lon = Longitude()
+    radius_m = fields.Integer(
+        load_default=150,
+        validate=validate.Range(min=1, max=MAX_RADIUS_M),
+        metadata={"description": "Search radius around lat/lon, metres"},
+    )
+    phone = Text(40, metadata={"description": "A facility or contact number, E.164 or loose"})
+    external_id = Text(100, metadata={"description": "A CAD premise id (with system)"})
+    system = Text(50, metadata={"description": "Whose premise id external_id is"})
+    name = Text(200, metadata={"description": 'A place name or alias: "Terminal 2"'})
+    city = Text(100, metadata={"description": "Narrows a name or address lookup"})
+    state = Text(2, validate=validate.Regexp(r"^[A-Za-z]{2}$"))
+    postal_code = Text(10, validate=POSTAL_CODE)
+
+    @validates_schema
+    def _one_way_in(self, data, **kwargs):
+        if ("lat" in data) != ("lon" in data):
+            raise ValidationError("Send lat and lon together.", "lat")
+        if ("external_id" in data) != ("system" in data):
+            raise ValidationError("Send external_id and system together.", "external_id")
+        if not any(k in data for k in ("address", "lat", "phone", "external_id", "name")):
+            raise ValidationError(
+                "Send address, lat+lon, phone, external_id+system or name.", "address"
+            )
+
+
+class CandidateSchema(Schema):
+    facility_id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    normalized_address = fields.String(allow_none=True)
+    score = fields.Float(required=True, metadata={"description": "0..1"})
+    confident = fields.Boolean(
+        required=True, metadata={"description": "This method alone would identify the facility"}
+    )
+    reasons = fields.List(fields.String(), required=True)
+    distance_m = fields.Float(allow_none=True, metadata={"description": "From lat/lon, metres"})
+
+
+class FloorPlanReferenceSchema(Schema):
+    id = fields.Integer(required=True)
+    building = fields.String(allow_none=True)
+    level = fields.String(allow_none=True)
+    url = fields.String(required=True)
+
+
+class PreplanSchema(Schema):
+    facility = fields.Nested(FacilitySchema, required=True)
+    contacts = fields.List(
+        fields.Nested(ContactSchema),
+        required=True,
+        metadata={"description": "In call order; 24/7 contacts first among equals"},
+    )
+    access_points = fields.List(fields.Nested(AccessPointSchema), required=True)
+    tactical_points = fields.List(fields.Nested(TacticalPointSchema), required=True)
+    floor_plans = fields.List(
+        fields.Nested(FloorPlanReferenceSchema),
+        required=True,
+        metadata={"description": "Current plan of each level (none until plans are uploaded)"},
+    )
+    mous = fields.List(
+        fields.Nested(MouSchema),
+        required=True,
+        metadata={"description": "MOUs covering this facility (with your agency, for agencies)"},
+    )
+
+
+class LookupResultSchema(Schema):
+    status = OneOf(
+        ("matched", "ambiguous", "no_match", "not_shared"),
+        required=True,
+        metadata={
+            "description": "matched: one facility, pre-plan included. ambiguous: several close "
+            "candidates, no pre-plan. not_shared: a registered facility matches but does not "
+            "share with your agency. no_match: nothing registered matches."
+        },
+    )
+    normalized_address = fields.String(allow_none=True)
+    candidates = fields.List(fields.Nested(CandidateSchema), required=True)
+    hidden_matches = fields.Integer(
+        required=True, metadata={"description": "Close candidates you may not read"}
+    )
+    facility_id = fields.Integer(allow_none=True, metadata={"description": "When matched"})
+    preplan = fields.Nested(PreplanSchema, allow_none=True)
+
+
+class PreplanFormatSchema(Schema):
+    format = OneOf(
+        ("json", "geojson"),
+        metadata={"description": "geojson: the same as Accept: application/geo+json"},
+    )
