@@ -59,7 +59,7 @@ class NormalizedAddress:
 
 def _ordinals(words: list[str]) -> list[str]:
     out: list[str] = []
-    for word in words:
+    for word in _split_compound_ordinals(words):
         if word in _ORDINAL_WORDS and out and out[-1] in _TENS:
             # "TWENTY FIRST" -> "21ST"
             tens = _TENS[out.pop()]
@@ -67,6 +67,15 @@ def _ordinals(words: list[str]) -> list[str]:
             out.append(f"{tens + int(unit[:-2])}{unit[-2:]}")
         else:
             out.append(_ORDINAL_WORDS.get(word, word))
+    return out
+
+
+def _split_compound_ordinals(words: list[str]) -> list[str]:
+    """ "TWENTY-FIRST" -> "TWENTY", "FIRST": the hyphenated spelling of "Twenty First"."""
+    out: list[str] = []
+    for word in words:
+        tens, hyphen, unit = word.partition("-")
+        out += [tens, unit] if hyphen and tens in _TENS and unit in _ORDINAL_WORDS else [word]
     return out
 
 

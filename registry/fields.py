@@ -25,6 +25,11 @@ class Text(fields.String):
             raise ValidationError("Must not be blank.")
         return value or None if self.allow_none else value
 
+    def _validate(self, value):
+        # A blank string became None above; validators (Length, Regexp) cannot measure None.
+        if value is not None:
+            super()._validate(value)
+
 
 class Phone(fields.String):
     """A phone number stored as E.164; loose national input is accepted for US numbers."""

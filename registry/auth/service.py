@@ -3,7 +3,7 @@
 import secrets
 from datetime import UTC, datetime
 
-from flask import current_app
+from flask import current_app, g
 from flask_jwt_extended import (
     JWTManager,
     create_access_token,
@@ -11,7 +11,7 @@ from flask_jwt_extended import (
     decode_token,
     get_jwt,
 )
-from sqlalchemy import delete, select
+from sqlalchemy import delete, exists, select
 from sqlalchemy.orm import Session
 
 from .. import db, errors
@@ -30,25 +30,46 @@ def principal_of(record: User | CadClient) -> Principal:
     return Principal("user", record.id, record.role, record.organization_id, record.agency_id)
 
 
-@jwt.user_lookup_loader
-def _load_principal(_header, claims) -> Principal | None:
-    # Re-read the account on every request: deactivation and role changes apply at once.
-    kind, _, raw_id = claims["sub"].partition(":")
+def _account_of(claims) -> tuple[User | CadClient | None, bool]:
+    """The token's account and whether the token is revoked, in one round trip.
+
+    flask-jwt-extended asks both questions on every request (blocklist, then user lookup); this
+    is the CAD hot path, so the answer is fetched once and kept for the request.
+    """
+    cached = g.get("token_account")
+    if cached is not None and cached[0] == claims.get("jti"):
+        return cached[1], cached[2]
+    kind, _, raw_id = str(claims.get("sub", "")).partition(":")
     model = {"user": User, "cad": CadClient}.get(kind)
     # ASCII digits only (int() also reads other scripts' digits), no larger than a key can be.
-    if model is None or not (raw_id.isascii() and raw_id.isdigit()):
-        return None
-    if len(raw_id) > 10 or int(raw_id) > MAX_RECORD_ID:
-        return None
-    record = db.session().get(model, int(raw_id))
-    if record is None or not record.is_active:
-        return None
-    return principal_of(record)
+    valid_id = raw_id.isascii() and raw_id.isdigit() and len(raw_id) <= 10
+    if model is None or not valid_id or int(raw_id) > MAX_RECORD_ID or not claims.get("jti"):
+        # Unrevocable tokens (no jti) are refused outright.
+        account, revoked = None, True
+    else:
+        revoked_flag = exists().where(RevokedToken.jti == claims["jti"])
+        row = (
+            db.session()
+            .execute(select(model, revoked_flag.label("revoked")).where(model.id == int(raw_id)))
+            .first()
+        )
+        account, revoked = (row[0], row.revoked) if row else (None, False)
+    g.token_account = (claims.get("jti"), account, revoked)
+    return account, revoked
 
 
 @jwt.token_in_blocklist_loader
 def _is_revoked(_header, claims) -> bool:
-    return db.session().get(RevokedToken, claims["jti"]) is not None
+    return _account_of(claims)[1]
+
+
+@jwt.user_lookup_loader
+def _load_principal(_header, claims) -> Principal | None:
+    # Re-read the account on every request: deactivation and role changes apply at once.
+    account, _ = _account_of(claims)
+    if account is None or not account.is_active:
+        return None
+    return principal_of(account)
 
 
 def _tokens_for(principal: Principal, with_refresh: bool) -> dict:

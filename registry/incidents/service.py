@@ -45,7 +45,10 @@ class IncidentService(RecordService):
             lat=data.get("lat"),
             lon=data.get("lon"),
             notes=data.get("notes"),
-            facility_id=result.facility_id,
+            # The lookup names a facility only when matched: a not_shared one must stay hidden
+            # from the agency (which reads this record back) and, with no MOU between them, the
+            # facility's managers must not see the agency's incident either.
+            facility_id=body["facility_id"],
             match_status=result.status,
             candidates=[
                 {"facility_id": c.facility_id, "score": c.score, "reasons": c.reasons}

@@ -4,7 +4,7 @@ import hashlib
 from dataclasses import dataclass
 
 from sqlalchemy import or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, lazyload, selectinload
 
 from .. import access, errors
 from ..auth.principal import Principal
@@ -62,7 +62,12 @@ def load_preplan(session: Session, principal: Principal, facility_id: int) -> Pr
             select(mou_facilities.c.mou_id).where(mou_facilities.c.facility_id == facility.id)
         ),
     )
-    mous = select(Mou).where(Mou.organization_id == facility.organization_id, covers)
+    # The pre-plan leaves out each MOU's facility list, so it is not loaded.
+    mous = (
+        select(Mou)
+        .where(Mou.organization_id == facility.organization_id, covers)
+        .options(lazyload(Mou.facilities))
+    )
     if principal.role in access.AGENCY_ROLES:
         mous = mous.where(Mou.agency_id == principal.agency_id)
     return Preplan(facility, list(contacts), list(session.scalars(mous.order_by(Mou.id))), [])

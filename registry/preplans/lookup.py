@@ -64,6 +64,7 @@ class Candidate:
     reasons: list[str] = field(default_factory=list)
     distance_m: float | None = None
     methods: int = 1
+    visible: bool = False  # may the caller read this facility?
 
 
 @dataclass
@@ -83,7 +84,9 @@ def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 
 
 def _candidate(row, score: float, confident: bool, reason: str) -> Candidate:
-    return Candidate(row.id, row.name, row.normalized_address, score, confident, [reason])
+    return Candidate(
+        row.id, row.name, row.normalized_address, score, confident, [reason], visible=row.visible
+    )
 
 
 def _locality(row, city: str | None, state: str | None, zip5: str | None):
@@ -91,18 +94,25 @@ def _locality(row, city: str | None, state: str | None, zip5: str | None):
     when they contradict it (same street, other town: a near miss, not a candidate)."""
     if state and row.state != state:
         return None
-    zip_ok = None if not zip5 else row.postal_code[:5] == zip5
-    city_ok = None if not city else row.city_key == city
-    if zip_ok is None and city_ok is None:
+    checks = [
+        ok
+        for ok in (
+            None if not zip5 else row.postal_code[:5] == zip5,
+            None if not city else row.city_key == city,
+        )
+        if ok is not None
+    ]
+    if not checks:
         return 0.6, False, "no city or ZIP given"
-    if zip_ok is False and city_ok is False:
+    if not any(checks):
+        # Every locality given names another town (a city alone counts as much as both).
         return None
-    if zip_ok is False or city_ok is False:
+    if not all(checks):
         return 0.8, False, "city and ZIP disagree"
     return 1.0, True, "city/ZIP agree"
 
 
-def _by_address(session: Session, query: LookupQuery) -> tuple[list[Candidate], str]:
+def _by_address(session: Session, query: LookupQuery, columns) -> tuple[list[Candidate], str]:
     try:
         wanted = addresses.normalize(query.address)
     except addresses.AddressError as exc:
@@ -116,7 +126,7 @@ def _by_address(session: Session, query: LookupQuery) -> tuple[list[Candidate], 
     # The core key ("123 MAIN") finds the exact address and its near relatives in one indexed
     # query; only the exact street ("123 N MAIN ST") can be certain.
     rows = session.execute(
-        select(*_COLUMNS, Facility.address_key).where(
+        select(*columns, Facility.address_key).where(
             Facility.address_key_core == wanted.street_core
         )
     )
@@ -141,7 +151,7 @@ def _by_address(session: Session, query: LookupQuery) -> tuple[list[Candidate], 
     return found, wanted.display
 
 
-def _by_position(session: Session, query: LookupQuery) -> list[Candidate]:
+def _by_position(session: Session, query: LookupQuery, columns) -> list[Candidate]:
     # A bounding box on the indexed (lat, lon) pair, then the exact distance.
     radius = query.radius_m
     dlat = math.degrees(radius / EARTH_RADIUS_M)
@@ -151,7 +161,7 @@ def _by_position(session: Session, query: LookupQuery) -> list[Candidate]:
         Facility.lon.between(query.lon - dlon, query.lon + dlon),
     )
     found = []
-    for row in session.execute(select(*_COLUMNS).where(box)):
+    for row in session.execute(select(*columns).where(box)):
         distance = haversine_m(query.lat, query.lon, row.lat, row.lon)
         if distance <= radius:
             score = 0.95 * (1 - distance / (2 * radius))
@@ -161,17 +171,17 @@ def _by_position(session: Session, query: LookupQuery) -> list[Candidate]:
     return found
 
 
-def _by_phone(session: Session, query: LookupQuery) -> list[Candidate]:
+def _by_phone(session: Session, query: LookupQuery, columns) -> list[Candidate]:
     try:
         number = normalize_phone(query.phone)
     except ValidationError as exc:
         raise errors.InvalidInput({"phone": exc.messages}) from None
     found = [
         _candidate(row, 0.95, True, "facility main phone")
-        for row in session.execute(select(*_COLUMNS).where(Facility.main_phone == number))
+        for row in session.execute(select(*columns).where(Facility.main_phone == number))
     ]
     contact_rows = session.execute(
-        select(*_COLUMNS)
+        select(*columns)
         .join(Contact, Contact.facility_id == Facility.id)
         .join(ContactPhone, ContactPhone.contact_id == Contact.id)
         .where(ContactPhone.number == number)
@@ -181,9 +191,9 @@ def _by_phone(session: Session, query: LookupQuery) -> list[Candidate]:
     return found
 
 
-def _by_external_id(session: Session, query: LookupQuery) -> list[Candidate]:
+def _by_external_id(session: Session, query: LookupQuery, columns) -> list[Candidate]:
     rows = session.execute(
-        select(*_COLUMNS)
+        select(*columns)
         .join(FacilityExternalId, FacilityExternalId.facility_id == Facility.id)
         .where(
             FacilityExternalId.system == query.system,
@@ -193,13 +203,13 @@ def _by_external_id(session: Session, query: LookupQuery) -> list[Candidate]:
     return [_candidate(row, 1.0, True, f"{query.system} premise id") for row in rows]
 
 
-def _by_name(session: Session, query: LookupQuery) -> list[Candidate]:
+def _by_name(session: Session, query: LookupQuery, columns) -> list[Candidate]:
     key = addresses.name_key(query.name)
     if key is None:
         raise errors.InvalidInput({"name": ["No letters or digits to match."]})
     aliased = select(FacilityAlias.facility_id).where(FacilityAlias.alias_key == key)
     rows = session.execute(
-        select(*_COLUMNS).where(or_(Facility.name_key == key, Facility.id.in_(aliased)))
+        select(*columns).where(or_(Facility.name_key == key, Facility.id.in_(aliased)))
     )
     city = addresses.city_key(query.city)
     state = query.state.upper() if query.state else None
@@ -247,18 +257,20 @@ def _merge(groups: list[list[Candidate]]) -> list[Candidate]:
 
 
 def lookup(session: Session, principal: Principal, query: LookupQuery) -> LookupResult:
+    # Whether the caller may read each candidate comes back with it, in the same query.
+    columns = (*_COLUMNS, access.facility_filter(principal).label("visible"))
     groups, normalized = [], None
     if query.address:
-        found, normalized = _by_address(session, query)
+        found, normalized = _by_address(session, query, columns)
         groups.append(found)
     if query.lat is not None and query.lon is not None:
-        groups.append(_by_position(session, query))
+        groups.append(_by_position(session, query, columns))
     if query.phone:
-        groups.append(_by_phone(session, query))
+        groups.append(_by_phone(session, query, columns))
     if query.external_id and query.system:
-        groups.append(_by_external_id(session, query))
+        groups.append(_by_external_id(session, query, columns))
     if query.name:
-        groups.append(_by_name(session, query))
+        groups.append(_by_name(session, query, columns))
     ranked = _merge(groups)
     if not ranked:
         return LookupResult("no_match", [], 0, None, normalized)
@@ -266,17 +278,12 @@ def lookup(session: Session, principal: Principal, query: LookupQuery) -> Lookup
     best = ranked[0]
     runner_up = ranked[1].score if len(ranked) > 1 else 0.0
     unambiguous = best.confident and best.score - runner_up >= MARGIN
-
-    ids = [c.facility_id for c in ranked]
-    readable = set(
-        session.scalars(
-            select(Facility.id).where(Facility.id.in_(ids), access.facility_filter(principal))
-        )
-    )
-    visible = [c for c in ranked if c.facility_id in readable][:MAX_CANDIDATES]
-    hidden = len(ranked) - len([c for c in ranked if c.facility_id in readable])
+    visible = [c for c in ranked if c.visible]
+    hidden = len(ranked) - len(visible)
     if not unambiguous:
-        return LookupResult("ambiguous", visible, hidden, None, normalized)
-    if best.facility_id not in readable:
-        return LookupResult("not_shared", visible, hidden, best.facility_id, normalized)
-    return LookupResult("matched", visible, hidden, best.facility_id, normalized)
+        return LookupResult("ambiguous", visible[:MAX_CANDIDATES], hidden, None, normalized)
+    if not best.visible:
+        return LookupResult(
+            "not_shared", visible[:MAX_CANDIDATES], hidden, best.facility_id, normalized
+        )
+    return LookupResult("matched", visible[:MAX_CANDIDATES], hidden, best.facility_id, normalized)

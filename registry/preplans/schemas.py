@@ -36,7 +36,9 @@ class LookupQuerySchema(Schema):
             raise ValidationError("Send lat and lon together.", "lat")
         if ("external_id" in data) != ("system" in data):
             raise ValidationError("Send external_id and system together.", "external_id")
-        if not any(k in data for k in ("address", "lat", "phone", "external_id", "name")):
+        # A blank value ("?address=") is no way in: it must not read as "nothing matches".
+        ways_in = ("address", "lat", "phone", "external_id", "name")
+        if all(data.get(k) in (None, "") for k in ways_in):
             raise ValidationError(
                 "Send address, lat+lon, phone, external_id+system or name.", "address"
             )
@@ -61,6 +63,13 @@ class FloorPlanReferenceSchema(Schema):
     url = fields.String(required=True)
 
 
+class PreplanMouSchema(MouSchema):
+    """An MOU as the pre-plan shows it: the facility list is left out (it covers this one)."""
+
+    class Meta:
+        exclude = ("facility_ids",)
+
+
 class PreplanSchema(Schema):
     facility = fields.Nested(FacilitySchema, required=True)
     contacts = fields.List(
@@ -76,7 +85,7 @@ class PreplanSchema(Schema):
         metadata={"description": "Current plan of each level (none until plans are uploaded)"},
     )
     mous = fields.List(
-        fields.Nested(MouSchema),
+        fields.Nested(PreplanMouSchema),
         required=True,
         metadata={"description": "MOUs covering this facility (with your agency, for agencies)"},
     )
