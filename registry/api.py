@@ -151,8 +151,12 @@ def load_json(schema: Schema):
         raise errors.InvalidInput(exc.messages) from None
 
 
-def body(schema_cls, partial: bool = False):
-    """Validate the JSON body with `schema_cls` and pass it to the view as `data`."""
+def body(schema_cls, partial: bool = False, deferred: bool = False):
+    """Validate the JSON body with `schema_cls` and pass it to the view as `data`.
+
+    `deferred=True` passes `load_body` (a function) instead, so the view can first answer
+    404/403/428 for the record and only then judge the body, never the other way round.
+    """
     model = doc_model(schema_cls, partial)
     # One instance per route: building a schema deep-copies its fields, which costs more than
     # loading or dumping a record. marshmallow 4 schemas keep no per-call state.
@@ -161,7 +165,10 @@ def body(schema_cls, partial: bool = False):
     def decorator(view):
         @wraps(view)
         def wrapper(*args, **kwargs):
-            kwargs["data"] = load_json(schema)
+            if deferred:
+                kwargs["load_body"] = lambda: load_json(schema)
+            else:
+                kwargs["data"] = load_json(schema)
             return view(*args, **kwargs)
 
         return doc(

@@ -19,6 +19,10 @@ class RecordService:
     model: type
     noun: str = "record"
 
+    # Roles that may create records of this kind at all (checked before the body is judged);
+    # `may_write` then decides for the record itself.
+    creator_roles: tuple[str, ...] = ("admin",)
+
     # --- policy hooks ---------------------------------------------------------------------
     def read_filter(self, principal: Principal):
         return true()
@@ -55,6 +59,10 @@ class RecordService:
 
     def order_by(self):
         return (self.model.id,)
+
+    def authorize_create(self, principal: Principal) -> None:
+        if principal.role not in self.creator_roles:
+            raise errors.Forbidden(f"Your role may not create a {self.noun}.")
 
     def authorize_write(self, principal: Principal, record) -> None:
         if not self.may_write(principal, record):

@@ -36,14 +36,14 @@ def item_routes(
             params={"If-Match": {"in": "header", "required": True, "type": "string"}},
             responses={"412": "Stale If-Match", "428": "If-Match missing"},
         )
-        @body(patch_schema, partial=True)
+        @body(patch_schema, partial=True, deferred=True)
         @returns(schema_cls)
-        def patch(self, record_id, data):
+        def patch(self, record_id, load_body):
             session, principal = db.session(), current_principal()
             record = service.get(session, principal, record_id)
             service.authorize_write(principal, record)
             require_if_match(record)
-            return service.update(session, principal, record, data)
+            return service.update(session, principal, record, load_body())
 
         @login_required(*roles)
         @doc(
@@ -92,10 +92,12 @@ def collection_routes(
             return service.list(db.session(), principal, args, *service.filters(args))
 
         @login_required(*roles)
-        @body(schema_cls)
+        @body(schema_cls, deferred=True)
         @returns(created_schema or schema_cls, 201, "Created")
-        def post(self, data):
-            return service.create(db.session(), current_principal(), data)
+        def post(self, load_body):
+            principal = current_principal()
+            service.authorize_create(principal)
+            return service.create(db.session(), principal, load_body())
 
     Collection.get.__doc__ = f"List the {noun}s you may see."
     Collection.post.__doc__ = f"Create a {noun}."
@@ -128,12 +130,13 @@ def nested_collection_routes(
             return service.list(session, principal, args, condition)
 
         @login_required(*roles)
-        @body(schema_cls)
+        @body(schema_cls, deferred=True)
         @returns(schema_cls, 201, "Created")
-        def post(self, parent_id, data):
+        def post(self, parent_id, load_body):
             session, principal = db.session(), current_principal()
             parent_service.get(session, principal, parent_id)
-            return service.create(session, principal, {**data, parent_field: parent_id})
+            service.authorize_create(principal)
+            return service.create(session, principal, {**load_body(), parent_field: parent_id})
 
     NestedCollection.get.__doc__ = f"List the {noun}s of one {parent_noun}."
     NestedCollection.post.__doc__ = f"Add a {noun} to a {parent_noun}."

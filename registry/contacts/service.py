@@ -17,6 +17,7 @@ class ContactService(RecordService):
 
     model = Contact
     noun = "contact"
+    creator_roles = ("admin", "facility_manager", "agency_user")
 
     def read_filter(self, principal: Principal):
         visible_facilities = select(Facility.id).where(access.facility_filter(principal))

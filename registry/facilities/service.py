@@ -10,6 +10,7 @@ from .models import AccessPoint, Facility, FacilityAlias, FacilityExternalId, Ta
 class FacilityService(RecordService):
     model = Facility
     noun = "facility"
+    creator_roles = ("admin", "facility_manager")
 
     def read_filter(self, principal: Principal):
         return access.facility_filter(principal)
@@ -71,6 +72,8 @@ class FacilityService(RecordService):
 
 class FacilityPointService(RecordService):
     """Access points and tactical points: visible and writable with their facility."""
+
+    creator_roles = ("admin", "facility_manager")
 
     def read_filter(self, principal: Principal):
         visible = select(Facility.id).where(access.facility_filter(principal))

@@ -8,6 +8,8 @@ from ..facilities.models import Facility
 from ..organizations.models import Organization
 from .models import Mou, MouScope
 
+_NOT_IN_ORGANIZATION = "No facility with id {} in this MOU's organization."
+
 
 class MouService(RecordService):
     """An organization shares its own data: its managers (and admins) write its MOUs; the agency
@@ -15,6 +17,7 @@ class MouService(RecordService):
 
     model = Mou
     noun = "MOU"
+    creator_roles = ("admin", "facility_manager")
 
     def read_filter(self, principal: Principal):
         if principal.is_admin:
@@ -39,7 +42,7 @@ class MouService(RecordService):
             missing = set(ids) - {f.id for f in found}
             if missing:
                 raise errors.InvalidInput(
-                    {"facility_ids": [f"No facility with id {i}." for i in sorted(missing)]}
+                    {"facility_ids": [_NOT_IN_ORGANIZATION.format(i) for i in sorted(missing)]}
                 )
             record.facilities = list(found)
         super().assign(session, record, data)
@@ -62,7 +65,9 @@ class MouService(RecordService):
             raise errors.InvalidInput(
                 {
                     "facility_ids": [
-                        f"Facility {i} belongs to another organization." for i in foreign
+                        # Same words as for a missing id: another partner's ids stay unconfirmed.
+                        _NOT_IN_ORGANIZATION.format(i)
+                        for i in foreign
                     ]
                 }
             )
