@@ -29,7 +29,7 @@ def _has_scope(scope: str):
     return exists(select(MouScope.mou_id).where(MouScope.mou_id == Mou.id, MouScope.scope == scope))
 
 
-def _covers_facility(facility_id_column):
+def covers_facility(facility_id_column):
     return or_(
         Mou.covers_all_facilities,
         exists(
@@ -53,7 +53,7 @@ def shares_facility(agency_id: int):
             Mou.agency_id == agency_id,
             mou_in_force(),
             _has_scope("data_sharing"),
-            _covers_facility(Facility.id),
+            covers_facility(Facility.id),
         )
     )
 

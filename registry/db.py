@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from functools import wraps
 
 from flask import current_app, g
-from sqlalchemy import DateTime, Integer, MetaData, create_engine, event
+from sqlalchemy import DateTime, Integer, MetaData, Table, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import (
     DeclarativeBase,
@@ -53,6 +53,14 @@ class UTCDateTime(TypeDecorator):
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+@event.listens_for(Table, "after_parent_attach")
+def _never_reuse_ids(table, parent) -> None:
+    # Without AUTOINCREMENT, SQLite hands a deleted last row's id to the next insert, and a
+    # record's ETag ("facility-5-v1") or a cached pre-plan could then name a different record.
+    if parent is Base.metadata:
+        table.dialect_kwargs["sqlite_autoincrement"] = True
 
 
 class Versioned:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 01:03:04.495043
+Create Date: 2026-11-25 01:12:38.654634
 """
 
 from alembic import op
@@ -35,7 +35,8 @@ def upgrade() -> None:
     sa.CheckConstraint("agency_type IN ('law_enforcement', 'fire', 'ems', 'emergency_management', 'psap')", name=op.f('ck_agencies_agency_type')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_agencies')),
     sa.UniqueConstraint('name', name=op.f('uq_agencies_name')),
-    sa.UniqueConstraint('ori', name=op.f('uq_agencies_ori'))
+    sa.UniqueConstraint('ori', name=op.f('uq_agencies_ori')),
+    sqlite_autoincrement=True
     )
     op.create_table('organizations',
     sa.Column('name', sa.String(length=200), nullable=False),
@@ -49,12 +50,14 @@ def upgrade() -> None:
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.CheckConstraint("kind IN ('retailer', 'mall_owner', 'theater', 'airport_authority', 'stadium', 'hotel', 'transit', 'other')", name=op.f('ck_organizations_kind')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_organizations')),
-    sa.UniqueConstraint('name', name=op.f('uq_organizations_name'))
+    sa.UniqueConstraint('name', name=op.f('uq_organizations_name')),
+    sqlite_autoincrement=True
     )
     op.create_table('revoked_tokens',
     sa.Column('jti', sa.String(length=64), nullable=False),
     sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
-    sa.PrimaryKeyConstraint('jti', name=op.f('pk_revoked_tokens'))
+    sa.PrimaryKeyConstraint('jti', name=op.f('pk_revoked_tokens')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('revoked_tokens', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_revoked_tokens_expires_at'), ['expires_at'], unique=False)
@@ -71,7 +74,8 @@ def upgrade() -> None:
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['agency_id'], ['agencies.id'], name=op.f('fk_cad_clients_agency_id_agencies'), ondelete='RESTRICT'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_cad_clients')),
-    sa.UniqueConstraint('client_id', name=op.f('uq_cad_clients_client_id'))
+    sa.UniqueConstraint('client_id', name=op.f('uq_cad_clients_client_id')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('cad_clients', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_cad_clients_agency_id'), ['agency_id'], unique=False)
@@ -110,6 +114,7 @@ def upgrade() -> None:
     sa.Column('aed_locations', sa.Text(), nullable=True),
     sa.Column('notes', sa.Text(), nullable=True),
     sa.Column('last_verified_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('preplan_version', sa.Integer(), server_default='1', nullable=False),
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
@@ -118,7 +123,8 @@ def upgrade() -> None:
     sa.CheckConstraint('lat IS NULL OR (lat >= -90 AND lat <= 90)', name=op.f('ck_facilities_lat_range')),
     sa.CheckConstraint('lon IS NULL OR (lon >= -180 AND lon <= 180)', name=op.f('ck_facilities_lon_range')),
     sa.ForeignKeyConstraint(['organization_id'], ['organizations.id'], name=op.f('fk_facilities_organization_id_organizations'), ondelete='RESTRICT'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_facilities'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_facilities')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('facilities', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_facilities_address_key'), ['address_key'], unique=False)
@@ -148,7 +154,8 @@ def upgrade() -> None:
     sa.CheckConstraint('expiry_date IS NULL OR expiry_date >= effective_date', name=op.f('ck_mous_dates_ordered')),
     sa.ForeignKeyConstraint(['agency_id'], ['agencies.id'], name=op.f('fk_mous_agency_id_agencies'), ondelete='RESTRICT'),
     sa.ForeignKeyConstraint(['organization_id'], ['organizations.id'], name=op.f('fk_mous_organization_id_organizations'), ondelete='RESTRICT'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_mous'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_mous')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('mous', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_mous_agency_id'), ['agency_id'], unique=False)
@@ -172,7 +179,8 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['agency_id'], ['agencies.id'], name=op.f('fk_users_agency_id_agencies'), ondelete='RESTRICT'),
     sa.ForeignKeyConstraint(['organization_id'], ['organizations.id'], name=op.f('fk_users_organization_id_organizations'), ondelete='RESTRICT'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_users')),
-    sa.UniqueConstraint('username', name=op.f('uq_users_username'))
+    sa.UniqueConstraint('username', name=op.f('uq_users_username')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_users_agency_id'), ['agency_id'], unique=False)
@@ -193,7 +201,8 @@ def upgrade() -> None:
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.CheckConstraint("kind IN ('entrance', 'emergency_exit', 'loading_dock', 'gate', 'roof_access', 'stairwell', 'elevator_bank', 'key_box', 'fire_alarm_panel', 'security_office', 'utility_shutoff')", name=op.f('ck_access_points_kind')),
     sa.ForeignKeyConstraint(['facility_id'], ['facilities.id'], name=op.f('fk_access_points_facility_id_facilities'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_access_points'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_access_points')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('access_points', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_access_points_facility_id'), ['facility_id'], unique=False)
@@ -218,7 +227,8 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['agency_id'], ['agencies.id'], name=op.f('fk_contacts_agency_id_agencies'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['facility_id'], ['facilities.id'], name=op.f('fk_contacts_facility_id_facilities'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['organization_id'], ['organizations.id'], name=op.f('fk_contacts_organization_id_organizations'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_contacts'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_contacts')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('contacts', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_contacts_agency_id'), ['agency_id'], unique=False)
@@ -231,7 +241,8 @@ def upgrade() -> None:
     sa.Column('alias', sa.String(length=200), nullable=False),
     sa.Column('alias_key', sa.String(length=200), nullable=False),
     sa.ForeignKeyConstraint(['facility_id'], ['facilities.id'], name=op.f('fk_facility_aliases_facility_id_facilities'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_facility_aliases'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_facility_aliases')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('facility_aliases', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_facility_aliases_alias_key'), ['alias_key'], unique=False)
@@ -244,7 +255,8 @@ def upgrade() -> None:
     sa.Column('external_id', sa.String(length=100), nullable=False),
     sa.ForeignKeyConstraint(['facility_id'], ['facilities.id'], name=op.f('fk_facility_external_ids_facility_id_facilities'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_facility_external_ids')),
-    sa.UniqueConstraint('system', 'external_id', name=op.f('uq_facility_external_ids_system_external_id'))
+    sa.UniqueConstraint('system', 'external_id', name=op.f('uq_facility_external_ids_system_external_id')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('facility_external_ids', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_facility_external_ids_facility_id'), ['facility_id'], unique=False)
@@ -274,7 +286,8 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['agency_id'], ['agencies.id'], name=op.f('fk_incidents_agency_id_agencies'), ondelete='RESTRICT'),
     sa.ForeignKeyConstraint(['facility_id'], ['facilities.id'], name=op.f('fk_incidents_facility_id_facilities'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_incidents')),
-    sa.UniqueConstraint('agency_id', 'cad_incident_number', name=op.f('uq_incidents_agency_id_cad_incident_number'))
+    sa.UniqueConstraint('agency_id', 'cad_incident_number', name=op.f('uq_incidents_agency_id_cad_incident_number')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('incidents', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_incidents_agency_id'), ['agency_id'], unique=False)
@@ -286,7 +299,8 @@ def upgrade() -> None:
     sa.Column('facility_id', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['facility_id'], ['facilities.id'], name=op.f('fk_mou_facilities_facility_id_facilities'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['mou_id'], ['mous.id'], name=op.f('fk_mou_facilities_mou_id_mous'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('mou_id', 'facility_id', name=op.f('pk_mou_facilities'))
+    sa.PrimaryKeyConstraint('mou_id', 'facility_id', name=op.f('pk_mou_facilities')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('mou_facilities', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_mou_facilities_facility_id'), ['facility_id'], unique=False)
@@ -296,7 +310,8 @@ def upgrade() -> None:
     sa.Column('scope', sa.String(length=40), nullable=False),
     sa.CheckConstraint("scope IN ('data_sharing', 'cctv_access', 'training', 'key_holding', 'access_codes', 'staging', 'reunification')", name=op.f('ck_mou_scopes_scope')),
     sa.ForeignKeyConstraint(['mou_id'], ['mous.id'], name=op.f('fk_mou_scopes_mou_id_mous'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('mou_id', 'scope', name=op.f('pk_mou_scopes'))
+    sa.PrimaryKeyConstraint('mou_id', 'scope', name=op.f('pk_mou_scopes')),
+    sqlite_autoincrement=True
     )
     op.create_table('tactical_points',
     sa.Column('kind', sa.String(length=40), nullable=False),
@@ -313,7 +328,8 @@ def upgrade() -> None:
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.CheckConstraint("kind IN ('staging_area', 'rally_point', 'casualty_collection_point', 'triage_area', 'landing_zone', 'command_post', 'reunification_site', 'family_assistance_center', 'media_area')", name=op.f('ck_tactical_points_kind')),
     sa.ForeignKeyConstraint(['facility_id'], ['facilities.id'], name=op.f('fk_tactical_points_facility_id_facilities'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_tactical_points'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_tactical_points')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('tactical_points', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_tactical_points_facility_id'), ['facility_id'], unique=False)
@@ -327,7 +343,8 @@ def upgrade() -> None:
     sa.Column('extension', sa.String(length=10), nullable=True),
     sa.CheckConstraint("kind IN ('mobile', 'office', 'desk', 'home', 'pager', 'satellite', 'other')", name=op.f('ck_contact_phones_kind')),
     sa.ForeignKeyConstraint(['contact_id'], ['contacts.id'], name=op.f('fk_contact_phones_contact_id_contacts'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_contact_phones'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_contact_phones')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('contact_phones', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_contact_phones_contact_id'), ['contact_id'], unique=False)

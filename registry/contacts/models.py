@@ -1,10 +1,10 @@
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, Text, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import Base, UTCDateTime, Versioned
-from ..facilities.models import Facility
+from ..facilities.models import Facility, touch_preplan_of_part
 
 PHONE_KINDS = ("mobile", "office", "desk", "home", "pager", "satellite", "other")
 
@@ -80,3 +80,8 @@ class ContactPhone(Base):
     kind: Mapped[str] = mapped_column(String(20))
     number: Mapped[str] = mapped_column(String(20), index=True)
     extension: Mapped[str | None] = mapped_column(String(10))
+
+
+for _event in ("after_insert", "after_update", "after_delete"):
+    # A facility's contacts are part of its pre-plan.
+    event.listen(Contact, _event, touch_preplan_of_part)

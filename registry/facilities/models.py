@@ -11,6 +11,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     event,
+    update,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -108,6 +109,10 @@ class Facility(Versioned, Base):
     aed_locations: Mapped[str | None] = mapped_column(Text)
     notes: Mapped[str | None] = mapped_column(Text)
     last_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Bumped whenever anything else in the facility's pre-plan changes (contacts, access and
+    # tactical points; see `touch_preplan`), so a cached pre-plan is keyed by what the database
+    # says, never by time. Not the row version: it must not make editors' If-Match stale.
+    preplan_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
     access_points: Mapped[list["AccessPoint"]] = relationship(
         back_populates="facility", cascade="all, delete-orphan", passive_deletes=True
@@ -185,6 +190,22 @@ class FacilityExternalId(Base):
     external_id: Mapped[str] = mapped_column(String(100))
 
 
+def touch_preplan(connection, facility_id: int | None) -> None:
+    """Record that a facility's pre-plan changed (called from mapper events of its parts)."""
+    if facility_id is not None:
+        table = Facility.__table__
+        connection.execute(
+            update(table)
+            .where(table.c.id == facility_id)
+            .values(preplan_version=table.c.preplan_version + 1)
+        )
+
+
+def touch_preplan_of_part(_mapper, connection, part) -> None:
+    """Mapper event for the rows that make up a pre-plan: they all carry `facility_id`."""
+    touch_preplan(connection, part.facility_id)
+
+
 @event.listens_for(Facility, "before_insert")
 @event.listens_for(Facility, "before_update")
 def _refresh_match_keys(_mapper, _connection, facility: Facility) -> None:
@@ -223,3 +244,8 @@ class TacticalPoint(_FacilityPoint, Base):
 
     kind: Mapped[str] = mapped_column(String(40))
     facility: Mapped[Facility] = relationship(back_populates="tactical_points")
+
+
+for _part in (AccessPoint, TacticalPoint):
+    for _event in ("after_insert", "after_update", "after_delete"):
+        event.listen(_part, _event, touch_preplan_of_part)

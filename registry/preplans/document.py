@@ -1,47 +1,114 @@
-"""The pre-plan: everything responders need about one facility, in one document."""
+"""The pre-plan: everything responders need about one facility, in one document.
+
+Rendering a pre-plan takes about ten queries; dispatch asks for the same few pre-plans again and
+again during an incident. Each worker therefore keeps rendered pre-plans keyed by a *stamp* that
+one indexed query reads from the database on every request: the facility's row version and
+`preplan_version` (bumped by every change to its contacts and points), the count, versions and
+latest change of the MOUs shown, the caller's agency and today's date (MOUs start and expire by
+date). A change anywhere gives a new stamp, so a stale pre-plan is never served; visibility is
+checked by the same query on every request, cached or not.
+"""
 
 import hashlib
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, lazyload, selectinload
 
 from .. import access, errors
 from ..auth.principal import Principal
 from ..contacts.models import Contact
 from ..facilities.models import Facility
-from ..mous.models import Mou, mou_facilities
+from ..mous.models import Mou
+from .schemas import PreplanSchema
+
+CACHE_SIZE = 2048
+_schema = PreplanSchema()
 
 
 @dataclass
-class Preplan:
-    facility: Facility
-    contacts: list[Contact]
-    mous: list[Mou]
-    floor_plans: list  # filled by the floor-plan feature; no plans are stored yet
-
-    @property
-    def access_points(self):
-        return self.facility.access_points
-
-    @property
-    def tactical_points(self):
-        return self.facility.tactical_points
-
-    @property
-    def etag(self) -> str:
-        """Changes whenever any row in the document changes (every row carries a version)."""
-        rows = [self.facility, *self.contacts, *self.access_points, *self.tactical_points]
-        rows += self.mous
-        parts = [f"{type(r).__name__}:{r.id}:{r.version}" for r in rows]
-        parts.append(f"in_force:{[m.in_force for m in self.mous]}")
-        return "preplan-" + hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
+class RenderedPreplan:
+    etag: str
+    document: dict  # PreplanSchema, already serialized
+    geojson: dict
 
 
-def load_preplan(session: Session, principal: Principal, facility_id: int) -> Preplan:
+class _Cache:
+    """A small LRU map; per process, so it holds nothing that the database does not decide."""
+
+    def __init__(self, size: int):
+        self.size, self.items, self.lock = size, OrderedDict(), threading.Lock()
+
+    def get(self, key):
+        with self.lock:
+            value = self.items.get(key)
+            if value is not None:
+                self.items.move_to_end(key)
+            return value
+
+    def put(self, key, value) -> None:
+        with self.lock:
+            self.items[key] = value
+            self.items.move_to_end(key)
+            while len(self.items) > self.size:
+                self.items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self.lock:
+            self.items.clear()
+
+
+cache = _Cache(CACHE_SIZE)
+
+
+def _mous_shown(principal: Principal):
+    """MOUs of the facility's organization that cover it (only the caller's, for agencies)."""
+    conditions = [
+        Mou.organization_id == Facility.organization_id,
+        access.covers_facility(Facility.id),
+    ]
+    if principal.role in access.AGENCY_ROLES:
+        conditions.append(Mou.agency_id == principal.agency_id)
+    return conditions
+
+
+def _stamp(session: Session, principal: Principal, facility_id: int) -> tuple:
+    mous = _mous_shown(principal)
+    row = session.execute(
+        select(
+            Facility.id,
+            Facility.created_at,
+            Facility.version,
+            Facility.preplan_version,
+            select(func.count(Mou.id)).where(*mous).scalar_subquery(),
+            select(func.coalesce(func.sum(Mou.version), 0)).where(*mous).scalar_subquery(),
+            select(func.max(Mou.updated_at)).where(*mous).scalar_subquery(),
+        ).where(Facility.id == facility_id, access.facility_filter(principal))
+    ).first()
+    if row is None:
+        raise errors.NotFound(f"No facility with id {facility_id} is visible to you.")
+    agency_scope = principal.agency_id if principal.role in access.AGENCY_ROLES else None
+    return (*row, agency_scope, datetime.now(UTC).date())
+
+
+def preplan(session: Session, principal: Principal, facility_id: int) -> RenderedPreplan:
+    """The pre-plan of a facility the caller may read (NotFound otherwise)."""
+    stamp = _stamp(session, principal, facility_id)
+    rendered = cache.get(stamp)
+    if rendered is None:
+        etag = "preplan-" + hashlib.sha256(repr(stamp).encode()).hexdigest()[:32]
+        rendered = _render(session, principal, facility_id, etag)
+        cache.put(stamp, rendered)
+    return rendered
+
+
+def _render(session: Session, principal: Principal, facility_id: int, etag: str):
     facility = session.scalar(
         select(Facility)
-        .where(Facility.id == facility_id, access.facility_filter(principal))
+        .where(Facility.id == facility_id)
         .options(
             selectinload(Facility.access_points),
             selectinload(Facility.tactical_points),
@@ -49,28 +116,30 @@ def load_preplan(session: Session, principal: Principal, facility_id: int) -> Pr
             selectinload(Facility.external_ids),
         )
     )
-    if facility is None:
-        raise errors.NotFound(f"No facility with id {facility_id} is visible to you.")
     contacts = session.scalars(
         select(Contact)
         .where(Contact.facility_id == facility.id)
         .order_by(Contact.call_order, Contact.available_24_7.desc(), Contact.name, Contact.id)
     ).all()
-    covers = or_(
-        Mou.covers_all_facilities,
-        Mou.id.in_(
-            select(mou_facilities.c.mou_id).where(mou_facilities.c.facility_id == facility.id)
-        ),
-    )
-    # The pre-plan leaves out each MOU's facility list, so it is not loaded.
-    mous = (
+    mous = session.scalars(
         select(Mou)
-        .where(Mou.organization_id == facility.organization_id, covers)
+        .join(Facility, Facility.id == facility.id)
+        .where(*_mous_shown(principal))
+        .order_by(Mou.id)
+        # The pre-plan leaves out each MOU's facility list, so it is not loaded.
         .options(lazyload(Mou.facilities))
+    ).all()
+    document = _schema.dump(
+        {
+            "facility": facility,
+            "contacts": contacts,
+            "access_points": facility.access_points,
+            "tactical_points": facility.tactical_points,
+            "floor_plans": [],  # no floor plans are stored yet (floor-plan feature)
+            "mous": mous,
+        }
     )
-    if principal.role in access.AGENCY_ROLES:
-        mous = mous.where(Mou.agency_id == principal.agency_id)
-    return Preplan(facility, list(contacts), list(session.scalars(mous.order_by(Mou.id))), [])
+    return RenderedPreplan(etag, document, as_geojson(facility))
 
 
 def _feature(lon, lat, properties):
@@ -81,44 +150,33 @@ def _feature(lon, lat, properties):
     }
 
 
-def as_geojson(preplan: Preplan) -> dict:
+def as_geojson(facility: Facility) -> dict:
     """Facility, access points and tactical points as GeoJSON (RFC 7946) point features.
     Points without coordinates are left out: a map layer cannot place them."""
-    f = preplan.facility
     features = []
-    if f.lat is not None:
-        features.append(
-            _feature(
-                f.lon,
-                f.lat,
-                {
-                    "feature_type": "facility",
-                    "id": f.id,
-                    "name": f.name,
-                    "facility_type": f.facility_type,
-                    "address": f.normalized_address,
-                },
-            )
-        )
+    if facility.lat is not None:
+        properties = {
+            "feature_type": "facility",
+            "id": facility.id,
+            "name": facility.name,
+            "facility_type": facility.facility_type,
+            "address": facility.normalized_address,
+        }
+        features.append(_feature(facility.lon, facility.lat, properties))
     for feature_type, points in (
-        ("access_point", preplan.access_points),
-        ("tactical_point", preplan.tactical_points),
+        ("access_point", facility.access_points),
+        ("tactical_point", facility.tactical_points),
     ):
-        for p in points:
-            if p.lat is None:
+        for point in points:
+            if point.lat is None:
                 continue
-            features.append(
-                _feature(
-                    p.lon,
-                    p.lat,
-                    {
-                        "feature_type": feature_type,
-                        "id": p.id,
-                        "kind": p.kind,
-                        "name": p.name,
-                        "level": p.level,
-                        "facility_id": f.id,
-                    },
-                )
-            )
+            properties = {
+                "feature_type": feature_type,
+                "id": point.id,
+                "kind": point.kind,
+                "name": point.name,
+                "level": point.level,
+                "facility_id": facility.id,
+            }
+            features.append(_feature(point.lon, point.lat, properties))
     return {"type": "FeatureCollection", "features": features}

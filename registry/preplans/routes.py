@@ -4,7 +4,7 @@ from flask_restx import Namespace, Resource
 from .. import db
 from ..api import conditional, doc, query, returns
 from ..auth.principal import current_principal, login_required
-from .document import as_geojson, load_preplan
+from .document import preplan
 from .lookup import LookupQuery, lookup
 from .schemas import LookupQuerySchema, LookupResultSchema, PreplanFormatSchema, PreplanSchema
 
@@ -25,7 +25,7 @@ def run_lookup(session, principal, args: dict):
     }
     if result.status == "matched":
         body["facility_id"] = result.facility_id
-        body["preplan"] = load_preplan(session, principal, result.facility_id)
+        body["preplan"] = preplan(session, principal, result.facility_id).document
     return body, result
 
 
@@ -51,11 +51,11 @@ class PreplanDocument(Resource):
     @returns(PreplanSchema)
     def get(self, facility_id, args):
         """Show one facility's pre-plan (JSON, or GeoJSON for map layers)."""
-        preplan = load_preplan(db.session(), current_principal(), facility_id)
+        rendered = preplan(db.session(), current_principal(), facility_id)
         wants_geojson = args.get("format") == "geojson" or (
             "format" not in args
             and request.accept_mimetypes.best_match(["application/json", GEOJSON]) == GEOJSON
         )
         if wants_geojson:
-            return conditional(as_geojson(preplan), preplan.etag + "-geojson", mimetype=GEOJSON)
-        return preplan
+            return conditional(rendered.geojson, rendered.etag + "-geojson", mimetype=GEOJSON)
+        return conditional(rendered.document, rendered.etag)

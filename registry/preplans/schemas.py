@@ -91,6 +91,14 @@ class PreplanSchema(Schema):
     )
 
 
+class Serialized(fields.Nested):
+    """A nested document that is already serialized (a cached pre-plan): passed through as is,
+    documented as the schema it was serialized with."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return value
+
+
 class LookupResultSchema(Schema):
     status = OneOf(
         ("matched", "ambiguous", "no_match", "not_shared"),
@@ -107,7 +115,7 @@ class LookupResultSchema(Schema):
         required=True, metadata={"description": "Close candidates you may not read"}
     )
     facility_id = fields.Integer(allow_none=True, metadata={"description": "When matched"})
-    preplan = fields.Nested(PreplanSchema, allow_none=True)
+    preplan = Serialized(PreplanSchema, allow_none=True)
 
 
 class PreplanFormatSchema(Schema):

@@ -1,0 +1,163 @@
+"""Rendered pre-plans are reused only while the database says nothing in them changed."""
+
+import pytest
+
+from registry import db
+from registry.contacts.models import Contact
+from registry.mous.models import Mou
+from registry.preplans.document import cache
+from tests.conftest import assert_problem
+
+
+@pytest.fixture
+def site(make, client):
+    cache.clear()
+    org, agency = make.organization(), make.agency()
+    facility = make.facility(org)
+    contact = make.contact(facility_id=facility.id, name="First Contact")
+    point = make.access_point(facility, name="Door A", lat=39.8, lon=-89.6)
+    mou = make.mou(org, agency, scopes=("data_sharing",))
+    return {
+        "org": org,
+        "agency": agency,
+        "facility": facility,
+        "contact": contact,
+        "point": point,
+        "mou": mou,
+        "admin": make.admin(),
+        "manager": make.manager(org),
+        "officer": make.officer(agency),
+    }
+
+
+def read(client, site, who="officer"):
+    response = client.get(f"/api/v1/preplans/{site['facility'].id}", headers=site[who])
+    assert response.status_code == 200, response.get_json()
+    return response.headers["ETag"], response.get_json()
+
+
+def edit(client, site, path, change, who="manager"):
+    etag = client.get(path, headers=site[who]).headers["ETag"]
+    response = client.patch(path, json=change, headers={**site[who], "If-Match": etag})
+    assert response.status_code == 200, response.get_json()
+
+
+def test_repeat_reads_are_identical_and_cached(client, site):
+    first = read(client, site)
+    assert len(cache.items) == 1
+    assert read(client, site) == first
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        "facility",
+        "contact",
+        "contact_phone",
+        "new_contact",
+        "access_point",
+        "deleted_access_point",
+        "tactical_point",
+        "alias",
+        "mou_scope",
+    ],
+)
+def test_every_change_shows_at_once(client, site, change):
+    etag, before = read(client, site)
+    fid, contact, point = site["facility"].id, site["contact"], site["point"]
+    if change == "facility":
+        edit(client, site, f"/api/v1/facilities/{fid}", {"hazards": "Ammonia tank"})
+        check = lambda doc: doc["facility"]["hazards"] == "Ammonia tank"  # noqa: E731
+    elif change == "contact":
+        edit(client, site, f"/api/v1/contacts/{contact.id}", {"name": "Renamed"})
+        check = lambda doc: doc["contacts"][0]["name"] == "Renamed"  # noqa: E731
+    elif change == "contact_phone":
+        phones = [{"kind": "desk", "number": "+12175559999"}]
+        edit(client, site, f"/api/v1/contacts/{contact.id}", {"phones": phones})
+        check = lambda doc: doc["contacts"][0]["phones"][0]["number"] == "+12175559999"  # noqa: E731
+    elif change == "new_contact":
+        response = client.post(
+            f"/api/v1/facilities/{fid}/contacts",
+            json={"name": "Night guard"},
+            headers=site["manager"],
+        )
+        assert response.status_code == 201
+        check = lambda doc: "Night guard" in [c["name"] for c in doc["contacts"]]  # noqa: E731
+    elif change == "access_point":
+        edit(client, site, f"/api/v1/access-points/{point.id}", {"name": "Door B"})
+        check = lambda doc: doc["access_points"][0]["name"] == "Door B"  # noqa: E731
+    elif change == "deleted_access_point":
+        path = f"/api/v1/access-points/{point.id}"
+        tag = client.get(path, headers=site["manager"]).headers["ETag"]
+        assert client.delete(path, headers={**site["manager"], "If-Match": tag}).status_code == 204
+        check = lambda doc: doc["access_points"] == []  # noqa: E731
+    elif change == "tactical_point":
+        response = client.post(
+            f"/api/v1/facilities/{fid}/tactical-points",
+            json={"kind": "command_post", "name": "CP"},
+            headers=site["manager"],
+        )
+        assert response.status_code == 201
+        check = lambda doc: [p["name"] for p in doc["tactical_points"]] == ["CP"]  # noqa: E731
+    elif change == "alias":
+        edit(client, site, f"/api/v1/facilities/{fid}", {"aliases": ["North Store"]})
+        check = lambda doc: doc["facility"]["aliases"] == ["North Store"]  # noqa: E731
+    else:  # the MOU gains a scope
+        edit(
+            client,
+            site,
+            f"/api/v1/mous/{site['mou'].id}",
+            {"scopes": ["data_sharing", "key_holding"]},
+            who="admin",
+        )
+        check = lambda doc: doc["mous"][0]["scopes"] == ["data_sharing", "key_holding"]  # noqa: E731
+    new_etag, after = read(client, site)
+    assert new_etag != etag
+    assert not check(before) and check(after)
+    # A client holding the old ETag gets the new document, not a 304.
+    response = client.get(
+        f"/api/v1/preplans/{fid}", headers={**site["officer"], "If-None-Match": etag}
+    )
+    assert response.status_code == 200
+
+
+def test_a_change_made_outside_the_api_shows_too(client, site, app):
+    etag, _ = read(client, site)
+    with app.app_context(), db.session_scope() as session:
+        session.get(Contact, site["contact"].id).name = "Changed by a script"
+    new_etag, after = read(client, site)
+    assert new_etag != etag
+    assert after["contacts"][0]["name"] == "Changed by a script"
+
+
+def test_losing_the_mou_hides_a_cached_preplan(client, site, app):
+    read(client, site)
+    with app.app_context(), db.session_scope() as session:
+        session.get(Mou, site["mou"].id).status = "suspended"
+    response = client.get(f"/api/v1/preplans/{site['facility'].id}", headers=site["officer"])
+    assert_problem(response, 404)
+
+
+def test_a_deleted_facility_is_gone_even_when_cached(client, site):
+    read(client, site, who="manager")
+    path = f"/api/v1/facilities/{site['facility'].id}"
+    tag = client.get(path, headers=site["manager"]).headers["ETag"]
+    assert client.delete(path, headers={**site["manager"], "If-Match": tag}).status_code == 204
+    assert_problem(
+        client.get(f"/api/v1/preplans/{site['facility'].id}", headers=site["manager"]), 404
+    )
+
+
+def test_each_agency_sees_only_its_own_mous(client, site, make):
+    other = make.agency()
+    make.mou(site["org"], other, scopes=("data_sharing", "training"))
+    _, mine = read(client, site)
+    _, theirs = (lambda r: (r.headers["ETag"], r.get_json()))(
+        client.get(f"/api/v1/preplans/{site['facility'].id}", headers=make.officer(other))
+    )
+    assert [m["agency_id"] for m in mine["mous"]] == [site["agency"].id]
+    assert [m["agency_id"] for m in theirs["mous"]] == [other.id]
+    _, everything = read(client, site, who="manager")
+    assert sorted(m["agency_id"] for m in everything["mous"]) == sorted(
+        [site["agency"].id, other.id]
+    )
