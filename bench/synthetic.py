@@ -121,6 +121,7 @@ def seed(session: Session, facilities: int, seed_value: int = 7) -> None:
         record = Facility(
             id=next_id + n,
             version=1,
+            preplan_version=1,
             created_at=now,
             updated_at=now,
             organization_id=organizations[n % len(organizations)].id,

@@ -9,7 +9,13 @@ from .agencies.models import Agency
 from .auth.models import User
 from .auth.service import create_cad_client, create_user
 from .contacts.models import Contact
-from .facilities.models import AccessPoint, Facility, TacticalPoint
+from .facilities.models import (
+    AccessPoint,
+    Facility,
+    FacilityAlias,
+    FacilityExternalId,
+    TacticalPoint,
+)
 from .mous.models import Mou, MouScope
 from .organizations.models import Organization
 
@@ -124,6 +130,9 @@ def load_demo(session: Session) -> str:
         stories_above_grade=1,
         has_sprinklers=True,
     )
+    # What call-takers type instead of an address, and the PSAP's own premise ids.
+    mall_site.alias_rows = [FacilityAlias(alias="White Oaks")]
+    store.external_ids = [FacilityExternalId(system="springfield-cad", external_id="P-1432")]
     session.add_all([store, mall_site, cinema])
     session.flush()
 

@@ -13,7 +13,7 @@ from sqlalchemy import (
     event,
     update,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from .. import addresses
 from ..db import Base, UTCDateTime, Versioned
@@ -174,6 +174,11 @@ class FacilityAlias(Base):
     )
     alias: Mapped[str] = mapped_column(String(200))
     alias_key: Mapped[str] = mapped_column(String(200), index=True)
+
+    @validates("alias")
+    def _derive_key(self, _attribute, alias: str) -> str:
+        self.alias_key = addresses.name_key(alias)
+        return alias
 
 
 class FacilityExternalId(Base):

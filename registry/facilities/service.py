@@ -1,6 +1,6 @@
 from sqlalchemy import func, select
 
-from .. import access, addresses, errors
+from .. import access, errors
 from ..auth.principal import Principal
 from ..crud import RecordService, contains
 from ..organizations.models import Organization
@@ -30,10 +30,7 @@ class FacilityService(RecordService):
         if "aliases" in data:
             wanted = list(dict.fromkeys(data.pop("aliases")))
             kept = {row.alias: row for row in record.alias_rows}
-            record.alias_rows = [
-                kept.get(alias) or FacilityAlias(alias=alias, alias_key=addresses.name_key(alias))
-                for alias in wanted
-            ]
+            record.alias_rows = [kept.get(alias) or FacilityAlias(alias=alias) for alias in wanted]
         if "external_ids" in data:
             wanted = list(
                 dict.fromkeys((e["system"], e["external_id"]) for e in data.pop("external_ids"))
