@@ -161,3 +161,14 @@ def test_each_agency_sees_only_its_own_mous(client, site, make):
     assert sorted(m["agency_id"] for m in everything["mous"]) == sorted(
         [site["agency"].id, other.id]
     )
+
+
+@pytest.mark.parametrize("facility_id", [0, 2**31, 2**63])
+def test_out_of_range_ids_are_not_found(client, site, facility_id):
+    response = client.get(f"/api/v1/preplans/{facility_id}", headers=site["officer"])
+    assert_problem(response, 404)
+
+
+def test_incident_filter_rejects_out_of_range_ids(client, site):
+    response = client.get(f"/api/v1/incidents?facility_id={2**40}", headers=site["officer"])
+    assert_problem(response, 422, "facility_id")

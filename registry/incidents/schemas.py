@@ -1,7 +1,7 @@
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from ..api import PageArgsSchema
-from ..fields import Latitude, Longitude, OneOf, RecordSchema, Text
+from ..fields import Id, Latitude, Longitude, OneOf, RecordSchema, Text
 from ..preplans.schemas import MAX_RADIUS_M, LookupResultSchema
 from .models import INCIDENT_STATUSES, MATCH_STATUSES
 
@@ -56,5 +56,5 @@ class IncidentChangeSchema(RecordSchema):
 
 class IncidentFiltersSchema(PageArgsSchema):
     status = OneOf(INCIDENT_STATUSES)
-    facility_id = fields.Integer()
+    facility_id = Id(strict=False)
     cad_incident_number = Text(50)

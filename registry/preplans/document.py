@@ -22,6 +22,7 @@ from .. import access, errors
 from ..auth.principal import Principal
 from ..contacts.models import Contact
 from ..facilities.models import Facility
+from ..fields import MAX_ID
 from ..mous.models import Mou
 from .schemas import PreplanSchema
 
@@ -76,6 +77,8 @@ def _mous_shown(principal: Principal):
 
 
 def _stamp(session: Session, principal: Principal, facility_id: int) -> tuple:
+    if not 0 < facility_id <= MAX_ID:  # names nothing, and would overflow the driver
+        raise errors.NotFound(f"No facility with id {facility_id} is visible to you.")
     mous = _mous_shown(principal)
     row = session.execute(
         select(
