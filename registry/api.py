@@ -252,9 +252,11 @@ def etag_of(record) -> str | None:
     return None
 
 
-def conditional(body, tag: str | None, status: int = 200, mimetype="application/json"):
+def conditional(body, tag: str | None, status: int = 200, mimetype="application/json", vary=None):
     """A JSON response carrying `tag` as its ETag, or 304 when the client already has it."""
     headers = {"ETag": f'"{tag}"'} if tag else {}
+    if vary:
+        headers["Vary"] = vary
     if tag and request.method == "GET" and request.if_none_match.contains(tag):
         return Response(status=304, headers=headers)
     return Response(json.dumps(body), status=status, mimetype=mimetype, headers=headers)

@@ -172,3 +172,12 @@ def test_out_of_range_ids_are_not_found(client, site, facility_id):
 def test_incident_filter_rejects_out_of_range_ids(client, site):
     response = client.get(f"/api/v1/incidents?facility_id={2**40}", headers=site["officer"])
     assert_problem(response, 422, "facility_id")
+
+
+def test_both_representations_say_they_vary_by_accept(client, site):
+    path = f"/api/v1/preplans/{site['facility'].id}"
+    json_response = client.get(path, headers=site["officer"])
+    geo_response = client.get(path, headers={**site["officer"], "Accept": "application/geo+json"})
+    assert json_response.headers["Vary"] == "Accept"
+    assert geo_response.headers["Vary"] == "Accept"
+    assert geo_response.mimetype == "application/geo+json"

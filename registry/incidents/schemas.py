@@ -1,6 +1,7 @@
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from ..api import PageArgsSchema
+from ..facilities.schemas import POSTAL_CODE
 from ..fields import Id, Latitude, Longitude, OneOf, RecordSchema, Text
 from ..preplans.schemas import MAX_RADIUS_M, LookupResultSchema
 from .models import INCIDENT_STATUSES, MATCH_STATUSES
@@ -31,6 +32,8 @@ class IncidentOpenSchema(IncidentSchema):
     )
     phone = Text(40, load_only=True)
     name = Text(200, load_only=True, metadata={"description": "A place name or alias"})
+    city = Text(100, load_only=True, metadata={"description": "Narrows a name or address"})
+    postal_code = Text(10, load_only=True, validate=POSTAL_CODE)
 
     @validates_schema
     def _somewhere(self, data, **kwargs):

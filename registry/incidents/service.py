@@ -8,7 +8,7 @@ from ..facilities.models import Facility
 from ..preplans.routes import run_lookup
 from .models import Incident
 
-LOOKUP_FIELDS = ("address", "lat", "lon", "radius_m", "phone", "name")
+LOOKUP_FIELDS = ("address", "lat", "lon", "radius_m", "phone", "name", "city", "postal_code")
 
 
 class IncidentService(RecordService):

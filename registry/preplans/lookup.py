@@ -220,15 +220,13 @@ def _by_name(session: Session, query: LookupQuery, columns) -> list[Candidate]:
         if locality is None:
             continue
         factor, locality_agrees, locality_reason = locality
-        # A place name alone is confident (0.9); ambiguity between same-named places (every
-        # airport has a "Terminal 2") is caught by the margin rule. An agreeing city or ZIP
-        # makes it certain; a half-agreeing one makes it a candidate only.
+        # A place name is certain only with an agreeing city or ZIP (or a position that agrees,
+        # see _merge): "Walmart" alone may be a branch that is not registered at all, and every
+        # airport has a "Terminal 2". Without one it is a candidate for the call-taker to confirm.
         if locality_agrees:
             score, confident = 1.0, True
-        elif factor == 0.6:
-            score, confident = 0.9, True
         else:
-            score, confident = 0.7, False
+            score, confident = (0.9 if factor == 0.6 else 0.7), False
         found.append(_candidate(row, score, confident, f"place name ({locality_reason})"))
     return found
 

@@ -56,6 +56,9 @@ class PreplanDocument(Resource):
             "format" not in args
             and request.accept_mimetypes.best_match(["application/json", GEOJSON]) == GEOJSON
         )
+        # One URL, two representations: shared caches must key on Accept too.
         if wants_geojson:
-            return conditional(rendered.geojson, rendered.etag + "-geojson", mimetype=GEOJSON)
-        return conditional(rendered.document, rendered.etag)
+            return conditional(
+                rendered.geojson, rendered.etag + "-geojson", mimetype=GEOJSON, vary="Accept"
+            )
+        return conditional(rendered.document, rendered.etag, vary="Accept")
