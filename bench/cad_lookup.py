@@ -184,6 +184,7 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--duration", type=int, default=20, help="seconds per measured run")
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--warmup", type=int, default=15, help="seconds of warm-up per size")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers (both servers)")
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--port", type=int, default=18900)

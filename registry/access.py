@@ -1,28 +1,13 @@
 """Who may read and write what. Every visibility rule is a SQL clause, so lists and single reads
 use the same rule and an invisible record is simply not found (404, no existence leak)."""
 
-from datetime import UTC, datetime
-
-from sqlalchemy import and_, exists, false, or_, select, true
+from sqlalchemy import exists, false, or_, select, true
 
 from .auth.principal import Principal
 from .facilities.models import Facility
 from .mous.models import Mou, MouScope, mou_facilities
 
 AGENCY_ROLES = ("agency_user", "cad")
-
-
-def _today():
-    return datetime.now(UTC).date()
-
-
-def mou_in_force():
-    today = _today()
-    return and_(
-        Mou.status == "active",
-        Mou.effective_date <= today,
-        or_(Mou.expiry_date.is_(None), Mou.expiry_date >= today),
-    )
 
 
 def _has_scope(scope: str):
@@ -51,7 +36,7 @@ def shares_facility(agency_id: int):
         select(Mou.id).where(
             Mou.organization_id == Facility.organization_id,
             Mou.agency_id == agency_id,
-            mou_in_force(),
+            Mou.in_force,
             _has_scope("data_sharing"),
             covers_facility(Facility.id),
         )
@@ -64,7 +49,7 @@ def shares_organization(agency_id: int, organization_id_column):
         select(Mou.id).where(
             Mou.organization_id == organization_id_column,
             Mou.agency_id == agency_id,
-            mou_in_force(),
+            Mou.in_force,
             _has_scope("data_sharing"),
         )
     )

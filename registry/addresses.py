@@ -16,6 +16,7 @@ from scourgify.address_constants import STREET_TYPE_ABBREVIATIONS
 from scourgify.exceptions import AddressNormalizationError
 
 MAX_LENGTH = 300
+MAX_UNIT_LENGTH = 20  # facilities.unit_key
 
 _ORDINAL_WORDS = {
     "FIRST": "1ST", "SECOND": "2ND", "THIRD": "3RD", "FOURTH": "4TH", "FIFTH": "5TH",
@@ -141,10 +142,11 @@ def normalize(text: str) -> NormalizedAddress:
 
     words = _ordinals(record["address_line_1"].replace("#", " ").split())
     street = " ".join(words)
-    unit = None
-    if record.get("address_line_2"):
-        # "STE 4" / "APT # 4B" -> "4" / "4B"
-        unit = record["address_line_2"].replace("#", " ").split()[-1]
+    # "STE 4" / "APT # 4B" -> "4" / "4B"; a bare "#" names no unit.
+    unit_words = (record.get("address_line_2") or "").replace("#", " ").split()
+    unit = unit_words[-1] if unit_words else None
+    if unit and len(unit) > MAX_UNIT_LENGTH:
+        raise AddressError(f"The unit is longer than {MAX_UNIT_LENGTH} characters.")
     zip5 = (record.get("postal_code") or "")[:5] or None
     return NormalizedAddress(
         street=street,

@@ -10,7 +10,6 @@
 import copy
 import json
 from functools import wraps
-from http import HTTPStatus
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
@@ -141,10 +140,13 @@ def load_json(schema: Schema):
         request.mimetype == "application/json" or request.mimetype.endswith("+json")
     ):
         raise errors.UnsupportedMediaType("Send the body as application/json.")
-    payload = request.get_json(silent=True)
-    if payload is None:
-        raise errors.BadRequest("The body is not valid JSON.")
-    _reject_nul(payload)
+    try:
+        payload = request.get_json(silent=True)
+        if payload is None:
+            raise errors.BadRequest("The body is not valid JSON.")
+        _reject_nul(payload)
+    except RecursionError:
+        raise errors.BadRequest("The body is nested too deeply.") from None
     try:
         return schema.load(payload)
     except ValidationError as exc:
@@ -367,8 +369,4 @@ AUTHORIZATIONS = {
         "name": "Authorization",
         "description": "`Bearer <access token>` from POST /auth/login or /auth/token",
     }
-}
-
-COMMON_RESPONSES = {
-    str(code.value): code.phrase for code in (HTTPStatus.UNAUTHORIZED, HTTPStatus.FORBIDDEN)
 }

@@ -2,7 +2,7 @@
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from functools import wraps
 
 from flask import current_app, g
@@ -30,6 +30,11 @@ NAMING_CONVENTION = {
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def utc_today() -> date:
+    """Today in UTC: the day MOUs start and expire by."""
+    return utcnow().date()
 
 
 class UTCDateTime(TypeDecorator):

@@ -9,13 +9,14 @@ password) and never from `str(exception)` of an unexpected error (it may hold SQ
 import json
 import logging
 import re
+import sqlite3
 from http import HTTPStatus
 
 from flask import Response, current_app
 from flask_jwt_extended.exceptions import JWTExtendedException
 from jwt import PyJWTError
 from marshmallow import ValidationError
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
@@ -53,10 +54,6 @@ class Forbidden(RegistryError):
 
 class NotFound(RegistryError):
     status, slug = HTTPStatus.NOT_FOUND, "not-found"
-
-
-class Conflict(RegistryError):
-    status, slug = HTTPStatus.CONFLICT, "conflict"
 
 
 class PreconditionFailed(RegistryError):
@@ -122,6 +119,27 @@ def _conflicting_fields(error: IntegrityError) -> dict | None:
     return None
 
 
+# SQLite reports an unreachable or busy database with these OperationalError messages; any other
+# OperationalError (no such table, a syntax error) is a bug, a 500, not an outage.
+_SQLITE_UNAVAILABLE = (
+    "database is locked",
+    "database table is locked",
+    "unable to open database file",
+    "disk i/o error",
+)
+
+
+def _database_unavailable(error: Exception) -> bool:
+    if not isinstance(error, DBAPIError):
+        return False
+    if error.connection_invalidated:
+        return True
+    if isinstance(error.orig, sqlite3.OperationalError):
+        return str(error.orig).lower().startswith(_SQLITE_UNAVAILABLE)
+    # psycopg: connection failures, server shutdown, serialization failures, deadlocks.
+    return isinstance(error, OperationalError)
+
+
 def problem_response(error: Exception) -> Response:
     """Map any exception to a problem response."""
     if isinstance(error, RegistryError):
@@ -143,11 +161,12 @@ def problem_response(error: Exception) -> Response:
             else "The change conflicts with related records."
         )
         return problem(409, detail, "conflict", fields)
-    if isinstance(error, (OperationalError, DBAPIError)) and (
-        isinstance(error, OperationalError) or error.connection_invalidated
-    ):
+    if _database_unavailable(error):
         log.warning("database unavailable: %s", type(error.orig).__name__)
         return problem_response(ServiceUnavailable("The database is unavailable; retry shortly."))
+    if isinstance(error, DataError):
+        # Schemas cap every value to its column; this is the net under that, not the rule.
+        return problem(422, "A value does not fit the field it was sent for.", "validation-error")
     if isinstance(error, HTTPException):
         detail = error.description or HTTPStatus(error.code).phrase
         headers = {}

@@ -12,8 +12,10 @@ class Text(fields.String):
     """Trimmed text with a length cap; empty strings become None where allowed."""
 
     def __init__(self, max_length: int = 200, **kwargs):
-        kwargs.setdefault("validate", validate.Length(max=max_length))
-        super().__init__(**kwargs)
+        # The cap always applies, beside any validators the field adds (a Regexp, say).
+        extra = kwargs.pop("validate", None) or []
+        extra = list(extra) if isinstance(extra, (list, tuple)) else [extra]
+        super().__init__(validate=[validate.Length(max=max_length), *extra], **kwargs)
         self.metadata.setdefault("maxLength", max_length)
 
     def _deserialize(self, value, attr, data, **kwargs):
@@ -64,7 +66,10 @@ class UTCDateTime(fields.AwareDateTime):
     """An ISO 8601 time with an offset, converted to UTC on input (the API shows times in UTC)."""
 
     def _deserialize(self, value, attr, data, **kwargs):
-        return super()._deserialize(value, attr, data, **kwargs).astimezone(UTC)
+        try:
+            return super()._deserialize(value, attr, data, **kwargs).astimezone(UTC)
+        except OverflowError:  # e.g. 9999-12-31T23:00-05:00 is past year 9999 in UTC
+            raise ValidationError("Out of the supported range of times.") from None
 
 
 class WholeNested(fields.Nested):

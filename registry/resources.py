@@ -19,8 +19,9 @@ def item_routes(
     path="/<int:record_id>",
     roles=(),
     patch_schema=None,
+    deletable=True,
 ):
-    """GET, PATCH (with If-Match) and DELETE (with If-Match) on one record."""
+    """GET, PATCH (with If-Match) and, when `deletable`, DELETE (with If-Match) on one record."""
     noun = service.noun
     patch_schema = patch_schema or schema_cls
 
@@ -66,6 +67,9 @@ def item_routes(
     Item.get.__doc__ = f"Show one {noun}."
     Item.patch.__doc__ = f"Change some fields of a {noun} (send If-Match)."
     Item.delete.__doc__ = f"Delete a {noun} (send If-Match)."
+    if not deletable:
+        del Item.delete
+        Item.methods = Item.methods - {"DELETE"}  # Flask fixed the list when the class was made
     Item.__name__ = f"{schema_cls.__name__.removesuffix('Schema')}Item"
     ns.route(path)(Item)
     return Item

@@ -824,12 +824,13 @@ def test_facility_contacts_in_call_order(client, make, world, role):
         facility_id=facility.id, name="Zed", call_order=1, available_24_7=True
     )
     # world.contact["a"]: "Liaison a", call_order 1, not 24/7.
+    # Round-the-clock contacts first (they answer at 3 a.m.), then the facility's call order.
     expected = [
         first_24_7.id,
+        last.id,
         first_office.id,
         world.contact["a"].id,
         second.id,
-        last.id,
     ]
     path = f"{API}/facilities/{facility.id}/contacts"
     headers = world.headers[role]
@@ -837,7 +838,7 @@ def test_facility_contacts_in_call_order(client, make, world, role):
     response = client.get(path, headers=headers)
 
     assert ids_of(response) == expected
-    assert [c["call_order"] for c in response.json["items"]] == [1, 1, 1, 2, 3]
+    assert [c["call_order"] for c in response.json["items"]] == [1, 3, 1, 1, 2]
     assert response.json["items"][0]["available_24_7"] is True
     pages = [client.get(f"{path}?per_page=2&page={n}", headers=headers).json for n in (1, 2, 3)]
     assert [page["total"] for page in pages] == [5, 5, 5]

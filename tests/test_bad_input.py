@@ -792,3 +792,51 @@ def test_errors_in_query_strings_and_login_never_echo_the_value(client, make):
     )
     assert login.status_code in (401, 422)
     assert SECRET not in login.get_data(as_text=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Found in review: input that used to reach a 500
+
+
+@pytest.mark.parametrize("moment", ["9999-12-31T23:00:00-05:00", "0001-01-01T00:00:00+05:00"])
+def test_times_that_overflow_utc_are_422(client, app, make, moment):
+    sender = sender_for(client, app, make, "facilities")
+    body = with_(sender.target.body, last_verified_at=moment)
+    sender.refused(422, "last_verified_at", post=body, patch={"last_verified_at": moment})
+
+
+def test_deeply_nested_json_is_400(client, app, make):
+    sender = sender_for(client, app, make, "organizations")
+    sender.raw(400, data="[" * 200_000, content_type="application/json")
+
+
+@pytest.mark.parametrize(("line2", "field"), [("#", None), ("Suite " + "9" * 40, "address_line1")])
+def test_units_that_name_nothing_or_too_much(client, app, make, line2, field):
+    sender = sender_for(client, app, make, "facilities")
+    if field is None:
+        # A bare "#" names no unit: the address is still a good one.
+        created = sender.post(json=with_(sender.target.body, address_line2=line2))
+        assert created.status_code == 201, created.get_json()
+        assert "#" not in created.get_json()["normalized_address"]
+    else:
+        body = with_(sender.target.body, address_line2=line2)
+        sender.refused(422, field, post=body, patch={"address_line2": line2})
+
+
+def test_an_alias_without_letters_or_digits_is_422(client, app, make):
+    sender = sender_for(client, app, make, "facilities")
+    sender.refused(
+        422, "aliases", post=with_(sender.target.body, aliases=["!!!"]), patch={"aliases": ["!!!"]}
+    )
+
+
+def test_a_lookup_address_with_a_bare_unit_sign_is_not_a_500(client, make):
+    org = make.organization()
+    make.facility(org, address_line1="10 Main St", city="Springfield", postal_code="62701")
+    response = client.get(
+        "/api/v1/preplans/lookup",
+        query_string={"address": "10 Main St #, Springfield IL 62701"},
+        headers=make.admin(),
+    )
+    assert response.status_code == 200
+    assert response.get_json()["status"] == "matched"

@@ -270,18 +270,6 @@ def test_the_same_number_from_another_agency_is_its_own_incident(app, client, wo
         ),
         ({"cad_incident_number": "A-1", "incident_type": "fire", "phone": "nope"}, "phone"),
         (
-            {
-                "cad_incident_number": "A-1",
-                "incident_type": "fire",
-                "address": "PO Box 12, Springfield IL",
-            },
-            "address",
-        ),
-        (
-            {"cad_incident_number": "A-1", "incident_type": "fire", "address": "Main St & 5th Ave"},
-            "address",
-        ),
-        (
             {"cad_incident_number": "A" * 51, "incident_type": "fire", "address": STORE_ADDRESS},
             "cad_incident_number",
         ),
@@ -291,6 +279,45 @@ def test_bad_input_is_422_and_no_row(app, client, world, payload, field):
     response = client.post(INCIDENTS, json=payload, headers=world.headers["cad_x"])
     assert_problem(response, 422, field)
     assert count(app, Incident) == 0
+
+
+@pytest.mark.parametrize(
+    ("address", "reason"),
+    [("Main St & 5th Ave", "intersection"), ("PO Box 12, Springfield IL", "PO box")],
+)
+def test_an_address_the_lookup_cannot_use_still_records_the_incident(
+    app, client, world, address, reason
+):
+    # Attacks are often reported at an intersection: the incident is recorded regardless,
+    # with no facility and the reason the address was not used.
+    response = client.post(
+        INCIDENTS,
+        json={"cad_incident_number": "X-9", "incident_type": "fire", "address": address},
+        headers=world.headers["cad_x"],
+    )
+    assert response.status_code == 201, response.get_json()
+    body = response.get_json()
+    assert body["match_status"] == "no_match" and body["facility_id"] is None
+    assert reason in body["lookup"]["notes"][0]
+    assert fetch(app, Incident, body["id"]).address == address
+
+
+def test_an_intersection_with_coordinates_uses_the_coordinates(app, client, world):
+    response = client.post(
+        INCIDENTS,
+        json={
+            "cad_incident_number": "X-10",
+            "incident_type": "active assailant",
+            "address": "Main St & 5th Ave",
+            "lat": world.store.lat,
+            "lon": world.store.lon,
+        },
+        headers=world.headers["cad_x"],
+    )
+    assert response.status_code == 201, response.get_json()
+    body = response.get_json()
+    assert body["match_status"] == "matched" and body["facility_id"] == world.store.id
+    assert "intersection" in body["lookup"]["notes"][0]
 
 
 def test_a_body_that_is_not_json_is_refused(app, client, world):
@@ -476,3 +503,13 @@ def test_patch_notes(app, client, world, incidents):
     assert response.json["notes"] == "Units on scene"
     assert response.json["status"] == "open"
     assert fetch(app, Incident, incidents.x_store["id"]).notes == "Units on scene"
+
+
+def test_incidents_cannot_be_deleted(app, client, world):
+    # The record of who looked at which pre-plan stays; closing is a PATCH.
+    incident = opened(client, world.headers["cad_x"], number="KEEP-1")
+    path = f"{INCIDENTS}/{incident['id']}"
+    etag = client.get(path, headers=world.headers["cad_x"]).headers["ETag"]
+    response = client.delete(path, headers={**world.headers["cad_x"], "If-Match": etag})
+    assert_problem(response, 405)
+    assert fetch(app, Incident, incident["id"]) is not None

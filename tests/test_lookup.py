@@ -383,12 +383,23 @@ def test_north_of_is_the_distance_the_lookup_measures(site):
     )
 
 
-def test_just_inside_the_default_radius_is_matched(client, site):
+def test_just_inside_the_default_radius_is_a_candidate(client, site):
     lat, lon = north_of(site.facility, 149)
     body = lookup(client, site.headers, lat=lat, lon=lon)
-    assert_matched(body, site.facility.id)
+    # Found, but 149 m away the caller may be in an unregistered building next door.
+    assert_not_matched(body, "ambiguous")
+    assert [c["facility_id"] for c in body["candidates"]] == [site.facility.id]
     assert body["candidates"][0]["distance_m"] == pytest.approx(149, abs=0.5)
+    assert body["candidates"][0]["confident"] is False
     assert body["normalized_address"] is None
+
+
+@pytest.mark.parametrize(("metres", "status"), [(49, "matched"), (51, "ambiguous")])
+def test_a_position_alone_is_certain_only_within_50_m(client, site, metres, status):
+    lat, lon = north_of(site.facility, metres)
+    body = lookup(client, site.headers, lat=lat, lon=lon)
+    assert body["status"] == status
+    assert [c["facility_id"] for c in body["candidates"]] == [site.facility.id]
 
 
 def test_just_outside_the_default_radius_is_no_match(client, site):
@@ -401,10 +412,12 @@ def test_just_outside_the_default_radius_is_no_match(client, site):
 def test_a_wider_radius_reaches_further(client, site):
     lat, lon = north_of(site.facility, 151)
     body = lookup(client, site.headers, lat=lat, lon=lon, radius_m=160)
-    assert_matched(body, site.facility.id)
+    assert [c["facility_id"] for c in body["candidates"]] == [site.facility.id]
     lat, lon = north_of(site.facility, 4990)
     body = lookup(client, site.headers, lat=lat, lon=lon, radius_m=5000)
     assert body["candidates"][0]["distance_m"] == pytest.approx(4990, abs=1)
+    # Listed, never matched: a wide radius is a search, not an identification.
+    assert_not_matched(body, "ambiguous")
     lat, lon = north_of(site.facility, 5010)
     assert lookup(client, site.headers, lat=lat, lon=lon, radius_m=5000)["status"] == "no_match"
 
@@ -821,7 +834,7 @@ def preplan(app, make):
     return SimpleNamespace(
         org=org,
         facility=facility,
-        contacts=[first_24_7, first_plain, second, third],
+        contacts=[first_24_7, second, first_plain, third],  # 24/7 first, then call order
         door=door,
         knox=knox,
         staging=staging,
@@ -845,8 +858,8 @@ def test_preplan_document(client, preplan):
     assert body["facility"]["hazards"] == "Pyrotechnics stored backstage"
     assert body["facility"]["last_verified_at"].startswith("2026-01-15T12:00:00")
     assert body["facility"]["normalized_address"] == "400 E JEFFERSON ST, SPRINGFIELD, IL 62701"
-    # Call order, and the 24/7 contact first among the same call order.
-    assert [c["name"] for c in body["contacts"]] == ["Zed", "Bob", "Aaron", "Alice"]
+    # 24/7 first (they answer at 3 a.m.), then call order.
+    assert [c["name"] for c in body["contacts"]] == ["Zed", "Aaron", "Bob", "Alice"]
     assert [c["id"] for c in body["contacts"]] == [c.id for c in preplan.contacts]
     assert body["contacts"][0]["phones"] == [
         {"kind": "mobile", "number": "+12175550123", "extension": None}

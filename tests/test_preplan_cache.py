@@ -1,6 +1,7 @@
 """Rendered pre-plans are reused only while the database says nothing in them changed."""
 
 import pytest
+from sqlalchemy import text
 
 from registry import db
 from registry.contacts.models import Contact
@@ -181,3 +182,39 @@ def test_both_representations_say_they_vary_by_accept(client, site):
     assert json_response.headers["Vary"] == "Accept"
     assert geo_response.headers["Vary"] == "Accept"
     assert geo_response.mimetype == "application/geo+json"
+
+
+def test_rows_written_around_the_orm_still_change_the_preplan(client, site, app):
+    # The triggers of migration 0002 see every writer: here plain SQL, as a data fix would be.
+    etag, _ = read(client, site)
+    with app.app_context(), db.session_scope() as session:
+        session.execute(
+            text(
+                "INSERT INTO facility_external_ids (facility_id, system, external_id) "
+                "VALUES (:f, 'spd-cad', 'P-77')"
+            ),
+            {"f": site["facility"].id},
+        )
+    new_etag, after = read(client, site)
+    assert new_etag != etag
+    assert after["facility"]["external_ids"] == [{"system": "spd-cad", "external_id": "P-77"}]
+    with app.app_context(), db.session_scope() as session:
+        session.execute(
+            text("UPDATE contact_phones SET number = '+12175550000' WHERE contact_id = :c"),
+            {"c": site["contact"].id},
+        )
+    _, later = read(client, site)
+    assert later["contacts"][0]["phones"][0]["number"] == "+12175550000"
+
+
+def test_replacing_an_mou_changes_the_preplan(client, site, app, make):
+    # Same count, same versions: the new MOU's larger id still changes the stamp.
+    etag, before = read(client, site, who="manager")
+    with app.app_context(), db.session_scope() as session:
+        session.delete(session.get(Mou, site["mou"].id))
+    replacement = make.mou(site["org"], site["agency"], title="Replacement", status="suspended")
+    new_etag, after = read(client, site, who="manager")
+    assert new_etag != etag
+    assert [m["title"] for m in after["mous"]] == ["Replacement"]
+    assert [m["id"] for m in after["mous"]] == [replacement.id]
+    assert before["mous"][0]["id"] == site["mou"].id

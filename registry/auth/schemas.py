@@ -3,6 +3,7 @@ from marshmallow import Schema, fields, validate
 from ..api import PageArgsSchema
 from ..fields import Id, OneOf, RecordSchema, Text
 from .models import ROLES, USER_ROLES
+from .service import MIN_PASSWORD_LENGTH
 
 
 class LoginSchema(Schema):
@@ -38,7 +39,7 @@ class UserSchema(RecordSchema):
         validate=validate.Regexp(r"^[A-Za-z0-9_.@-]{3,80}$", error="3-80 letters, digits, _.@-"),
     )
     password = fields.String(
-        required=True, load_only=True, validate=validate.Length(min=12, max=200)
+        required=True, load_only=True, validate=validate.Length(min=MIN_PASSWORD_LENGTH, max=200)
     )
     role = OneOf(USER_ROLES, required=True)
     organization_id = Id(allow_none=True)

@@ -15,13 +15,13 @@ from sqlalchemy import delete, exists, select
 from sqlalchemy.orm import Session
 
 from .. import db, errors
+from ..fields import MAX_ID
 from .models import CadClient, RevokedToken, User
 from .passwords import hash_secret, verify_secret
 from .principal import Principal
 
 jwt = JWTManager()
 MIN_PASSWORD_LENGTH = 12
-MAX_RECORD_ID = 2**31 - 1  # INTEGER primary keys (PostgreSQL)
 
 
 def principal_of(record: User | CadClient) -> Principal:
@@ -43,7 +43,7 @@ def _account_of(claims) -> tuple[User | CadClient | None, bool]:
     model = {"user": User, "cad": CadClient}.get(kind)
     # ASCII digits only (int() also reads other scripts' digits), no larger than a key can be.
     valid_id = raw_id.isascii() and raw_id.isdigit() and len(raw_id) <= 10
-    if model is None or not valid_id or int(raw_id) > MAX_RECORD_ID or not claims.get("jti"):
+    if model is None or not valid_id or int(raw_id) > MAX_ID or not claims.get("jti"):
         # Unrevocable tokens (no jti) are refused outright.
         account, revoked = None, True
     else:
@@ -147,11 +147,6 @@ def create_user(session: Session, *, password: str, **fields) -> User:
     session.add(user)
     session.flush()
     return user
-
-
-def set_password(user: User, password: str) -> None:
-    check_password_strength(password)
-    user.password_hash = hash_secret(password)
 
 
 def create_cad_client(

@@ -1,10 +1,10 @@
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, Text, event
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import Base, UTCDateTime, Versioned
-from ..facilities.models import Facility, touch_preplan_of_part
+from ..facilities.models import Facility
 
 PHONE_KINDS = ("mobile", "office", "desk", "home", "pager", "satellite", "other")
 
@@ -66,6 +66,12 @@ class Contact(Versioned, Base):
         ]
 
 
+def in_call_order() -> tuple:
+    """How contacts are listed everywhere: round-the-clock contacts first (during an attack at
+    3 a.m. they are the ones who answer), then the order the facility chose."""
+    return (Contact.available_24_7.desc(), Contact.call_order, Contact.name, Contact.id)
+
+
 class ContactPhone(Base):
     """One number of a contact; a table, not a JSON list, so the CAD lookup can search numbers."""
 
@@ -80,8 +86,3 @@ class ContactPhone(Base):
     kind: Mapped[str] = mapped_column(String(20))
     number: Mapped[str] = mapped_column(String(20), index=True)
     extension: Mapped[str | None] = mapped_column(String(10))
-
-
-for _event in ("after_insert", "after_update", "after_delete"):
-    # A facility's contacts are part of its pre-plan.
-    event.listen(Contact, _event, touch_preplan_of_part)

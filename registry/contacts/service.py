@@ -7,7 +7,7 @@ from ..crud import RecordService
 from ..facilities.models import Facility
 from ..mous.models import Mou
 from ..organizations.models import Organization
-from .models import Contact
+from .models import Contact, in_call_order
 
 
 class ContactService(RecordService):
@@ -61,8 +61,7 @@ class ContactService(RecordService):
         super().assign(session, record, data)
 
     def order_by(self):
-        # Call order, with round-the-clock contacts first among equals.
-        return (Contact.call_order, Contact.available_24_7.desc(), Contact.name, Contact.id)
+        return in_call_order()
 
 
 contacts = ContactService()

@@ -11,7 +11,6 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     event,
-    update,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
@@ -109,9 +108,10 @@ class Facility(Versioned, Base):
     aed_locations: Mapped[str | None] = mapped_column(Text)
     notes: Mapped[str | None] = mapped_column(Text)
     last_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # Bumped whenever anything else in the facility's pre-plan changes (contacts, access and
-    # tactical points; see `touch_preplan`), so a cached pre-plan is keyed by what the database
-    # says, never by time. Not the row version: it must not make editors' If-Match stale.
+    # Bumped by database triggers (migration 0002) whenever this row or anything in the
+    # facility's pre-plan changes (contacts and their phones, access and tactical points,
+    # aliases, external ids), whoever writes it; a cached pre-plan is keyed by it. Not the row
+    # version: a new contact must not make the facility's editors' If-Match stale.
     preplan_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
     access_points: Mapped[list["AccessPoint"]] = relationship(
@@ -195,22 +195,6 @@ class FacilityExternalId(Base):
     external_id: Mapped[str] = mapped_column(String(100))
 
 
-def touch_preplan(connection, facility_id: int | None) -> None:
-    """Record that a facility's pre-plan changed (called from mapper events of its parts)."""
-    if facility_id is not None:
-        table = Facility.__table__
-        connection.execute(
-            update(table)
-            .where(table.c.id == facility_id)
-            .values(preplan_version=table.c.preplan_version + 1)
-        )
-
-
-def touch_preplan_of_part(_mapper, connection, part) -> None:
-    """Mapper event for the rows that make up a pre-plan: they all carry `facility_id`."""
-    touch_preplan(connection, part.facility_id)
-
-
 @event.listens_for(Facility, "before_insert")
 @event.listens_for(Facility, "before_update")
 def _refresh_match_keys(_mapper, _connection, facility: Facility) -> None:
@@ -249,8 +233,3 @@ class TacticalPoint(_FacilityPoint, Base):
 
     kind: Mapped[str] = mapped_column(String(40))
     facility: Mapped[Facility] = relationship(back_populates="tactical_points")
-
-
-for _part in (AccessPoint, TacticalPoint):
-    for _event in ("after_insert", "after_update", "after_delete"):
-        event.listen(_part, _event, touch_preplan_of_part)

@@ -58,7 +58,10 @@ class FacilitySchema(CoordinatesMixin, RecordSchema):
         metadata={"description": "The address as the CAD lookup matches it (USPS form)"},
     )
     aliases = fields.List(
-        Text(200),
+        Text(
+            200,
+            validate=validate.Regexp(r"[A-Za-z0-9]", error="A name needs letters or digits."),
+        ),
         load_default=list,
         validate=validate.Length(max=20),
         metadata={"description": 'Place names call-takers use: "Terminal 2", "Mall of America"'},

@@ -34,4 +34,5 @@ class IncidentCollection(Resource):
         return incidents.open(db.session(), current_principal(), data)
 
 
-item_routes(ns, incidents, IncidentSchema, patch_schema=IncidentChangeSchema)
+# No DELETE: an incident is the record of who looked at which pre-plan; closing is a PATCH.
+item_routes(ns, incidents, IncidentSchema, patch_schema=IncidentChangeSchema, deletable=False)

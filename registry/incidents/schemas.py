@@ -1,9 +1,8 @@
-from marshmallow import ValidationError, fields, validate, validates_schema
+from marshmallow import fields
 
 from ..api import PageArgsSchema
-from ..facilities.schemas import POSTAL_CODE
 from ..fields import Id, Latitude, Longitude, OneOf, RecordSchema, Text
-from ..preplans.schemas import MAX_RADIUS_M, LookupResultSchema
+from ..preplans.schemas import LookupQuerySchema, LookupResultSchema
 from .models import INCIDENT_STATUSES, MATCH_STATUSES
 
 
@@ -24,28 +23,9 @@ class IncidentSchema(RecordSchema):
     notes = Text(5000, allow_none=True)
 
 
-class IncidentOpenSchema(IncidentSchema):
-    """The body of POST /incidents: the incident, and what to look the facility up by."""
-
-    radius_m = fields.Integer(
-        load_only=True, load_default=150, validate=validate.Range(min=1, max=MAX_RADIUS_M)
-    )
-    phone = Text(40, load_only=True)
-    name = Text(200, load_only=True, metadata={"description": "A place name or alias"})
-    city = Text(100, load_only=True, metadata={"description": "Narrows a name or address"})
-    postal_code = Text(10, load_only=True, validate=POSTAL_CODE)
-
-    @validates_schema
-    def _somewhere(self, data, **kwargs):
-        if (data.get("lat") is None) != (data.get("lon") is None):
-            raise ValidationError("Send lat and lon together.", "lat")
-        if not (
-            data.get("address")
-            or data.get("lat") is not None
-            or data.get("phone")
-            or data.get("name")
-        ):
-            raise ValidationError("Send an address, lat+lon, a phone or a place name.", "address")
+class IncidentOpenSchema(IncidentSchema, LookupQuerySchema):
+    """The body of POST /incidents: the incident, and any of the ways in the lookup takes
+    (the lookup's own fields and rules, so the two never drift apart)."""
 
 
 class IncidentOpenedSchema(IncidentSchema):

@@ -5,10 +5,11 @@ from ..auth.principal import Principal
 from ..crud import RecordService
 from ..db import utcnow
 from ..facilities.models import Facility
-from ..preplans.routes import run_lookup
+from ..preplans.lookup import LookupQuery
+from ..preplans.service import find_preplan
 from .models import Incident
 
-LOOKUP_FIELDS = ("address", "lat", "lon", "radius_m", "phone", "name", "city", "postal_code")
+LOOKUP_FIELDS = tuple(LookupQuery.__dataclass_fields__)
 
 
 class IncidentService(RecordService):
@@ -36,7 +37,9 @@ class IncidentService(RecordService):
         if principal.role not in access.AGENCY_ROLES:
             raise errors.Forbidden("Incidents are opened by an agency's CAD or staff.")
         lookup_args = {k: data[k] for k in LOOKUP_FIELDS if data.get(k) is not None}
-        body, result = run_lookup(session, principal, lookup_args)
+        # Lenient: an incident is recorded even when its address cannot be matched (an
+        # intersection, say); the reason travels with the lookup result.
+        result = find_preplan(session, principal, LookupQuery(**lookup_args), lenient=True)
         incident = Incident(
             agency_id=principal.agency_id,
             cad_incident_number=data["cad_incident_number"],
@@ -48,7 +51,7 @@ class IncidentService(RecordService):
             # The lookup names a facility only when matched: a not_shared one must stay hidden
             # from the agency (which reads this record back) and, with no MOU between them, the
             # facility's managers must not see the agency's incident either.
-            facility_id=body["facility_id"],
+            facility_id=result.matched_facility_id,
             match_status=result.status,
             candidates=[
                 {"facility_id": c.facility_id, "score": c.score, "reasons": c.reasons}
@@ -59,7 +62,7 @@ class IncidentService(RecordService):
         )
         session.add(incident)
         session.flush()
-        incident.lookup = body
+        incident.lookup = result
         return incident
 
     def update(self, session, principal: Principal, record, data: dict):

@@ -1,4 +1,4 @@
-from datetime import UTC, date, datetime
+from datetime import date
 
 from sqlalchemy import (
     Boolean,
@@ -9,10 +9,13 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    and_,
+    or_,
 )
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..db import Base, Versioned
+from ..db import Base, Versioned, utc_today
 from ..facilities.models import Facility
 
 MOU_SCOPES = (
@@ -85,11 +88,22 @@ class Mou(Versioned, Base):
     def facility_ids(self) -> list[int]:
         return sorted(f.id for f in self.facilities)
 
-    @property
+    @hybrid_property
     def in_force(self) -> bool:
-        today = datetime.now(UTC).date()
+        """Active and within its dates today (UTC); in SQL too, for visibility rules."""
+        today = utc_today()
         return (
             self.status == "active"
             and self.effective_date <= today
             and (self.expiry_date is None or self.expiry_date >= today)
+        )
+
+    @in_force.inplace.expression
+    @classmethod
+    def _in_force_expression(cls):
+        today = utc_today()
+        return and_(
+            cls.status == "active",
+            cls.effective_date <= today,
+            or_(cls.expiry_date.is_(None), cls.expiry_date >= today),
         )

@@ -1,4 +1,4 @@
-from marshmallow import ValidationError, fields, validate, validates_schema
+from marshmallow import fields, validate
 
 from ..api import PageArgsSchema
 from ..fields import Id, OneOf, RecordSchema, Text
@@ -27,12 +27,6 @@ class MouSchema(RecordSchema):
     in_force = fields.Boolean(
         dump_only=True, metadata={"description": "Active and within its dates today (UTC)"}
     )
-
-    @validates_schema
-    def _dates_ordered(self, data, **kwargs):
-        effective, expiry = data.get("effective_date"), data.get("expiry_date")
-        if effective and expiry and expiry < effective:
-            raise ValidationError("Must not be before effective_date.", "expiry_date")
 
 
 class MouFiltersSchema(PageArgsSchema):

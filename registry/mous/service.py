@@ -87,7 +87,7 @@ class MouService(RecordService):
                 )
             )
         if args.get("in_force") is not None:
-            in_force = access.mou_in_force()
+            in_force = Mou.in_force
             conditions.append(in_force if args["in_force"] else not_(in_force))
         return conditions
 

@@ -3,9 +3,9 @@
 Rendering a pre-plan takes about ten queries; dispatch asks for the same few pre-plans again and
 again during an incident. Each worker therefore keeps rendered pre-plans keyed by a *stamp* that
 one indexed query reads from the database on every request: the facility's row version and
-`preplan_version` (bumped by every change to its contacts and points), the count, versions and
-latest change of the MOUs shown, the caller's agency and today's date (MOUs start and expire by
-date). A change anywhere gives a new stamp, so a stale pre-plan is never served; visibility is
+`preplan_version` (bumped by database triggers on every change to the facility and the rows in
+its pre-plan), the count, id sum and version sum of the MOUs shown, the caller's agency and
+today's date (MOUs start and expire by date). A change anywhere gives a new stamp, so a stale pre-plan is never served; visibility is
 checked by the same query on every request, cached or not.
 """
 
@@ -13,14 +13,14 @@ import hashlib
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, lazyload, selectinload
 
 from .. import access, errors
 from ..auth.principal import Principal
-from ..contacts.models import Contact
+from ..contacts.models import Contact, in_call_order
+from ..db import utc_today
 from ..facilities.models import Facility
 from ..fields import MAX_ID
 from ..mous.models import Mou
@@ -86,15 +86,18 @@ def _stamp(session: Session, principal: Principal, facility_id: int) -> tuple:
             Facility.created_at,
             Facility.version,
             Facility.preplan_version,
+            # Ids are never reused and versions only grow, so any insert, delete or update of
+            # the MOUs shown changes this triple (same count means as many new ids as deleted,
+            # each larger than every old one).
             select(func.count(Mou.id)).where(*mous).scalar_subquery(),
+            select(func.coalesce(func.sum(Mou.id), 0)).where(*mous).scalar_subquery(),
             select(func.coalesce(func.sum(Mou.version), 0)).where(*mous).scalar_subquery(),
-            select(func.max(Mou.updated_at)).where(*mous).scalar_subquery(),
         ).where(Facility.id == facility_id, access.facility_filter(principal))
     ).first()
     if row is None:
         raise errors.NotFound(f"No facility with id {facility_id} is visible to you.")
     agency_scope = principal.agency_id if principal.role in access.AGENCY_ROLES else None
-    return (*row, agency_scope, datetime.now(UTC).date())
+    return (*row, agency_scope, utc_today())
 
 
 def preplan(session: Session, principal: Principal, facility_id: int) -> RenderedPreplan:
@@ -120,9 +123,7 @@ def _render(session: Session, principal: Principal, facility_id: int, etag: str)
         )
     )
     contacts = session.scalars(
-        select(Contact)
-        .where(Contact.facility_id == facility.id)
-        .order_by(Contact.call_order, Contact.available_24_7.desc(), Contact.name, Contact.id)
+        select(Contact).where(Contact.facility_id == facility.id).order_by(*in_call_order())
     ).all()
     mous = session.scalars(
         select(Mou)

@@ -23,6 +23,10 @@ from ..fields import normalize_phone
 
 MARGIN = 0.2
 MAX_CANDIDATES = 10
+# A position alone names a building only this close: a phone's fix is rarely better, and a
+# caller 140 m away may well be in an unregistered building next door. Farther candidates
+# within `radius_m` are listed for the call-taker, never matched by position alone.
+CERTAIN_DISTANCE_M = 50
 EARTH_RADIUS_M = 6_371_008.8
 
 # Columns the scoring reads; loading these instead of whole rows keeps the hot path light.
@@ -74,6 +78,13 @@ class LookupResult:
     hidden_matches: int  # close candidates the caller may not read
     facility_id: int | None  # the unambiguous match, when there is one
     normalized_address: str | None = None
+    notes: list[str] = field(default_factory=list)  # what was not used, and why
+    preplan: dict | None = None  # the serialized pre-plan, attached by service.find_preplan
+
+    @property
+    def matched_facility_id(self) -> int | None:
+        """The facility to show the caller: never the one behind a not_shared answer."""
+        return self.facility_id if self.status == "matched" else None
 
 
 def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -165,7 +176,8 @@ def _by_position(session: Session, query: LookupQuery, columns) -> list[Candidat
         distance = haversine_m(query.lat, query.lon, row.lat, row.lon)
         if distance <= radius:
             score = 0.95 * (1 - distance / (2 * radius))
-            candidate = _candidate(row, score, True, f"within {round(distance)} m")
+            certain = distance <= CERTAIN_DISTANCE_M
+            candidate = _candidate(row, score, certain, f"within {round(distance)} m")
             candidate.distance_m = distance
             found.append(candidate)
     return found
@@ -176,10 +188,6 @@ def _by_phone(session: Session, query: LookupQuery, columns) -> list[Candidate]:
         number = normalize_phone(query.phone)
     except ValidationError as exc:
         raise errors.InvalidInput({"phone": exc.messages}) from None
-    found = [
-        _candidate(row, 0.95, True, "facility main phone")
-        for row in session.execute(select(*columns).where(Facility.main_phone == number))
-    ]
     contact_rows = session.execute(
         select(*columns)
         .join(Contact, Contact.facility_id == Facility.id)
@@ -187,8 +195,14 @@ def _by_phone(session: Session, query: LookupQuery, columns) -> list[Candidate]:
         .where(ContactPhone.number == number)
         .distinct()
     )
-    found += [_candidate(row, 0.9, True, "a facility contact's phone") for row in contact_rows]
-    return found
+    # One method, one candidate per facility: a number that is both the main line and a
+    # contact's is not two independent confirmations.
+    found = {
+        row.id: _candidate(row, 0.9, True, "a facility contact's phone") for row in contact_rows
+    }
+    for row in session.execute(select(*columns).where(Facility.main_phone == number)):
+        found[row.id] = _candidate(row, 0.95, True, "facility main phone")
+    return list(found.values())
 
 
 def _by_external_id(session: Session, query: LookupQuery, columns) -> list[Candidate]:
@@ -254,13 +268,27 @@ def _merge(groups: list[list[Candidate]]) -> list[Candidate]:
     )
 
 
-def lookup(session: Session, principal: Principal, query: LookupQuery) -> LookupResult:
+def lookup(
+    session: Session, principal: Principal, query: LookupQuery, lenient: bool = False
+) -> LookupResult:
+    """Rank the facilities that fit `query`; choose one only when nothing argues against it.
+
+    An address that cannot be read is a 422 (InvalidInput) when it is all there is to go on;
+    beside other ways in, or when `lenient` (an incident must be recorded whatever the CAD
+    sent), it becomes a note and the other ways are still tried.
+    """
     # Whether the caller may read each candidate comes back with it, in the same query.
     columns = (*_COLUMNS, access.facility_filter(principal).label("visible"))
-    groups, normalized = [], None
+    groups, normalized, notes = [], None, []
     if query.address:
-        found, normalized = _by_address(session, query, columns)
-        groups.append(found)
+        other_ways = query.lat is not None or query.phone or query.external_id or query.name
+        try:
+            found, normalized = _by_address(session, query, columns)
+            groups.append(found)
+        except errors.InvalidInput as exc:
+            if not (lenient or other_ways):
+                raise
+            notes.append(f"address not used: {exc.errors['address'][0]}")
     if query.lat is not None and query.lon is not None:
         groups.append(_by_position(session, query, columns))
     if query.phone:
@@ -271,17 +299,21 @@ def lookup(session: Session, principal: Principal, query: LookupQuery) -> Lookup
         groups.append(_by_name(session, query, columns))
     ranked = _merge(groups)
     if not ranked:
-        return LookupResult("no_match", [], 0, None, normalized)
+        return LookupResult("no_match", [], 0, None, normalized, notes)
 
     best = ranked[0]
     runner_up = ranked[1].score if len(ranked) > 1 else 0.0
-    unambiguous = best.confident and best.score - runner_up >= MARGIN
+    # Every way in that found anything must have found the best candidate too: an address
+    # naming one building and a position beside another is a question, not an answer.
+    disagree = any(g and best.facility_id not in {c.facility_id for c in g} for g in groups)
+    if disagree:
+        notes.append("the ways in point at different facilities")
+    unambiguous = best.confident and best.score - runner_up >= MARGIN and not disagree
     visible = [c for c in ranked if c.visible]
     hidden = len(ranked) - len(visible)
+    shown = visible[:MAX_CANDIDATES]
     if not unambiguous:
-        return LookupResult("ambiguous", visible[:MAX_CANDIDATES], hidden, None, normalized)
+        return LookupResult("ambiguous", shown, hidden, None, normalized, notes)
     if not best.visible:
-        return LookupResult(
-            "not_shared", visible[:MAX_CANDIDATES], hidden, best.facility_id, normalized
-        )
-    return LookupResult("matched", visible[:MAX_CANDIDATES], hidden, best.facility_id, normalized)
+        return LookupResult("not_shared", shown, hidden, best.facility_id, normalized, notes)
+    return LookupResult("matched", shown, hidden, best.facility_id, normalized, notes)

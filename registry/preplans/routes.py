@@ -5,28 +5,12 @@ from .. import db
 from ..api import conditional, doc, query, returns
 from ..auth.principal import current_principal, login_required
 from .document import preplan
-from .lookup import LookupQuery, lookup
+from .lookup import LookupQuery
 from .schemas import LookupQuerySchema, LookupResultSchema, PreplanFormatSchema, PreplanSchema
+from .service import find_preplan
 
 ns = Namespace("preplans", description="The CAD lookup and facility pre-plans")
 GEOJSON = "application/geo+json"
-
-
-def run_lookup(session, principal, args: dict):
-    """Look up; attach the pre-plan of an unambiguous, readable match. Returns (body, result)."""
-    result = lookup(session, principal, LookupQuery(**args))
-    body = {
-        "status": result.status,
-        "normalized_address": result.normalized_address,
-        "candidates": result.candidates,
-        "hidden_matches": result.hidden_matches,
-        "facility_id": None,
-        "preplan": None,
-    }
-    if result.status == "matched":
-        body["facility_id"] = result.facility_id
-        body["preplan"] = preplan(session, principal, result.facility_id).document
-    return body, result
 
 
 @ns.route("/lookup")
@@ -36,8 +20,7 @@ class Lookup(Resource):
     @returns(LookupResultSchema)
     def get(self, args):
         """Find the facility at an address, position, phone number, CAD premise id or name."""
-        body, _ = run_lookup(db.session(), current_principal(), args)
-        return body
+        return find_preplan(db.session(), current_principal(), LookupQuery(**args))
 
 
 @ns.route("/<int:facility_id>")

@@ -32,9 +32,9 @@ class LookupQuerySchema(Schema):
 
     @validates_schema
     def _one_way_in(self, data, **kwargs):
-        if ("lat" in data) != ("lon" in data):
+        if (data.get("lat") is None) != (data.get("lon") is None):
             raise ValidationError("Send lat and lon together.", "lat")
-        if ("external_id" in data) != ("system" in data):
+        if (data.get("external_id") is None) != (data.get("system") is None):
             raise ValidationError("Send external_id and system together.", "external_id")
         # A blank value ("?address=") is no way in: it must not read as "nothing matches".
         ways_in = ("address", "lat", "phone", "external_id", "name")
@@ -114,7 +114,15 @@ class LookupResultSchema(Schema):
     hidden_matches = fields.Integer(
         required=True, metadata={"description": "Close candidates you may not read"}
     )
-    facility_id = fields.Integer(allow_none=True, metadata={"description": "When matched"})
+    facility_id = fields.Integer(
+        attribute="matched_facility_id",
+        allow_none=True,
+        metadata={"description": "When matched"},
+    )
+    notes = fields.List(
+        fields.String(),
+        metadata={"description": "Input that was not used, and why; disagreements"},
+    )
     preplan = Serialized(PreplanSchema, allow_none=True)
 
 
