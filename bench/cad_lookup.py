@@ -23,6 +23,7 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
@@ -61,12 +62,14 @@ def database_url(base: str, size: int) -> str:
 
 def prepare_database(base: str, size: int) -> str:
     url = database_url(base, size)
+    head = ScriptDirectory(str(ROOT / "migrations")).get_current_head()
     try:
         engine = create_engine(url)
         with engine.connect() as connection:
             have = connection.scalar(select(func.count()).select_from(Facility))
+            schema = connection.scalar(text("SELECT version_num FROM alembic_version"))
         engine.dispose()
-        if have == size:
+        if have == size and schema == head:
             print(f"[{size}] reusing {url} ({have} facilities)")
             return url
     except Exception as exc:  # no database yet, or no schema: build it

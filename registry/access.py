@@ -1,9 +1,12 @@
 """Who may read and write what. Every visibility rule is a SQL clause, so lists and single reads
 use the same rule and an invisible record is simply not found (404, no existence leak)."""
 
+from functools import lru_cache
+
 from sqlalchemy import exists, false, or_, select, true
 
 from .auth.principal import Principal
+from .db import utc_today
 from .facilities.models import Facility
 from .mous.models import Mou, MouScope, mou_facilities
 
@@ -55,13 +58,25 @@ def shares_organization(agency_id: int, organization_id_column):
     )
 
 
+def scope_of(principal: Principal) -> tuple:
+    """What facility visibility depends on: role, binding, and the day (MOUs start and end)."""
+    return (principal.role, principal.organization_id, principal.agency_id, utc_today())
+
+
 def facility_filter(principal: Principal):
-    if principal.is_admin:
+    return visibility(*scope_of(principal))
+
+
+@lru_cache(maxsize=256)
+def visibility(role: str, organization_id: int | None, agency_id: int | None, today):
+    """The facilities a caller of this scope may read, as a SQL condition. Built once per scope:
+    expressions are immutable, and building them costs more than the queries that use them."""
+    if role == "admin":
         return true()
-    if principal.role == "facility_manager":
-        return Facility.organization_id == principal.organization_id
-    if principal.role in AGENCY_ROLES:
-        return shares_facility(principal.agency_id)
+    if role == "facility_manager":
+        return Facility.organization_id == organization_id
+    if role in AGENCY_ROLES:
+        return shares_facility(agency_id)
     return false()
 
 

@@ -13,14 +13,14 @@ import hashlib
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
+from functools import lru_cache
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, lazyload, selectinload
 
 from .. import access, errors
 from ..auth.principal import Principal
 from ..contacts.models import Contact, in_call_order
-from ..db import utc_today
 from ..facilities.models import Facility
 from ..fields import MAX_ID
 from ..mous.models import Mou
@@ -65,39 +65,45 @@ class _Cache:
 cache = _Cache(CACHE_SIZE)
 
 
-def _mous_shown(principal: Principal):
+def _mous_shown(role: str, agency_id: int | None) -> list:
     """MOUs of the facility's organization that cover it (only the caller's, for agencies)."""
     conditions = [
         Mou.organization_id == Facility.organization_id,
         access.covers_facility(Facility.id),
     ]
-    if principal.role in access.AGENCY_ROLES:
-        conditions.append(Mou.agency_id == principal.agency_id)
+    if role in access.AGENCY_ROLES:
+        conditions.append(Mou.agency_id == agency_id)
     return conditions
+
+
+@lru_cache(maxsize=256)
+def _stamp_statement(scope: tuple):
+    """The stamp query for one visibility scope (see access.visibility), built once."""
+    role, _, agency_id, _ = scope
+    mous = _mous_shown(role, agency_id)
+    return select(
+        Facility.id,
+        Facility.created_at,
+        Facility.version,
+        Facility.preplan_version,
+        # Ids are never reused and versions only grow, so any insert, delete or update of the
+        # MOUs shown changes this triple (same count means as many new ids as deleted, each
+        # larger than every old one).
+        select(func.count(Mou.id)).where(*mous).scalar_subquery(),
+        select(func.coalesce(func.sum(Mou.id), 0)).where(*mous).scalar_subquery(),
+        select(func.coalesce(func.sum(Mou.version), 0)).where(*mous).scalar_subquery(),
+    ).where(Facility.id == bindparam("facility_id"), access.visibility(*scope))
 
 
 def _stamp(session: Session, principal: Principal, facility_id: int) -> tuple:
     if not 0 < facility_id <= MAX_ID:  # names nothing, and would overflow the driver
         raise errors.NotFound(f"No facility with id {facility_id} is visible to you.")
-    mous = _mous_shown(principal)
-    row = session.execute(
-        select(
-            Facility.id,
-            Facility.created_at,
-            Facility.version,
-            Facility.preplan_version,
-            # Ids are never reused and versions only grow, so any insert, delete or update of
-            # the MOUs shown changes this triple (same count means as many new ids as deleted,
-            # each larger than every old one).
-            select(func.count(Mou.id)).where(*mous).scalar_subquery(),
-            select(func.coalesce(func.sum(Mou.id), 0)).where(*mous).scalar_subquery(),
-            select(func.coalesce(func.sum(Mou.version), 0)).where(*mous).scalar_subquery(),
-        ).where(Facility.id == facility_id, access.facility_filter(principal))
-    ).first()
+    scope = access.scope_of(principal)
+    row = session.execute(_stamp_statement(scope), {"facility_id": facility_id}).first()
     if row is None:
         raise errors.NotFound(f"No facility with id {facility_id} is visible to you.")
     agency_scope = principal.agency_id if principal.role in access.AGENCY_ROLES else None
-    return (*row, agency_scope, utc_today())
+    return (*row, agency_scope, scope[-1])
 
 
 def preplan(session: Session, principal: Principal, facility_id: int) -> RenderedPreplan:
@@ -128,7 +134,7 @@ def _render(session: Session, principal: Principal, facility_id: int, etag: str)
     mous = session.scalars(
         select(Mou)
         .join(Facility, Facility.id == facility.id)
-        .where(*_mous_shown(principal))
+        .where(*_mous_shown(principal.role, principal.agency_id))
         .order_by(Mou.id)
         # The pre-plan leaves out each MOU's facility list, so it is not loaded.
         .options(lazyload(Mou.facilities))

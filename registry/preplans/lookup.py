@@ -10,9 +10,10 @@ the caller may not read, so hiding one can never make another look unambiguous.
 
 import math
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from marshmallow import ValidationError
-from sqlalchemy import and_, or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from .. import access, addresses, errors
@@ -41,6 +42,43 @@ _COLUMNS = (
     Facility.lat,
     Facility.lon,
 )
+
+
+@lru_cache(maxsize=256)
+def _statements(scope: tuple) -> dict:
+    """The lookup's queries for one visibility scope, built once and reused with new parameters.
+
+    Building a SQL expression and its cache key costs more than running the indexed query, so
+    the hot path only binds values. `scope` is (role, organization, agency, today): whether the
+    caller may read each candidate comes back with it, in the same query.
+    """
+    columns = (*_COLUMNS, access.visibility(*scope).label("visible"))
+    aliased = select(FacilityAlias.facility_id).where(FacilityAlias.alias_key == bindparam("key"))
+    return {
+        "address": select(*columns, Facility.address_key).where(
+            Facility.address_key_core == bindparam("core")
+        ),
+        # A bounding box on the indexed (lat, lon) pair; the exact distance is computed after.
+        "position": select(*columns).where(
+            Facility.lat.between(bindparam("south"), bindparam("north")),
+            Facility.lon.between(bindparam("west"), bindparam("east")),
+        ),
+        "contact_phone": select(*columns)
+        .join(Contact, Contact.facility_id == Facility.id)
+        .join(ContactPhone, ContactPhone.contact_id == Contact.id)
+        .where(ContactPhone.number == bindparam("number"))
+        .distinct(),
+        "main_phone": select(*columns).where(Facility.main_phone == bindparam("number")),
+        "external_id": select(*columns)
+        .join(FacilityExternalId, FacilityExternalId.facility_id == Facility.id)
+        .where(
+            FacilityExternalId.system == bindparam("system"),
+            FacilityExternalId.external_id == bindparam("external_id"),
+        ),
+        "name": select(*columns).where(
+            or_(Facility.name_key == bindparam("key"), Facility.id.in_(aliased))
+        ),
+    }
 
 
 @dataclass
@@ -123,7 +161,7 @@ def _locality(row, city: str | None, state: str | None, zip5: str | None):
     return 1.0, True, "city/ZIP agree"
 
 
-def _by_address(session: Session, query: LookupQuery, columns) -> tuple[list[Candidate], str]:
+def _by_address(session: Session, query: LookupQuery, statements) -> tuple[list[Candidate], str]:
     try:
         wanted = addresses.normalize(query.address)
     except addresses.AddressError as exc:
@@ -136,11 +174,7 @@ def _by_address(session: Session, query: LookupQuery, columns) -> tuple[list[Can
     found = []
     # The core key ("123 MAIN") finds the exact address and its near relatives in one indexed
     # query; only the exact street ("123 N MAIN ST") can be certain.
-    rows = session.execute(
-        select(*columns, Facility.address_key).where(
-            Facility.address_key_core == wanted.street_core
-        )
-    )
+    rows = session.execute(statements["address"], {"core": wanted.street_core})
     for row in rows:
         locality = _locality(row, city, state, zip5)
         if locality is None:
@@ -162,17 +196,18 @@ def _by_address(session: Session, query: LookupQuery, columns) -> tuple[list[Can
     return found, wanted.display
 
 
-def _by_position(session: Session, query: LookupQuery, columns) -> list[Candidate]:
-    # A bounding box on the indexed (lat, lon) pair, then the exact distance.
+def _by_position(session: Session, query: LookupQuery, statements) -> list[Candidate]:
     radius = query.radius_m
     dlat = math.degrees(radius / EARTH_RADIUS_M)
     dlon = dlat / max(math.cos(math.radians(query.lat)), 1e-6)
-    box = and_(
-        Facility.lat.between(query.lat - dlat, query.lat + dlat),
-        Facility.lon.between(query.lon - dlon, query.lon + dlon),
-    )
+    box = {
+        "south": query.lat - dlat,
+        "north": query.lat + dlat,
+        "west": query.lon - dlon,
+        "east": query.lon + dlon,
+    }
     found = []
-    for row in session.execute(select(*columns).where(box)):
+    for row in session.execute(statements["position"], box):
         distance = haversine_m(query.lat, query.lon, row.lat, row.lon)
         if distance <= radius:
             score = 0.95 * (1 - distance / (2 * radius))
@@ -183,48 +218,34 @@ def _by_position(session: Session, query: LookupQuery, columns) -> list[Candidat
     return found
 
 
-def _by_phone(session: Session, query: LookupQuery, columns) -> list[Candidate]:
+def _by_phone(session: Session, query: LookupQuery, statements) -> list[Candidate]:
     try:
         number = normalize_phone(query.phone)
     except ValidationError as exc:
         raise errors.InvalidInput({"phone": exc.messages}) from None
-    contact_rows = session.execute(
-        select(*columns)
-        .join(Contact, Contact.facility_id == Facility.id)
-        .join(ContactPhone, ContactPhone.contact_id == Contact.id)
-        .where(ContactPhone.number == number)
-        .distinct()
-    )
+    contact_rows = session.execute(statements["contact_phone"], {"number": number})
     # One method, one candidate per facility: a number that is both the main line and a
     # contact's is not two independent confirmations.
     found = {
         row.id: _candidate(row, 0.9, True, "a facility contact's phone") for row in contact_rows
     }
-    for row in session.execute(select(*columns).where(Facility.main_phone == number)):
+    for row in session.execute(statements["main_phone"], {"number": number}):
         found[row.id] = _candidate(row, 0.95, True, "facility main phone")
     return list(found.values())
 
 
-def _by_external_id(session: Session, query: LookupQuery, columns) -> list[Candidate]:
+def _by_external_id(session: Session, query: LookupQuery, statements) -> list[Candidate]:
     rows = session.execute(
-        select(*columns)
-        .join(FacilityExternalId, FacilityExternalId.facility_id == Facility.id)
-        .where(
-            FacilityExternalId.system == query.system,
-            FacilityExternalId.external_id == query.external_id,
-        )
+        statements["external_id"], {"system": query.system, "external_id": query.external_id}
     )
     return [_candidate(row, 1.0, True, f"{query.system} premise id") for row in rows]
 
 
-def _by_name(session: Session, query: LookupQuery, columns) -> list[Candidate]:
+def _by_name(session: Session, query: LookupQuery, statements) -> list[Candidate]:
     key = addresses.name_key(query.name)
     if key is None:
         raise errors.InvalidInput({"name": ["No letters or digits to match."]})
-    aliased = select(FacilityAlias.facility_id).where(FacilityAlias.alias_key == key)
-    rows = session.execute(
-        select(*columns).where(or_(Facility.name_key == key, Facility.id.in_(aliased)))
-    )
+    rows = session.execute(statements["name"], {"key": key})
     city = addresses.city_key(query.city)
     state = query.state.upper() if query.state else None
     zip5 = (query.postal_code or "")[:5] or None
@@ -277,26 +298,25 @@ def lookup(
     beside other ways in, or when `lenient` (an incident must be recorded whatever the CAD
     sent), it becomes a note and the other ways are still tried.
     """
-    # Whether the caller may read each candidate comes back with it, in the same query.
-    columns = (*_COLUMNS, access.facility_filter(principal).label("visible"))
+    statements = _statements(access.scope_of(principal))
     groups, normalized, notes = [], None, []
     if query.address:
         other_ways = query.lat is not None or query.phone or query.external_id or query.name
         try:
-            found, normalized = _by_address(session, query, columns)
+            found, normalized = _by_address(session, query, statements)
             groups.append(found)
         except errors.InvalidInput as exc:
             if not (lenient or other_ways):
                 raise
             notes.append(f"address not used: {exc.errors['address'][0]}")
     if query.lat is not None and query.lon is not None:
-        groups.append(_by_position(session, query, columns))
+        groups.append(_by_position(session, query, statements))
     if query.phone:
-        groups.append(_by_phone(session, query, columns))
+        groups.append(_by_phone(session, query, statements))
     if query.external_id and query.system:
-        groups.append(_by_external_id(session, query, columns))
+        groups.append(_by_external_id(session, query, statements))
     if query.name:
-        groups.append(_by_name(session, query, columns))
+        groups.append(_by_name(session, query, statements))
     ranked = _merge(groups)
     if not ranked:
         return LookupResult("no_match", [], 0, None, normalized, notes)
