@@ -4,6 +4,7 @@ from flask_restx import Namespace, Resource
 from .. import db
 from ..api import conditional, doc, query, returns
 from ..auth.principal import current_principal, login_required
+from ..errors import PROBLEM_JSON
 from .document import preplan
 from .lookup import LookupQuery
 from .schemas import LookupQuerySchema, LookupResultSchema, PreplanFormatSchema, PreplanSchema
@@ -28,7 +29,7 @@ class PreplanDocument(Resource):
     @login_required()
     @query(PreplanFormatSchema)
     @doc(
-        produces=["application/json", GEOJSON],
+        produces=["application/json", GEOJSON, PROBLEM_JSON],
         responses={"304": "Not modified (If-None-Match)", "404": "No such facility visible"},
     )
     @returns(PreplanSchema)
