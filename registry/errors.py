@@ -56,6 +56,10 @@ class NotFound(RegistryError):
     status, slug = HTTPStatus.NOT_FOUND, "not-found"
 
 
+class Conflict(RegistryError):
+    status, slug = HTTPStatus.CONFLICT, "conflict"
+
+
 class PreconditionFailed(RegistryError):
     status, slug = HTTPStatus.PRECONDITION_FAILED, "stale-version"
 

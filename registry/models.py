@@ -2,6 +2,7 @@
 
 
 def load_all() -> None:
+    from . import idempotency as _idempotency  # noqa: F401
     from .agencies import models as _agencies  # noqa: F401
     from .auth import models as _auth  # noqa: F401
     from .contacts import models as _contacts  # noqa: F401

@@ -10,6 +10,7 @@ from . import db
 from .api import PageArgsSchema, body, doc, query, require_if_match, returns, returns_page
 from .auth.principal import current_principal, login_required
 from .crud import RecordService
+from .idempotency import idempotent
 
 
 def item_routes(
@@ -96,6 +97,7 @@ def collection_routes(
             return service.list(db.session(), principal, args, *service.filters(args))
 
         @login_required(*roles)
+        @idempotent
         @body(schema_cls, deferred=True)
         @returns(created_schema or schema_cls, 201, "Created")
         def post(self, load_body):
@@ -134,6 +136,7 @@ def nested_collection_routes(
             return service.list(session, principal, args, condition)
 
         @login_required(*roles)
+        @idempotent
         @body(schema_cls, deferred=True)
         @returns(schema_cls, 201, "Created")
         def post(self, parent_id, load_body):

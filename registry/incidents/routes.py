@@ -3,6 +3,7 @@ from flask_restx import Namespace, Resource
 from .. import db
 from ..api import body, query, returns, returns_page
 from ..auth.principal import current_principal, login_required
+from ..idempotency import idempotent
 from ..resources import item_routes
 from .schemas import (
     IncidentChangeSchema,
@@ -27,6 +28,7 @@ class IncidentCollection(Resource):
         return incidents.list(db.session(), principal, args, *incidents.filters(args))
 
     @login_required("cad", "agency_user")
+    @idempotent
     @body(IncidentOpenSchema)
     @returns(IncidentOpenedSchema, 201, "Opened; `lookup` holds the match and the pre-plan")
     def post(self, data):
