@@ -106,4 +106,29 @@ def render_openapi() -> str:
         return json.dumps(api.__schema__, indent=2, sort_keys=True)
 
 
-commands = [db_group, create_user, seed_demo, export_openapi]
+@click.command("backup")
+@click.argument("output", type=click.Path(path_type=Path))
+@with_appcontext
+def backup_command(output):
+    """Back up the database (and a local file store) into the new directory OUTPUT."""
+    from .backup import backup
+
+    manifest = backup(output)
+    click.echo(f"backed up {sum(manifest['tables'].values())} rows to {output}")
+
+
+@click.command("restore")
+@click.argument("source", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--yes", is_flag=True, help="Do not ask; the database's contents are replaced.")
+@with_appcontext
+def restore_command(source, yes):
+    """Restore a backup made by `backup` (stop the service first)."""
+    from .backup import restore
+
+    if not yes:
+        click.confirm("Replace the database's contents with this backup?", abort=True)
+    manifest = restore(source)
+    click.echo(f"restored {sum(manifest['tables'].values())} rows from {source}; counts verified")
+
+
+commands = [db_group, create_user, seed_demo, export_openapi, backup_command, restore_command]
