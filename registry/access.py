@@ -80,6 +80,12 @@ def visibility(role: str, organization_id: int | None, agency_id: int | None, to
     return false()
 
 
+def live_facilities(principal: Principal):
+    """Ids of the facilities the caller may read that are not deleted (a deleted facility hides
+    its points and contacts with it)."""
+    return select(Facility.id).where(facility_filter(principal), Facility.deleted_at.is_(None))
+
+
 def manages_organization(principal: Principal, organization_id: int | None) -> bool:
     """Admins manage every organization's data; a facility manager only its own."""
     return principal.is_admin or (

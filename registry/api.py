@@ -1,9 +1,9 @@
 """The thin HTTP layer shared by every resource area.
 
 - `RegistryApi`: flask-restx as a router and document generator; all errors go to errors.py.
-- `body`, `query`, `returns`, `returns_page`: decorators that validate/serialize with marshmallow
-  AND document the same schema in swagger.json (apispec converts the schema to JSON Schema), so a
-  shape is defined exactly once.
+- `body`, `query`, `form`, `returns`, `returns_page`: decorators that validate/serialize with
+  marshmallow AND document the same schema in swagger.json (apispec converts the schema to JSON
+  Schema), so a shape is defined exactly once.
 - ETag helpers: `require_if_match` for writes, ETag/304 for reads.
 """
 
@@ -13,9 +13,10 @@ from functools import wraps
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
-from flask import Response, request
+from flask import Response, current_app, request
 from flask_restx import Api, Namespace, SchemaModel
 from marshmallow import Schema, ValidationError, fields, missing, validate
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from . import db, errors
 
@@ -241,6 +242,64 @@ def query(schema_cls):
     return decorator
 
 
+def form(schema_cls, files=("file",), limit_setting="REGISTRY_MAX_UPLOAD_BYTES"):
+    """A multipart/form-data body: fields validated with `schema_cls`, plus the file parts
+    named in `files`; documented as Swagger formData.
+
+    The view gets `load_form`, to call once it has answered 404/403 for the record; it returns
+    `(data, {name: FileStorage})`. The body may be up to the `limit_setting` configuration value
+    (413 above it, judged on Content-Length before anything is read, or while streaming);
+    Werkzeug spools large parts to temporary files, so a file is never held in memory whole.
+    """
+    schema = schema_cls()
+    params = {}
+    for name, field in schema.fields.items():
+        if not field.dump_only:
+            key = field.data_key or name
+            params[key] = {**_query_param_doc(key, field), "in": "formData"}
+            params[key]["required"] = field.required
+    for name in files:
+        params[name] = {"in": "formData", "type": "file", "required": True}
+
+    def load():
+        if request.mimetype != "multipart/form-data":
+            raise errors.UnsupportedMediaType("Send the file as multipart/form-data.")
+        limit = current_app.config[limit_setting]
+        request.max_content_length = limit  # above the app-wide cap for JSON bodies
+        try:
+            raw, uploads = request.form.to_dict(), {n: request.files.get(n) for n in files}
+        except RequestEntityTooLarge:
+            raise errors.ContentTooLarge(
+                f"The upload is larger than the limit of {limit:,} bytes."
+            ) from None
+        _reject_nul(raw)
+        problems = {n: ["Missing file."] for n, f in uploads.items() if f is None}
+        try:
+            data = schema.load(raw)
+        except ValidationError as exc:
+            problems = {**exc.messages, **problems}
+        if problems:
+            raise errors.InvalidInput(problems)
+        return data, uploads
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            kwargs["load_form"] = load
+            return view(*args, **kwargs)
+
+        return doc(
+            params=params,
+            responses={
+                "413": "The upload is too large",
+                "415": "Not multipart/form-data, or a file that is not accepted (see `detail`)",
+                "422": "A field is invalid or the file is missing (see `errors`)",
+            },
+        )(wrapper)
+
+    return decorator
+
+
 # ---------------------------------------------------------------------------------------------
 # Responses, ETags and pagination
 
@@ -299,6 +358,13 @@ def returns(schema_cls, status: int = 200, description: str = "Success"):
 class PageArgsSchema(Schema):
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+
+
+class DeletedArgsSchema(PageArgsSchema):
+    deleted = fields.Boolean(
+        load_default=False,
+        metadata={"description": "List deleted records instead (for those who may restore them)"},
+    )
 
 
 _page_schemas: dict[type, type] = {}

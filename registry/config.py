@@ -9,6 +9,15 @@
 | `REGISTRY_ACCESS_TOKEN_MINUTES` | lifetime of access tokens | 15 |
 | `REGISTRY_REFRESH_TOKEN_HOURS` | lifetime of refresh tokens | 12 |
 | `REGISTRY_MAX_BODY_BYTES` | largest accepted request body | 1 MiB |
+| `REGISTRY_MAX_UPLOAD_BYTES` | largest file upload request (floor plans, MOU documents) | 25 MiB |
+| `REGISTRY_MAX_IMAGE_PIXELS` | largest image accepted, in pixels (at most Pillow's bomb limit) | 50,000,000 |
+| `REGISTRY_STORAGE` | where files are kept: `local` or `s3` | `local` |
+| `REGISTRY_STORAGE_DIR` | the local file store | `instance/files` |
+| `REGISTRY_S3_BUCKET` | the bucket (required with `s3`) | |
+| `REGISTRY_S3_PREFIX` | key prefix inside the bucket | none |
+| `REGISTRY_S3_ENDPOINT_URL` | an S3-compatible endpoint (MinIO, Ceph …) | AWS |
+| `REGISTRY_S3_REGION` | the bucket's region | boto3's default |
+| `REGISTRY_S3_ACCESS_KEY_ID` / `REGISTRY_S3_SECRET_ACCESS_KEY` | keys | boto3's default chain |
 """
 
 import os
@@ -19,6 +28,9 @@ from pathlib import Path
 INSTANCE_DIR = Path(os.environ.get("REGISTRY_INSTANCE_DIR", Path.cwd() / "instance"))
 
 MIN_KEY_BYTES = 32
+# Pillow's own decompression-bomb threshold (Image.MAX_IMAGE_PIXELS): above it Pillow warns or
+# refuses before our check runs, so the configured cap may not exceed it.
+PILLOW_BOMB_PIXELS = 89_478_485
 
 
 class ConfigError(RuntimeError):
@@ -87,7 +99,9 @@ def load_config(overrides: dict | None = None) -> dict:
         "PROPAGATE_EXCEPTIONS": False,
         "JSON_SORT_KEYS": False,
     }
+    config.update(_storage_config())
     config.update(overrides)
+    _check_storage_config(config)
     if "JWT_SECRET_KEY" not in config:
         config["JWT_SECRET_KEY"] = _secret("REGISTRY_JWT_SECRET", "jwt", production)
     if "SECRET_KEY" not in config:
@@ -99,3 +113,37 @@ def load_config(overrides: dict | None = None) -> dict:
     if config["JWT_SECRET_KEY"] == config["SECRET_KEY"]:
         raise ConfigError("the JWT key must differ from SECRET_KEY")
     return config
+
+
+def _storage_config() -> dict:
+    """Uploaded files: size caps and the store (a local directory, or an S3-compatible bucket)."""
+    env = os.environ.get
+    backend = env("REGISTRY_STORAGE", "local")
+    return {
+        "REGISTRY_MAX_UPLOAD_BYTES": int(env("REGISTRY_MAX_UPLOAD_BYTES", 25 * 1024 * 1024)),
+        "REGISTRY_MAX_IMAGE_PIXELS": int(env("REGISTRY_MAX_IMAGE_PIXELS", 50_000_000)),
+        "REGISTRY_STORAGE": backend,
+        # Set only for a local store: backups copy this directory (an S3 store has its own).
+        "REGISTRY_STORAGE_DIR": (
+            env("REGISTRY_STORAGE_DIR", str(INSTANCE_DIR / "files")) if backend == "local" else None
+        ),
+        "REGISTRY_S3_BUCKET": env("REGISTRY_S3_BUCKET"),
+        "REGISTRY_S3_PREFIX": env("REGISTRY_S3_PREFIX", ""),
+        "REGISTRY_S3_ENDPOINT_URL": env("REGISTRY_S3_ENDPOINT_URL"),
+        "REGISTRY_S3_REGION": env("REGISTRY_S3_REGION"),
+        "REGISTRY_S3_ACCESS_KEY_ID": env("REGISTRY_S3_ACCESS_KEY_ID"),
+        "REGISTRY_S3_SECRET_ACCESS_KEY": env("REGISTRY_S3_SECRET_ACCESS_KEY"),
+    }
+
+
+def _check_storage_config(config: dict) -> None:
+    if config["REGISTRY_STORAGE"] not in ("local", "s3"):
+        raise ConfigError("REGISTRY_STORAGE must be local or s3")
+    if config["REGISTRY_STORAGE"] == "s3" and not config["REGISTRY_S3_BUCKET"]:
+        raise ConfigError("REGISTRY_S3_BUCKET must be set when REGISTRY_STORAGE is s3")
+    if config["REGISTRY_STORAGE"] == "local" and not config["REGISTRY_STORAGE_DIR"]:
+        raise ConfigError("REGISTRY_STORAGE_DIR must name a directory")
+    if config["REGISTRY_MAX_UPLOAD_BYTES"] < 1:
+        raise ConfigError("REGISTRY_MAX_UPLOAD_BYTES must be positive")
+    if not 1 <= config["REGISTRY_MAX_IMAGE_PIXELS"] <= PILLOW_BOMB_PIXELS:
+        raise ConfigError(f"REGISTRY_MAX_IMAGE_PIXELS must be between 1 and {PILLOW_BOMB_PIXELS}")

@@ -8,7 +8,7 @@ never commit (db.transactional commits once per request).
 from sqlalchemy import func, select, true
 from sqlalchemy.orm import Session
 
-from . import errors
+from . import errors, history
 from .api import Page
 from .auth.principal import Principal
 from .db import utcnow
@@ -33,25 +33,44 @@ class RecordService:
     def validate(self, session: Session, record) -> None:
         """Cross-field and cross-record checks on the new state (raise InvalidInput)."""
 
+    def history_facility_id(self, record) -> int | None:
+        """The facility whose history records changes to `record` (None: no history kept)."""
+        return None
+
+    # --- soft deletion --------------------------------------------------------------------
+    @property
+    def soft_deletes(self) -> bool:
+        return hasattr(self.model, "deleted_at")
+
+    def _deleted(self, deleted: bool):
+        """Live records normally; only the deleted ones when listing what can be restored."""
+        if not self.soft_deletes:
+            return true()
+        column = self.model.deleted_at
+        return column.is_not(None) if deleted else column.is_(None)
+
     # --- operations -----------------------------------------------------------------------
-    def get(self, session: Session, principal: Principal, record_id: int):
+    def get(self, session: Session, principal: Principal, record_id: int, deleted=False):
         record = None
         if 0 < record_id <= MAX_ID:  # a larger id names nothing, and would overflow the driver
             record = session.scalar(
-                select(self.model).where(self.model.id == record_id, self.read_filter(principal))
+                select(self.model).where(
+                    self.model.id == record_id, self.read_filter(principal), self._deleted(deleted)
+                )
             )
         if record is None:
             raise errors.NotFound(f"No {self.noun} with id {record_id} is visible to you.")
         return record
 
     def list(self, session: Session, principal: Principal, args: dict, *conditions) -> Page:
-        stmt = select(self.model).where(self.read_filter(principal), *conditions)
-        total = session.scalar(select(func.count()).select_from(stmt.subquery()))
-        page, per_page = args["page"], args["per_page"]
-        items = session.scalars(
-            stmt.order_by(*self.order_by()).limit(per_page).offset((page - 1) * per_page)
-        ).all()
-        return Page(items, total, page, per_page)
+        deleted = bool(args.get("deleted"))
+        if deleted:
+            # What was deleted is shown to those who may restore it, nobody else.
+            self.authorize_create(principal)
+        stmt = select(self.model).where(
+            self.read_filter(principal), self._deleted(deleted), *conditions
+        )
+        return paginate(session, stmt.order_by(*self.order_by()), args)
 
     def filters(self, args: dict) -> list:
         """SQL conditions from a list's query parameters."""
@@ -76,6 +95,7 @@ class RecordService:
             self.validate(session, record)
         session.add(record)
         session.flush()
+        self._history(session, principal, record, "create", history.snapshot(record))
         return record
 
     def update(self, session: Session, principal: Principal, record, data: dict):
@@ -83,6 +103,7 @@ class RecordService:
         # facility manager cannot move a record into another organization. No autoflush: the
         # change reaches the database in one UPDATE, after every check, with one version bump.
         self.authorize_write(principal, record)
+        before = history.snapshot(record) if self.history_facility_id(record) else None
         with session.no_autoflush:
             self.assign(session, record, data)
             self.authorize_write(principal, record)
@@ -91,12 +112,34 @@ class RecordService:
             # when only related rows (scopes, facility lists) changed.
             record.updated_at = utcnow()
         session.flush()
+        if before is not None:
+            self._history(
+                session, principal, record, "update", history.diff(before, history.snapshot(record))
+            )
         return record
 
     def delete(self, session: Session, principal: Principal, record) -> None:
         self.authorize_write(principal, record)
-        session.delete(record)
+        if not self.soft_deletes:
+            session.delete(record)
+            session.flush()
+            return
+        record.deleted_at = record.updated_at = utcnow()
         session.flush()
+        self._history(session, principal, record, "delete", {})
+
+    def restore(self, session: Session, principal: Principal, record):
+        self.authorize_write(principal, record)
+        record.deleted_at, record.updated_at = None, utcnow()
+        session.flush()
+        self._history(session, principal, record, "restore", {})
+        return record
+
+    def _history(self, session: Session, principal: Principal, record, action, changes) -> None:
+        facility_id = self.history_facility_id(record)
+        if facility_id is not None:
+            history.record_change(session, principal, facility_id, record, action, changes)
+            session.flush()
 
     def assign(self, session: Session, record, data: dict) -> None:
         for name, value in data.items():
@@ -110,6 +153,14 @@ class RecordService:
         if found is None:
             raise errors.InvalidInput({field: [f"No record with id {record_id}."]})
         return found
+
+
+def paginate(session: Session, stmt, args: dict) -> Page:
+    """One page of an ordered query, and the total it was cut from."""
+    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    page, per_page = args["page"], args["per_page"]
+    items = session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).all()
+    return Page(items, total, page, per_page)
 
 
 def contains(column, text: str):

@@ -88,6 +88,12 @@ class Versioned:
         return {"version_id_col": cls.version}
 
 
+class SoftDeleted:
+    """Deleting sets `deleted_at`: normal readers get 404, the owner can list and restore it."""
+
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+
+
 def _enable_sqlite_foreign_keys(dbapi_connection, _record):
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")

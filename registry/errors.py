@@ -72,6 +72,14 @@ class UnsupportedMediaType(RegistryError):
     status, slug = HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type"
 
 
+class ContentTooLarge(RegistryError):
+    status, slug = HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "content-too-large"
+
+
+class RangeNotSatisfiable(RegistryError):
+    status, slug = HTTPStatus.REQUESTED_RANGE_NOT_SATISFIABLE, "range-not-satisfiable"
+
+
 class InvalidInput(RegistryError):
     """Field-level validation failure; `errors` maps each field to its messages."""
 

@@ -7,7 +7,16 @@ particular to it. Views stay three lines: authenticate, call the service, return
 from flask_restx import Namespace, Resource
 
 from . import db
-from .api import PageArgsSchema, body, doc, query, require_if_match, returns, returns_page
+from .api import (
+    DeletedArgsSchema,
+    PageArgsSchema,
+    body,
+    doc,
+    query,
+    require_if_match,
+    returns,
+    returns_page,
+)
 from .auth.principal import current_principal, login_required
 from .crud import RecordService
 from .idempotency import idempotent
@@ -71,9 +80,32 @@ def item_routes(
     if not deletable:
         del Item.delete
         Item.methods = Item.methods - {"DELETE"}  # Flask fixed the list when the class was made
+    if service.soft_deletes:
+        restore_route(ns, service, schema_cls, f"{path}/restore", roles)
     Item.__name__ = f"{schema_cls.__name__.removesuffix('Schema')}Item"
     ns.route(path)(Item)
     return Item
+
+
+def restore_route(ns: Namespace, service: RecordService, schema_cls, path: str, roles=()):
+    """POST .../restore: bring back a soft-deleted record.
+
+    No If-Match: a deleted record cannot be edited meanwhile, and restoring overwrites nothing.
+    """
+
+    @doc(responses={"404": f"No deleted {service.noun} with this id visible to you"})
+    class Restore(Resource):
+        @login_required(*roles)
+        @returns(schema_cls)
+        def post(self, record_id):
+            session, principal = db.session(), current_principal()
+            record = service.get(session, principal, record_id, deleted=True)
+            return service.restore(session, principal, record)
+
+    Restore.post.__doc__ = f"Restore a deleted {service.noun}."
+    Restore.__name__ = f"{schema_cls.__name__.removesuffix('Schema')}Restore"
+    ns.route(path)(Restore)
+    return Restore
 
 
 def collection_routes(
@@ -127,7 +159,7 @@ def nested_collection_routes(
     @doc(responses={"404": f"No such {parent_noun}, or not visible to you"})
     class NestedCollection(Resource):
         @login_required(*roles)
-        @query(PageArgsSchema)
+        @query(DeletedArgsSchema if service.soft_deletes else PageArgsSchema)
         @returns_page(schema_cls)
         def get(self, parent_id, args):
             session, principal = db.session(), current_principal()

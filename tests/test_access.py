@@ -231,8 +231,10 @@ def test_delete_item(client, app, world, role, side, kind):
     expected = write_expectation(role, side, 204)
     if expected == 204:
         assert response.status_code == 204, response.json
-        assert fetch(app, model, record.id) is None
-        assert count(app, model) == total - 1
+        # Soft-deleted: kept for history and restore, gone for readers.
+        assert fetch(app, model, record.id).deleted_at is not None
+        assert count(app, model, model.deleted_at.is_(None)) == total - 1
+        assert_problem(client.get(path, headers=world.headers[role]), 404)
     else:
         assert_problem(response, expected)
         assert fetch(app, model, record.id) is not None

@@ -514,8 +514,13 @@ def test_delete_needs_a_current_if_match_then_removes_the_row(client, app, case)
 
     assert response.status_code == 204
     assert response.get_data() == b""
-    assert state(app, case.model, record_id) is None
-    assert count(app, case.model) == total - 1
+    if hasattr(case.model, "deleted_at"):
+        # Soft-deleted: the row stays (history, restore); readers no longer see it.
+        assert fetch(app, case.model, record_id).deleted_at is not None
+        assert count(app, case.model, case.model.deleted_at.is_(None)) == total - 1
+    else:
+        assert state(app, case.model, record_id) is None
+        assert count(app, case.model) == total - 1
     assert_problem(client.get(case.url(record_id), headers=case.headers), 404)
 
 
@@ -858,39 +863,45 @@ def test_agency_with_an_mou_cannot_be_deleted(client, app, make):
     assert fetch(app, Mou, mou.id) is not None
 
 
-def test_deleting_a_facility_removes_its_children_and_mou_links(client, app, make):
+def test_deleting_a_facility_hides_it_and_its_children_until_restored(client, app, make):
     org, agency = make.organization(), make.agency()
     facility, sibling = make.facility(org), make.facility(org)
     headers = make.manager(org)
     points = [make.access_point(facility).id, make.access_point(facility, kind="gate").id]
     tactical = make.tactical_point(facility).id
     contact = make.contact(facility_id=facility.id).id
-    kept = [
-        make.access_point(sibling).id,
-        make.tactical_point(sibling).id,
-        make.contact(facility_id=sibling.id).id,
-    ]
-    listed = make.mou(org, agency, facilities=[facility, sibling]).id
+    kept = make.access_point(sibling).id
     only = make.mou(org, agency, facilities=[facility]).id
-    assert mou_link_count(app, facility.id) == 2
     etag = client.get(f"{API}/facilities/{facility.id}", headers=headers).headers["ETag"]
 
     response = client.delete(f"{API}/facilities/{facility.id}", headers=if_match(headers, etag))
 
     assert response.status_code == 204
-    assert fetch(app, Facility, facility.id) is None
-    assert [fetch(app, AccessPoint, i) for i in points] == [None, None]
-    assert fetch(app, TacticalPoint, tactical) is None
-    assert fetch(app, Contact, contact) is None
-    assert mou_link_count(app, facility.id) == 0
-    assert fetch(app, Mou, listed).facility_ids == [sibling.id]
-    # An MOU that listed only this facility now covers nothing; it never widens to "all".
-    remaining = fetch(app, Mou, only)
-    assert remaining.facility_ids == [] and remaining.covers_all_facilities is False
-    assert fetch(app, AccessPoint, kept[0]) is not None
-    assert fetch(app, TacticalPoint, kept[1]) is not None
-    assert fetch(app, Contact, kept[2]) is not None
-    assert fetch(app, Facility, sibling.id) is not None
+    assert fetch(app, Facility, facility.id).deleted_at is not None
+    hidden = [
+        f"{API}/facilities/{facility.id}",
+        *(f"{API}/access-points/{i}" for i in points),
+        f"{API}/tactical-points/{tactical}",
+        f"{API}/contacts/{contact}",
+        f"{API}/facilities/{facility.id}/contacts",
+    ]
+    for path in hidden:
+        assert_problem(client.get(path, headers=headers), 404)
+    assert client.get(f"{API}/access-points/{kept}", headers=headers).status_code == 200
+    # Nothing was removed, and the MOU still lists the facility: restoring widens nothing.
+    assert fetch(app, AccessPoint, points[0]) is not None
+    assert fetch(app, Mou, only).facility_ids == [facility.id]
+    listed = client.get(f"{API}/facilities?deleted=true", headers=headers).get_json()
+    assert [f["id"] for f in listed["items"]] == [facility.id]
+
+    restored = client.post(f"{API}/facilities/{facility.id}/restore", headers=headers)
+
+    assert restored.status_code == 200, restored.get_json()
+    assert fetch(app, Facility, facility.id).deleted_at is None
+    for path in hidden:
+        assert client.get(path, headers=headers).status_code == 200
+    history = client.get(f"{API}/facilities/{facility.id}/history", headers=headers).get_json()
+    assert [h["action"] for h in history["items"][:2]] == ["restore", "delete"]
 
 
 def test_facility_for_an_unknown_organization_is_422(client, app, make):

@@ -3,13 +3,13 @@ from datetime import datetime
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..db import Base, UTCDateTime, Versioned
+from ..db import Base, SoftDeleted, UTCDateTime, Versioned
 from ..facilities.models import Facility
 
 PHONE_KINDS = ("mobile", "office", "desk", "home", "pager", "satellite", "other")
 
 
-class Contact(Versioned, Base):
+class Contact(SoftDeleted, Versioned, Base):
     """A liaison person of a facility, an organization or an agency (exactly one of them)."""
 
     __tablename__ = "contacts"
@@ -47,6 +47,8 @@ class Contact(Versioned, Base):
         order_by="ContactPhone.position",
         lazy="selectin",
     )
+
+    __history_extra__ = ("phones",)
 
     @property
     def phones(self) -> list[dict]:

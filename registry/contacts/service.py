@@ -20,8 +20,7 @@ class ContactService(RecordService):
     creator_roles = ("admin", "facility_manager", "agency_user")
 
     def read_filter(self, principal: Principal):
-        visible_facilities = select(Facility.id).where(access.facility_filter(principal))
-        by_facility = Contact.facility_id.in_(visible_facilities)
+        by_facility = Contact.facility_id.in_(access.live_facilities(principal))
         if principal.is_admin:
             return Contact.id.is_not(None)
         if principal.role == "facility_manager":
@@ -40,6 +39,9 @@ class ContactService(RecordService):
         else:
             return false()
         return or_(by_facility, by_organization, by_agency)
+
+    def history_facility_id(self, record) -> int | None:
+        return record.facility_id
 
     def may_write(self, principal: Principal, record) -> bool:
         if record.facility_id is not None:

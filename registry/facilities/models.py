@@ -15,7 +15,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from .. import addresses
-from ..db import Base, UTCDateTime, Versioned
+from ..db import Base, SoftDeleted, UTCDateTime, Versioned
 
 FACILITY_TYPES = (
     "retail_store",
@@ -59,7 +59,7 @@ TACTICAL_POINT_KINDS = (
 )
 
 
-class Facility(Versioned, Base):
+class Facility(SoftDeleted, Versioned, Base):
     """One site of an organization: the unit a pre-plan is about."""
 
     __tablename__ = "facilities"
@@ -120,6 +120,18 @@ class Facility(Versioned, Base):
     tactical_points: Mapped[list["TacticalPoint"]] = relationship(
         back_populates="facility", cascade="all, delete-orphan", passive_deletes=True
     )
+    # What a pre-plan shows: the points that are not deleted.
+    live_access_points: Mapped[list["AccessPoint"]] = relationship(
+        primaryjoin="and_(Facility.id == AccessPoint.facility_id, AccessPoint.deleted_at.is_(None))",
+        order_by="AccessPoint.id",
+        viewonly=True,
+    )
+    live_tactical_points: Mapped[list["TacticalPoint"]] = relationship(
+        primaryjoin="and_(Facility.id == TacticalPoint.facility_id, "
+        "TacticalPoint.deleted_at.is_(None))",
+        order_by="TacticalPoint.id",
+        viewonly=True,
+    )
     alias_rows: Mapped[list["FacilityAlias"]] = relationship(
         cascade="all, delete-orphan", passive_deletes=True, order_by="FacilityAlias.id"
     )
@@ -127,9 +139,15 @@ class Facility(Versioned, Base):
         cascade="all, delete-orphan", passive_deletes=True, order_by="FacilityExternalId.id"
     )
 
+    __history_extra__ = ("aliases", "external_id_pairs")
+
     @property
     def aliases(self) -> list[str]:
         return [row.alias for row in self.alias_rows]
+
+    @property
+    def external_id_pairs(self) -> list[str]:
+        return [f"{row.system}:{row.external_id}" for row in self.external_ids]
 
     def refresh_match_keys(self) -> "addresses.AddressError | None":
         """Derive the lookup keys from the address and name as entered.
@@ -202,7 +220,7 @@ def _refresh_match_keys(_mapper, _connection, facility: Facility) -> None:
     facility.refresh_match_keys()
 
 
-class _FacilityPoint(Versioned):
+class _FacilityPoint(SoftDeleted, Versioned):
     facility_id: Mapped[int] = mapped_column(
         ForeignKey("facilities.id", ondelete="CASCADE"), index=True
     )

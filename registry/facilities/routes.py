@@ -1,7 +1,16 @@
-from flask_restx import Namespace
+from flask_restx import Namespace, Resource
 
+from .. import db
+from ..api import PageArgsSchema, doc, query, returns_page
+from ..auth.principal import current_principal, login_required
 from ..resources import collection_routes, item_routes, nested_collection_routes
-from .schemas import AccessPointSchema, FacilityFiltersSchema, FacilitySchema, TacticalPointSchema
+from .schemas import (
+    AccessPointSchema,
+    FacilityFiltersSchema,
+    FacilityHistorySchema,
+    FacilitySchema,
+    TacticalPointSchema,
+)
 from .service import access_points, facilities, tactical_points
 
 ns = Namespace("facilities", description="Sites of partner organizations")
@@ -33,3 +42,14 @@ tactical_points_ns = Namespace(
     "tactical-points", description="Staging areas, casualty collection points, command posts …"
 )
 item_routes(tactical_points_ns, tactical_points, TacticalPointSchema)
+
+
+@ns.route("/<int:facility_id>/history")
+class FacilityHistoryList(Resource):
+    @login_required()
+    @query(PageArgsSchema)
+    @returns_page(FacilityHistorySchema)
+    @doc(responses={"404": "No such facility, or not visible to you"})
+    def get(self, facility_id, args):
+        """List every change to a facility and its points and contacts, newest first."""
+        return facilities.history(db.session(), current_principal(), facility_id, args)

@@ -1,6 +1,6 @@
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from ..api import PageArgsSchema
+from ..api import DeletedArgsSchema
 from ..fields import (
     Count,
     Id,
@@ -89,7 +89,7 @@ class FacilitySchema(CoordinatesMixin, RecordSchema):
     last_verified_at = UTCDateTime(allow_none=True)
 
 
-class FacilityFiltersSchema(PageArgsSchema):
+class FacilityFiltersSchema(DeletedArgsSchema):
     name = Text(200, metadata={"description": "Part of the name, any case"})
     facility_type = OneOf(FACILITY_TYPES)
     city = Text(100, metadata={"description": "City, any case"})
@@ -114,3 +114,16 @@ class AccessPointSchema(_PointSchema):
 
 class TacticalPointSchema(_PointSchema):
     kind = OneOf(TACTICAL_POINT_KINDS, required=True)
+
+
+class FacilityHistorySchema(Schema):
+    id = fields.Integer(required=True)
+    facility_id = fields.Integer(required=True)
+    record_type = OneOf(("facility", "access_point", "tactical_point", "contact"), required=True)
+    record_id = fields.Integer(required=True)
+    action = OneOf(("create", "update", "delete", "restore"), required=True)
+    actor = fields.String(required=True, metadata={"description": '"user:<id>" or "cad:<id>"'})
+    at = fields.AwareDateTime(required=True)
+    changes = fields.Dict(
+        required=True, metadata={"description": "field -> [before, after] (for updates)"}
+    )

@@ -1,8 +1,11 @@
 from sqlalchemy import func, select
 
 from .. import access, errors
+from ..api import Page
 from ..auth.principal import Principal
-from ..crud import RecordService, contains
+from ..crud import RecordService, contains, paginate
+from ..fields import MAX_ID
+from ..history import FacilityHistory
 from ..organizations.models import Organization
 from .models import AccessPoint, Facility, FacilityAlias, FacilityExternalId, TacticalPoint
 
@@ -14,6 +17,24 @@ class FacilityService(RecordService):
 
     def read_filter(self, principal: Principal):
         return access.facility_filter(principal)
+
+    def history_facility_id(self, record) -> int | None:
+        return record.id
+
+    def history(self, session, principal: Principal, facility_id: int, args: dict) -> Page:
+        """The facility's history, for those who manage it (deleted facilities included)."""
+        facility = (
+            session.scalar(
+                select(Facility).where(Facility.id == facility_id, self.read_filter(principal))
+            )
+            if 0 < facility_id <= MAX_ID
+            else None
+        )
+        if facility is None:
+            raise errors.NotFound(f"No facility with id {facility_id} is visible to you.")
+        self.authorize_write(principal, facility)
+        rows = select(FacilityHistory).where(FacilityHistory.facility_id == facility_id)
+        return paginate(session, rows.order_by(FacilityHistory.id.desc()), args)
 
     def may_write(self, principal: Principal, record) -> bool:
         return access.manages_organization(principal, record.organization_id)
@@ -73,8 +94,10 @@ class FacilityPointService(RecordService):
     creator_roles = ("admin", "facility_manager")
 
     def read_filter(self, principal: Principal):
-        visible = select(Facility.id).where(access.facility_filter(principal))
-        return self.model.facility_id.in_(visible)
+        return self.model.facility_id.in_(access.live_facilities(principal))
+
+    def history_facility_id(self, record) -> int | None:
+        return record.facility_id
 
     def may_write(self, principal: Principal, record) -> bool:
         return access.manages_organization(principal, record.facility.organization_id)

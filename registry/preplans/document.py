@@ -92,7 +92,11 @@ def _stamp_statement(scope: tuple):
         select(func.count(Mou.id)).where(*mous).scalar_subquery(),
         select(func.coalesce(func.sum(Mou.id), 0)).where(*mous).scalar_subquery(),
         select(func.coalesce(func.sum(Mou.version), 0)).where(*mous).scalar_subquery(),
-    ).where(Facility.id == bindparam("facility_id"), access.visibility(*scope))
+    ).where(
+        Facility.id == bindparam("facility_id"),
+        Facility.deleted_at.is_(None),
+        access.visibility(*scope),
+    )
 
 
 def _stamp(session: Session, principal: Principal, facility_id: int) -> tuple:
@@ -122,8 +126,8 @@ def _render(session: Session, principal: Principal, facility_id: int, etag: str)
         select(Facility)
         .where(Facility.id == facility_id)
         .options(
-            selectinload(Facility.access_points),
-            selectinload(Facility.tactical_points),
+            selectinload(Facility.live_access_points),
+            selectinload(Facility.live_tactical_points),
             selectinload(Facility.alias_rows),
             selectinload(Facility.external_ids),
         )
@@ -143,8 +147,8 @@ def _render(session: Session, principal: Principal, facility_id: int, etag: str)
         {
             "facility": facility,
             "contacts": contacts,
-            "access_points": facility.access_points,
-            "tactical_points": facility.tactical_points,
+            "access_points": facility.live_access_points,
+            "tactical_points": facility.live_tactical_points,
             "floor_plans": [],  # no floor plans are stored yet (floor-plan feature)
             "mous": mous,
         }
@@ -174,8 +178,8 @@ def as_geojson(facility: Facility) -> dict:
         }
         features.append(_feature(facility.lon, facility.lat, properties))
     for feature_type, points in (
-        ("access_point", facility.access_points),
-        ("tactical_point", facility.tactical_points),
+        ("access_point", facility.live_access_points),
+        ("tactical_point", facility.live_tactical_points),
     ):
         for point in points:
             if point.lat is None:

@@ -53,30 +53,33 @@ def _statements(scope: tuple) -> dict:
     caller may read each candidate comes back with it, in the same query.
     """
     columns = (*_COLUMNS, access.visibility(*scope).label("visible"))
+    live = Facility.deleted_at.is_(None)  # a deleted facility is matched by nothing
     aliased = select(FacilityAlias.facility_id).where(FacilityAlias.alias_key == bindparam("key"))
     return {
         "address": select(*columns, Facility.address_key).where(
-            Facility.address_key_core == bindparam("core")
+            Facility.address_key_core == bindparam("core"), live
         ),
         # A bounding box on the indexed (lat, lon) pair; the exact distance is computed after.
         "position": select(*columns).where(
             Facility.lat.between(bindparam("south"), bindparam("north")),
             Facility.lon.between(bindparam("west"), bindparam("east")),
+            live,
         ),
         "contact_phone": select(*columns)
         .join(Contact, Contact.facility_id == Facility.id)
         .join(ContactPhone, ContactPhone.contact_id == Contact.id)
-        .where(ContactPhone.number == bindparam("number"))
+        .where(ContactPhone.number == bindparam("number"), Contact.deleted_at.is_(None), live)
         .distinct(),
-        "main_phone": select(*columns).where(Facility.main_phone == bindparam("number")),
+        "main_phone": select(*columns).where(Facility.main_phone == bindparam("number"), live),
         "external_id": select(*columns)
         .join(FacilityExternalId, FacilityExternalId.facility_id == Facility.id)
         .where(
             FacilityExternalId.system == bindparam("system"),
             FacilityExternalId.external_id == bindparam("external_id"),
+            live,
         ),
         "name": select(*columns).where(
-            or_(Facility.name_key == bindparam("key"), Facility.id.in_(aliased))
+            or_(Facility.name_key == bindparam("key"), Facility.id.in_(aliased)), live
         ),
     }
 

@@ -1,0 +1,74 @@
+"""Append-only history of a facility and everything in it, and what soft deletion keeps.
+
+Services call `record_change` after each create, update, delete and restore of a facility, an
+access or tactical point, or a facility contact: who, when, which record, and the fields that
+changed (before and after). Rows are only ever inserted.
+"""
+
+import re
+from datetime import date, datetime
+
+from sqlalchemy import JSON, ForeignKey, Integer, String, inspect
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from .auth.principal import Principal
+from .db import Base, UTCDateTime, utcnow
+
+# Bookkeeping, derived or secret-free-by-construction columns that say nothing to a reader.
+# (When access-point codes arrive they must be redacted here, never stored in clear.)
+_NOT_RECORDED = {"id", "version", "created_at", "updated_at", "preplan_version", "deleted_at"}
+
+
+class FacilityHistory(Base):
+    __tablename__ = "facility_history"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    facility_id: Mapped[int] = mapped_column(
+        ForeignKey("facilities.id", ondelete="CASCADE"), index=True
+    )
+    record_type: Mapped[str] = mapped_column(String(40))  # facility, access_point, ...
+    record_id: Mapped[int] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(10))  # create, update, delete, restore
+    actor: Mapped[str] = mapped_column(String(40))  # "user:12" / "cad:3"
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    changes: Mapped[dict] = mapped_column(JSON, default=dict)  # field -> [before, after]
+
+
+def _plain(value):
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+def snapshot(record) -> dict:
+    """The record's own fields (and the lists a reader thinks of as fields), JSON-safe."""
+    values = {
+        attribute.key: _plain(getattr(record, attribute.key))
+        for attribute in inspect(type(record)).column_attrs
+        if attribute.key not in _NOT_RECORDED
+        and not attribute.key.endswith("_key")
+        and attribute.key != "normalized_address"
+    }
+    for name in getattr(record, "__history_extra__", ()):
+        values[name] = getattr(record, name)
+    return values
+
+
+def diff(before: dict, after: dict) -> dict:
+    return {k: [before.get(k), v] for k, v in after.items() if before.get(k) != v}
+
+
+def record_change(
+    session: Session, principal: Principal, facility_id: int, record, action: str, changes: dict
+) -> None:
+    session.add(
+        FacilityHistory(
+            facility_id=facility_id,
+            # AccessPoint -> access_point
+            record_type=re.sub(r"(?<!^)(?=[A-Z])", "_", type(record).__name__).lower(),
+            record_id=record.id,
+            action=action,
+            actor=principal.subject,
+            changes=changes,
+        )
+    )
