@@ -95,7 +95,9 @@ class RecordService:
             self.validate(session, record)
         session.add(record)
         session.flush()
-        self._history(session, principal, record, "create", history.snapshot(record))
+        self._history(
+            session, principal, record, "create", history.diff({}, history.snapshot(record))
+        )
         return record
 
     def update(self, session: Session, principal: Principal, record, data: dict):
