@@ -14,30 +14,25 @@ import json
 import os
 import random
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.parse
-import urllib.request
 from pathlib import Path
 
-from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from bench import synthetic
+from bench.harness import (
+    app_for,
+    call,
+    prepare_database,
+    start_server,
+    stop,
+    wait_ready,
+)
+from registry import db
 
-from bench import synthetic  # noqa: E402
-from registry import create_app, db  # noqa: E402
-from registry.facilities.models import Facility  # noqa: E402
-
-KEYS = {
-    "REGISTRY_JWT_SECRET": "bench-jwt-key-0123456789-0123456789-abcdef",
-    "REGISTRY_SECRET_KEY": "bench-flask-key-0123456789-0123456789-abcdef",
-}
 WRK_SCRIPT = """
 local paths = {%s}
 local token = "%s"
@@ -56,98 +51,6 @@ end
 """
 
 
-def database_url(base: str, size: int) -> str:
-    return make_url(base).set(database=f"registry_bench_{size}").render_as_string(False)
-
-
-def prepare_database(base: str, size: int) -> str:
-    url = database_url(base, size)
-    head = ScriptDirectory(str(ROOT / "migrations")).get_current_head()
-    try:
-        engine = create_engine(url)
-        with engine.connect() as connection:
-            have = connection.scalar(select(func.count()).select_from(Facility))
-            schema = connection.scalar(text("SELECT version_num FROM alembic_version"))
-        engine.dispose()
-        if have == size and schema == head:
-            print(f"[{size}] reusing {url} ({have} facilities)")
-            return url
-    except Exception as exc:  # no database yet, or no schema: build it
-        print(f"[{size}] building {url} ({type(exc).__name__})")
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    name = make_url(url).database
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    env = {**os.environ, **KEYS, "REGISTRY_DATABASE_URL": url}
-    subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-    )
-    started = time.monotonic()
-    app = create_app(
-        {
-            "REGISTRY_DATABASE_URL": url,
-            "JWT_SECRET_KEY": KEYS["REGISTRY_JWT_SECRET"],
-            "SECRET_KEY": KEYS["REGISTRY_SECRET_KEY"],
-        }
-    )
-    with app.app_context(), db.session_scope() as session:
-        synthetic.seed(session, size)
-        synthetic.reset_sequences(session)
-    with create_engine(url).connect() as connection:
-        connection.execute(text("ANALYZE"))
-        connection.commit()
-    print(f"[{size}] seeded {size} facilities in {time.monotonic() - started:.0f} s")
-    return url
-
-
-def start_server(app_path: str, port: int, workers: int, env_extra: dict) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        **KEYS,
-        "REGISTRY_ENV": "production",
-        "REGISTRY_ACCESS_TOKEN_MINUTES": "240",
-        **env_extra,
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", f"127.0.0.1:{port}", "--log-level", "warning", app_path],
-        cwd=ROOT, env=env, start_new_session=True,
-    )  # fmt: skip
-    return process
-
-
-def wait_ready(url: str) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except OSError:
-            time.sleep(0.3)
-    raise RuntimeError(f"{url} did not come up")
-
-
-def stop(process: subprocess.Popen) -> None:
-    os.killpg(process.pid, signal.SIGTERM)
-    process.wait(timeout=30)
-
-
-def call(base: str, path: str, token: str | None = None, body: dict | None = None):
-    request = urllib.request.Request(base + path)
-    if body is not None:
-        request.data = json.dumps(body).encode()
-        request.add_header("Content-Type", "application/json")
-    if token:
-        request.add_header("Authorization", f"Bearer {token}")
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.loads(response.read())
-
-
 def wrk(
     base: str, paths: list[str], token: str, duration: int, connections: int, warmup: int = 3
 ) -> dict:
@@ -157,12 +60,28 @@ def wrk(
     try:
         # A short warm-up fills connection pools and caches before the measured run.
         subprocess.run(
-            ["wrk", f"-t{min(2, connections)}", f"-c{connections}", f"-d{warmup}s", "-s", script.name, base],
+            [
+                "wrk",
+                f"-t{min(2, connections)}",
+                f"-c{connections}",
+                f"-d{warmup}s",
+                "-s",
+                script.name,
+                base,
+            ],
             capture_output=True,
             check=True,
         )
         out = subprocess.run(
-            ["wrk", f"-t{min(2, connections)}", f"-c{connections}", f"-d{duration}s", "-s", script.name, base],
+            [
+                "wrk",
+                f"-t{min(2, connections)}",
+                f"-c{connections}",
+                f"-d{duration}s",
+                "-s",
+                script.name,
+                base,
+            ],
             capture_output=True,
             text=True,
             check=True,
@@ -210,13 +129,7 @@ def main() -> None:
 
     for size in args.sizes:
         url = prepare_database(args.postgres, size)
-        app = create_app(
-            {
-                "REGISTRY_DATABASE_URL": url,
-                "JWT_SECRET_KEY": KEYS["REGISTRY_JWT_SECRET"],
-                "SECRET_KEY": KEYS["REGISTRY_SECRET_KEY"],
-            }
-        )
+        app = app_for(url)
         with app.app_context(), db.session_scope() as session:
             sites = synthetic.sample_sites(session, 500)
         app.extensions["registry.engine"].dispose()

@@ -14,6 +14,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=False)
     app.config.update(load_config(overrides))
     db.init_app(app)
+    register_storage(app)
     register_auth(app)
     register_api(app)
     register_health(app)
@@ -28,6 +29,12 @@ def register_auth(app: Flask) -> None:
     jwt.init_app(app)
 
 
+def register_storage(app: Flask) -> None:
+    from .floorplans import storage
+
+    storage.init_app(app)
+
+
 def register_api(app: Flask) -> None:
     from .agencies.routes import ns as agencies
     from .auth.routes import cad_clients_ns, users_ns
@@ -35,6 +42,8 @@ def register_api(app: Flask) -> None:
     from .contacts.routes import ns as contacts
     from .facilities.routes import access_points_ns, tactical_points_ns
     from .facilities.routes import ns as facilities
+    from .floorplans.routes import mou_documents_ns
+    from .floorplans.routes import ns as floor_plans
     from .incidents.routes import ns as incidents
     from .mous.routes import ns as mous
     from .organizations.routes import ns as organizations
@@ -63,6 +72,8 @@ def register_api(app: Flask) -> None:
         tactical_points_ns,
         contacts,
         mous,
+        floor_plans,
+        mou_documents_ns,
         preplans,
         incidents,
     ):

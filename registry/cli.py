@@ -11,6 +11,7 @@ from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
 from . import db
+from .floorplans.cli import files_group
 
 ROOT = Path(__file__).resolve().parent.parent
 OPENAPI_PATH = ROOT / "openapi" / "swagger.json"
@@ -131,4 +132,12 @@ def restore_command(source, yes):
     click.echo(f"restored {sum(manifest['tables'].values())} rows from {source}; counts verified")
 
 
-commands = [db_group, create_user, seed_demo, export_openapi, backup_command, restore_command]
+commands = [
+    db_group,
+    create_user,
+    seed_demo,
+    export_openapi,
+    backup_command,
+    restore_command,
+    files_group,
+]

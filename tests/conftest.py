@@ -45,7 +45,14 @@ def database_url(tmp_path_factory) -> str:
 
 @pytest.fixture(scope="session")
 def app(tmp_path_factory):
-    app = create_app({"REGISTRY_DATABASE_URL": database_url(tmp_path_factory), **TEST_KEYS})
+    app = create_app(
+        {
+            "REGISTRY_DATABASE_URL": database_url(tmp_path_factory),
+            # Uploads (floor plans, MOU documents) never land in the checkout's instance/.
+            "REGISTRY_STORAGE_DIR": str(tmp_path_factory.mktemp("files")),
+            **TEST_KEYS,
+        }
+    )
     with app.app_context():
         engine = db.engine()
         if engine.dialect.name == "postgresql":

@@ -30,7 +30,11 @@ def restore_target(app, tmp_path):
     url = os.environ.get("REGISTRY_TEST_DATABASE_URL")
     if not url:
         target = create_app(
-            {"REGISTRY_DATABASE_URL": f"sqlite:///{tmp_path / 'restored.db'}", **TEST_KEYS}
+            {
+                "REGISTRY_DATABASE_URL": f"sqlite:///{tmp_path / 'restored.db'}",
+                "REGISTRY_STORAGE_DIR": str(tmp_path / "restored-files"),
+                **TEST_KEYS,
+            }
         )
         yield target
         return
@@ -39,7 +43,13 @@ def restore_target(app, tmp_path):
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
     target_url = make_url(url).set(database=name).render_as_string(hide_password=False)
-    target = create_app({"REGISTRY_DATABASE_URL": target_url, **TEST_KEYS})
+    target = create_app(
+        {
+            "REGISTRY_DATABASE_URL": target_url,
+            "REGISTRY_STORAGE_DIR": str(tmp_path / "restored-files"),
+            **TEST_KEYS,
+        }
+    )
     try:
         yield target
     finally:

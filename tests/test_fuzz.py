@@ -18,21 +18,28 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
+from tests import sample_files
+from tests.test_floorplans import upload
+
 EXAMPLES = int(os.environ.get("REGISTRY_FUZZ_EXAMPLES", "10"))
 
 
 @pytest.fixture
-def callers(make):
+def callers(client, make):
     """A small world, so generated ids sometimes hit real records, and a token per role."""
     org, agency = make.organization(), make.agency()
+    admin = make.admin()
     for _ in range(3):
         facility = make.facility(org)
         make.access_point(facility)
         make.tactical_point(facility)
         make.contact(facility_id=facility.id)
+        # A floor plan too, so downloads and previews are fuzzed beyond their 404.
+        uploaded = upload(client, admin, facility.id, sample_files.png(), name="plan.png")
+        assert uploaded.status_code == 201, uploaded.get_data(as_text=True)
     make.mou(org, agency)
     return {
-        "admin": make.admin(),
+        "admin": admin,
         "facility_manager": make.manager(org),
         "agency_user": make.officer(agency),
         "cad": make.headers(make.cad_client(agency)),

@@ -23,6 +23,7 @@ from ..auth.principal import Principal
 from ..contacts.models import Contact, in_call_order
 from ..facilities.models import Facility
 from ..fields import MAX_ID
+from ..floorplans.service import floor_plans
 from ..mous.models import Mou
 from .schemas import PreplanSchema
 
@@ -149,7 +150,7 @@ def _render(session: Session, principal: Principal, facility_id: int, etag: str)
             "contacts": contacts,
             "access_points": facility.live_access_points,
             "tactical_points": facility.live_tactical_points,
-            "floor_plans": [],  # no floor plans are stored yet (floor-plan feature)
+            "floor_plans": floor_plans.current_of_facility(session, facility.id),
             "mous": mous,
         }
     )

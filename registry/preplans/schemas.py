@@ -8,6 +8,7 @@ from ..facilities.schemas import (
     TacticalPointSchema,
 )
 from ..fields import Latitude, Longitude, OneOf, Text
+from ..floorplans.schemas import Link
 from ..mous.schemas import MouSchema
 
 MAX_RADIUS_M = 5000
@@ -57,10 +58,20 @@ class CandidateSchema(Schema):
 
 
 class FloorPlanReferenceSchema(Schema):
+    """The current plan of one level, as the pre-plan lists it."""
+
     id = fields.Integer(required=True)
     building = fields.String(allow_none=True)
-    level = fields.String(allow_none=True)
-    url = fields.String(required=True)
+    level = fields.String(allow_none=True, attribute="level_label")
+    level_number = fields.Integer()
+    title = fields.String()
+    revision = fields.Integer()
+    media_type = fields.String(attribute="blob.media_type")
+    size = fields.Integer(attribute="blob.size")
+    sha256 = fields.String()
+    uploaded_at = fields.AwareDateTime(attribute="created_at")
+    url = Link("{prefix}/floor-plans/{record.id}/file", required=True)
+    preview_url = Link("{prefix}/floor-plans/{record.id}/preview")
 
 
 class PreplanMouSchema(MouSchema):

@@ -1,0 +1,165 @@
+"""What the bench scripts share: a seeded PostgreSQL database, the registry under gunicorn as
+production runs it (REGISTRY_ENV=production, real keys), and a tiny JSON client.
+
+Used by bench/cad_lookup.py, bench/load_test.py and bench/faults.py.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.engine import make_url
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench import synthetic  # noqa: E402
+from registry import create_app, db  # noqa: E402
+from registry.facilities.models import Facility  # noqa: E402
+
+KEYS = {
+    "REGISTRY_JWT_SECRET": "bench-jwt-key-0123456789-0123456789-abcdef",
+    "REGISTRY_SECRET_KEY": "bench-flask-key-0123456789-0123456789-abcdef",
+}
+
+
+def database_url(base: str, size: int, prefix: str = "registry_bench") -> str:
+    return make_url(base).set(database=f"{prefix}_{size}").render_as_string(False)
+
+
+def app_for(url: str):
+    """The registry app on `url` with the bench keys, for seeding and reading in-process."""
+    return create_app(
+        {
+            "REGISTRY_DATABASE_URL": url,
+            "JWT_SECRET_KEY": KEYS["REGISTRY_JWT_SECRET"],
+            "SECRET_KEY": KEYS["REGISTRY_SECRET_KEY"],
+        }
+    )
+
+
+def prepare_database(
+    base: str, size: int, prefix: str = "registry_bench", fresh: bool = False
+) -> str:
+    """A database `<prefix>_<size>` at the current schema holding `size` synthetic facilities.
+
+    Reused while it has the right number of facilities and the migration head, unless `fresh`.
+    """
+    url = database_url(base, size, prefix)
+    head = ScriptDirectory(str(ROOT / "migrations")).get_current_head()
+    if not fresh:
+        try:
+            engine = create_engine(url)
+            with engine.connect() as connection:
+                have = connection.scalar(select(func.count()).select_from(Facility))
+                schema = connection.scalar(text("SELECT version_num FROM alembic_version"))
+            engine.dispose()
+            if have == size and schema == head:
+                print(f"[{size}] reusing {url} ({have} facilities)")
+                return url
+        except Exception as exc:  # no database yet, or no schema: build it
+            print(f"[{size}] building {url} ({type(exc).__name__})")
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    name = make_url(url).database
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    env = {**os.environ, **KEYS, "REGISTRY_DATABASE_URL": url}
+    subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    started = time.monotonic()
+    app = app_for(url)
+    with app.app_context(), db.session_scope() as session:
+        synthetic.seed(session, size)
+        synthetic.reset_sequences(session)
+    app.extensions["registry.engine"].dispose()
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        connection.execute(text("ANALYZE"))
+        connection.commit()
+    engine.dispose()
+    print(f"[{size}] seeded {size} facilities in {time.monotonic() - started:.0f} s")
+    return url
+
+
+def drop_database(base: str, url: str) -> None:
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def start_server(
+    app_path: str,
+    port: int,
+    workers: int,
+    env_extra: dict,
+    log_path: Path | None = None,
+    extra_args: tuple[str, ...] = (),
+) -> subprocess.Popen:
+    """gunicorn as production runs it; its own process group, so `stop` ends the lot.
+
+    With `log_path`, gunicorn's output (error log, and the access log if `extra_args` asks for
+    it on "-") goes to that file instead of this terminal.
+    """
+    env = {
+        **os.environ,
+        **KEYS,
+        "REGISTRY_ENV": "production",
+        "REGISTRY_ACCESS_TOKEN_MINUTES": "240",
+        **env_extra,
+    }
+    output = open(log_path, "ab") if log_path else None  # noqa: SIM115 - handed to the child
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", f"127.0.0.1:{port}", "--log-level", "warning", *extra_args, app_path],
+            cwd=ROOT, env=env, start_new_session=True, stdout=output, stderr=output,
+        )  # fmt: skip
+    finally:
+        if output:
+            output.close()
+    return process
+
+
+def wait_ready(url: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError(f"{url} did not come up")
+
+
+def stop(process: subprocess.Popen) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    process.wait(timeout=30)
+
+
+def call(base: str, path: str, token: str | None = None, body: dict | None = None):
+    request = urllib.request.Request(base + path)
+    if body is not None:
+        request.data = json.dumps(body).encode()
+        request.add_header("Content-Type", "application/json")
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())

@@ -1,0 +1,96 @@
+"""Fixtures shared by the floor-plan and MOU-document tests: the file store under test (a local
+directory or moto's in-process S3), an app with small caps, and helpers to inspect the store."""
+
+import io
+from contextlib import nullcontext
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import boto3
+import pytest
+from flask.testing import FlaskClient
+from moto import mock_aws
+
+from registry import create_app, db
+from registry.floorplans.storage import LocalBlobStore, S3BlobStore
+from tests.conftest import TEST_KEYS
+
+BUCKET = "registry-files-test"
+
+
+@pytest.fixture(params=["local", "s3"])
+def store(request, app, tmp_path):
+    """The app's file store for one test: a fresh directory, or a fresh bucket in moto."""
+    if request.param == "local":
+        mock, blob_store = nullcontext(), LocalBlobStore(tmp_path / "files")
+    else:
+        mock = mock_aws()
+        mock.start()
+        client = boto3.client(
+            "s3",
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+        client.create_bucket(Bucket=BUCKET)
+        blob_store = S3BlobStore(BUCKET, "registry/", client=client)
+    previous = app.extensions["registry.storage"]
+    app.extensions["registry.storage"] = blob_store
+    try:
+        yield blob_store
+    finally:
+        app.extensions["registry.storage"] = previous
+        if request.param == "s3":
+            mock.stop()
+
+
+def stored_keys(blob_store) -> set[str]:
+    """Every key in the store (nothing else may be there: no temporary or stray files)."""
+    keys = set(blob_store.stored_before(datetime.now(UTC) + timedelta(days=1)))
+    if isinstance(blob_store, LocalBlobStore) and blob_store.root.exists():
+        files = {
+            str(path.relative_to(blob_store.root))
+            for path in Path(blob_store.root).rglob("*")
+            if path.is_file()
+        }
+        assert files == keys, f"stray files in the store: {files - keys}"
+    return keys
+
+
+class BufferedClient(FlaskClient):
+    """A test client that consumes and closes every response, as a WSGI server does (a
+    streamed file response holds an open file until it is closed)."""
+
+    def open(self, *args, buffered=True, **kwargs):
+        return super().open(*args, buffered=buffered, **kwargs)
+
+
+@pytest.fixture
+def client(app):
+    return BufferedClient(app, app.response_class)
+
+
+@pytest.fixture(scope="module")
+def small_app(app):
+    """The same database, with a 4 KiB upload cap and a 1,000-pixel image cap."""
+    small = create_app(
+        {
+            "REGISTRY_DATABASE_URL": app.config["REGISTRY_DATABASE_URL"],
+            "REGISTRY_MAX_UPLOAD_BYTES": 4096,
+            "REGISTRY_MAX_IMAGE_PIXELS": 1000,
+            **TEST_KEYS,
+        }
+    )
+    yield small
+    with small.app_context():
+        db.engine().dispose()
+
+
+@pytest.fixture
+def small_client(small_app, store):
+    small_app.extensions["registry.storage"] = store
+    return BufferedClient(small_app, small_app.response_class)
+
+
+def file_part(content: bytes, name: str, content_type: str = "application/octet-stream"):
+    return (io.BytesIO(content), name, content_type)
