@@ -114,3 +114,28 @@ def test_the_commands_back_up_and_restore(app, make, tmp_path):
     assert result.exit_code == 0, result.output
     assert "counts verified" in result.output
     assert count(app, Facility) == 1
+
+
+def test_floor_plan_files_come_back_with_the_database(app, client, make, tmp_path, restore_target):
+    from tests import sample_files
+    from tests.test_floorplans import upload
+
+    org = make.organization()
+    facility = make.facility(org)
+    admin = make.admin()
+    content = sample_files.png()
+    plan = upload(client, admin, facility.id, content, name="ground.png")
+    assert plan.status_code == 201, plan.get_data(as_text=True)
+    plan_id = plan.get_json()["id"]
+
+    with app.app_context():
+        backup(tmp_path / "backup")
+    with restore_target.app_context():
+        restore(tmp_path / "backup")
+
+    # The restored service serves the same bytes from its own store.
+    with restore_target.test_client().get(
+        f"/api/v1/floor-plans/{plan_id}/file", headers=admin
+    ) as downloaded:
+        assert downloaded.status_code == 200
+        assert downloaded.data == content
