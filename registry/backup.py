@@ -1,6 +1,7 @@
 """Back up and restore the registry: the database (SQLite online backup, or pg_dump/pg_restore)
-and, when files are kept on local disk, the file store. A manifest records what was saved, and a
-restore checks every table's row count against it.
+and every stored file the database refers to, read through the file store's own interface, so a
+local directory and an S3 bucket are backed up the same way. A manifest records what was saved,
+and a restore checks every table's row count and file against it.
 
 Restore into a stopped service: it replaces the database's contents.
 """
@@ -19,6 +20,8 @@ from sqlalchemy.engine import make_url
 
 from . import db
 from .db import Base
+from .floorplans.models import FileBlob
+from .floorplans.storage import blob_key, preview_key, storage
 
 ROOT = Path(__file__).resolve().parent.parent
 MANIFEST = "manifest.json"
@@ -43,10 +46,31 @@ def _libpq_url(url) -> str:
     return url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-def _file_store() -> Path | None:
-    """The local file store, if files are kept on disk (an S3 store is backed up by S3)."""
-    configured = current_app.config.get("REGISTRY_STORAGE_DIR")
-    return Path(configured) if configured else None
+def _backup_files(target: Path) -> list[str]:
+    """Copy every blob and preview the database refers to; returns their keys."""
+    store, keys = storage(), []
+    with db.engine().connect() as connection:
+        digests = connection.scalars(select(FileBlob.sha256).order_by(FileBlob.sha256)).all()
+    for digest in digests:
+        for key in (blob_key(digest), preview_key(digest)):
+            if not store.exists(key):
+                if key == blob_key(digest):
+                    raise BackupError(f"The file store lacks {key}, which the database names.")
+                continue  # previews are made once per blob and may be absent
+            destination = target / FILES_DIR / key
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            with store.open(key) as source, destination.open("wb") as copy:
+                shutil.copyfileobj(source, copy)
+            keys.append(key)
+    return keys
+
+
+def _restore_files(source: Path, keys: list[str]) -> None:
+    store = storage()
+    for key in keys:
+        path = source / FILES_DIR / key
+        with path.open("rb") as data:
+            store.put(key, data, path.stat().st_size, "application/octet-stream")
 
 
 def backup(target: Path) -> dict:
@@ -64,15 +88,13 @@ def backup(target: Path) -> dict:
         )
         if result.returncode != 0:
             raise BackupError(f"pg_dump failed: {result.stderr.strip()}")
-    store = _file_store()
-    if store is not None and store.exists():
-        shutil.copytree(store, target / FILES_DIR)
+    files = _backup_files(target)
     manifest = {
         "created_at": datetime.now(UTC).isoformat(),
         "database": url.get_backend_name(),
         "revision": ScriptDirectory(str(ROOT / "migrations")).get_current_head(),
         "tables": _row_counts(),
-        "files": store is not None and store.exists(),
+        "files": files,
     }
     (target / MANIFEST).write_text(json.dumps(manifest, indent=2))
     return manifest
@@ -103,9 +125,7 @@ def restore(source: Path) -> dict:
         )
         if result.returncode != 0:
             raise BackupError(f"pg_restore failed: {result.stderr.strip()}")
-    store = _file_store()
-    if manifest["files"] and store is not None:
-        shutil.copytree(source / FILES_DIR, store, dirs_exist_ok=True)
+    _restore_files(source, manifest["files"])
     counts = _row_counts()
     if counts != manifest["tables"]:
         missing = {

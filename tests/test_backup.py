@@ -10,7 +10,13 @@ from sqlalchemy.engine import make_url
 from registry import create_app, db
 from registry.backup import BackupError, backup, restore
 from registry.facilities.models import Facility
+from registry.floorplans.storage import LocalBlobStore, S3BlobStore
+from tests import file_store, sample_files
 from tests.conftest import TEST_KEYS, count
+from tests.file_store import stored_keys
+from tests.test_floorplans import upload
+
+store = file_store.store  # the file-store fixture: a local directory, then moto's S3
 
 
 def dump(app) -> dict:
@@ -116,10 +122,10 @@ def test_the_commands_back_up_and_restore(app, make, tmp_path):
     assert count(app, Facility) == 1
 
 
-def test_floor_plan_files_come_back_with_the_database(app, client, make, tmp_path, restore_target):
-    from tests import sample_files
-    from tests.test_floorplans import upload
-
+def test_floor_plan_files_come_back_with_the_database(
+    app, client, make, tmp_path, restore_target, store
+):
+    """For either file store (a local directory or S3): the files travel with the backup."""
     org = make.organization()
     facility = make.facility(org)
     admin = make.admin()
@@ -129,11 +135,20 @@ def test_floor_plan_files_come_back_with_the_database(app, client, make, tmp_pat
     plan_id = plan.get_json()["id"]
 
     with app.app_context():
-        backup(tmp_path / "backup")
+        manifest = backup(tmp_path / "backup")
+    assert len(manifest["files"]) == 2  # the plan and its preview
+
+    # An empty store of the same kind behind the restored service.
+    if isinstance(store, S3BlobStore):
+        store.client.create_bucket(Bucket="registry-restored")
+        empty = S3BlobStore("registry-restored", "registry/", client=store.client)
+    else:
+        empty = LocalBlobStore(tmp_path / "restored-files")
+    restore_target.extensions["registry.storage"] = empty
     with restore_target.app_context():
         restore(tmp_path / "backup")
 
-    # The restored service serves the same bytes from its own store.
+    assert stored_keys(empty) == set(manifest["files"])
     with restore_target.test_client().get(
         f"/api/v1/floor-plans/{plan_id}/file", headers=admin
     ) as downloaded:
