@@ -285,6 +285,8 @@ def form(schema_cls, files=("file",), limit_setting="REGISTRY_MAX_UPLOAD_BYTES")
     def decorator(view):
         @wraps(view)
         def wrapper(*args, **kwargs):
+            # Raised now, so decorators inside this one (idempotent) may read the body too.
+            request.max_content_length = current_app.config[limit_setting]
             kwargs["load_form"] = load
             return view(*args, **kwargs)
 

@@ -17,6 +17,7 @@ from flask import Response, request
 from sqlalchemy import JSON, Integer, String, Text, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from . import db, errors
 from .api import doc
@@ -55,12 +56,35 @@ def _key_from_header() -> str | None:
     return key
 
 
-def _fingerprint() -> str:
+def _multipart_fingerprint() -> str:
+    """Fields, and each file's name and SHA-256 read from its spooled part: an upload is never
+    held in memory whole (the size cap was raised by the form decorator outside this one)."""
     try:
-        # The same JSON with other spacing or key order is the same request.
-        body = json.dumps(json.loads(request.get_data(cache=True) or b"null"), sort_keys=True)
-    except (ValueError, RecursionError):
-        body = request.get_data(cache=True).decode("utf-8", "replace")
+        fields = sorted(request.form.items(multi=True))
+        files = []
+        for name, part in sorted(request.files.items(multi=True), key=lambda item: item[0]):
+            digest = hashlib.sha256()
+            for chunk in iter(lambda part=part: part.stream.read(1 << 20), b""):
+                digest.update(chunk)
+            part.stream.seek(0)
+            files.append([name, part.filename, digest.hexdigest()])
+    except RequestEntityTooLarge:
+        limit = request.max_content_length
+        raise errors.ContentTooLarge(
+            f"The upload is larger than the limit of {limit:,} bytes."
+        ) from None
+    return json.dumps([fields, files])
+
+
+def _fingerprint() -> str:
+    if request.mimetype == "multipart/form-data":
+        body = _multipart_fingerprint()
+    else:
+        try:
+            # The same JSON with other spacing or key order is the same request.
+            body = json.dumps(json.loads(request.get_data(cache=True) or b"null"), sort_keys=True)
+        except (ValueError, RecursionError):
+            body = request.get_data(cache=True).decode("utf-8", "replace")
     text = f"{request.method} {request.path}\n{body}"
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -95,7 +119,8 @@ def _claim(session, subject: str, key: str) -> None:
 
 
 def idempotent(view):
-    """Make a POST view safe to retry with an Idempotency-Key (place it inside login_required)."""
+    """Make a POST view safe to retry with an Idempotency-Key (place it inside login_required,
+    and inside `form` for uploads)."""
 
     @wraps(view)
     def wrapper(*args, **kwargs):

@@ -226,9 +226,11 @@ def test_the_pixel_cap_comes_from_configuration(small_client, app, site, store):
     created(upload(small_client, site.manager, site.facility.id, tiny, "a.png"))
 
 
-def test_an_upload_over_the_cap_is_413(small_client, app, site, store):
+@pytest.mark.parametrize("key", [None, "retry-8"])
+def test_an_upload_over_the_cap_is_413(small_client, app, site, store, key):
     big = sample_files.pdf() + b"%" + b"x" * 8000 + b"\n"
-    response = upload(small_client, site.manager, site.facility.id, big, "plan.pdf")
+    headers = {**site.manager, **({"Idempotency-Key": key} if key else {})}
+    response = upload(small_client, headers, site.facility.id, big, "plan.pdf")
     body = assert_problem(response, 413)
     assert "4,096 bytes" in body["detail"]
     nothing_stored(app, store)
@@ -250,12 +252,15 @@ class Tripwire(io.RawIOBase):
         raise AssertionError("the body was read")
 
 
-def test_the_size_cap_is_judged_before_reading_the_body(small_client, site):
+@pytest.mark.parametrize("key", [None, "retry-7"])
+def test_the_size_cap_is_judged_before_reading_the_body(small_client, site, key):
+    # With an Idempotency-Key too: its fingerprint must not read a body that is over the cap.
+    headers = {**site.manager, **({"Idempotency-Key": key} if key else {})}
     response = small_client.post(
         f"{API}/facilities/{site.facility.id}/floor-plans",
         input_stream=Tripwire(),
         content_type="multipart/form-data; boundary=x",
-        headers=site.manager,
+        headers=headers,
         environ_overrides={"CONTENT_LENGTH": str(10**9)},
     )
     assert_problem(response, 413)

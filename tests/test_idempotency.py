@@ -109,3 +109,23 @@ def test_500_concurrent_retries_create_exactly_one_record(app, make):
     assert len(created) == 1
     assert count(app, Facility) == 1
     print(f"\n500 retries: {statuses.count(201)} x 201, {statuses.count(409)} x 409")
+
+
+def test_uploads_are_idempotent_without_holding_the_file_in_memory(client, make, app):
+    from registry.floorplans.models import FloorPlan
+    from tests import sample_files
+    from tests.test_floorplans import upload
+
+    org = make.organization()
+    facility = make.facility(org)
+    manager = {**make.manager(org), "Idempotency-Key": "plan-1"}
+    first = upload(client, manager, facility.id, sample_files.png(), name="ground.png")
+    again = upload(client, manager, facility.id, sample_files.png(), name="ground.png")
+    assert first.status_code == again.status_code == 201, first.get_data(as_text=True)
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.get_json() == first.get_json()
+    assert count(app, FloorPlan) == 1
+    # The same key with other bytes is another request.
+    other = upload(client, manager, facility.id, sample_files.jpeg(), name="ground.jpg")
+    assert_problem(other, 422, "Idempotency-Key")
+    assert count(app, FloorPlan) == 1

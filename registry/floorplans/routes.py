@@ -11,6 +11,7 @@ from ..auth.principal import current_principal, login_required
 from ..crud import RecordService
 from ..facilities.routes import ns as facilities_ns
 from ..facilities.service import facilities
+from ..idempotency import idempotent
 from ..mous.routes import ns as mous_ns
 from ..mous.service import mous
 from ..resources import item_routes
@@ -169,6 +170,7 @@ def upload_routes(
 
         @login_required()
         @form(upload_schema)
+        @idempotent
         @doc(responses={"503": "The file store is unavailable; nothing was saved"})
         @returns(schema_cls, 201, "Stored; an earlier version stays retrievable")
         def post(self, parent_id, load_form):
