@@ -69,7 +69,9 @@ class StoredFileService(RecordService):
         record.blob = blobs.claim(session, inspected, file.stream)
         session.add(record)
         session.flush()
-        self._history(session, principal, record, "create", history.snapshot(record))
+        self._history(
+            session, principal, record, "create", history.diff({}, history.snapshot(record))
+        )
         return record
 
     def same_series(self, record) -> list:
