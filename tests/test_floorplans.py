@@ -404,13 +404,23 @@ def test_a_new_upload_supersedes_and_the_old_one_stays(client, app, site, store)
         f"{API}/floor-plans/{second['id']}", headers={**site.manager, "If-Match": tag}
     )
     assert deleted.status_code == 204
-    assert stored_keys(store) == {blob_key(first["sha256"]), preview_key(first["sha256"])}
-    assert count(app, FileBlob) == 1
+    # Soft-deleted: hidden, but its file stays so that its owner can restore it.
+    assert_problem(client.get(f"{API}/floor-plans/{second['id']}", headers=site.officer), 404)
+    assert stored_keys(store) == {
+        blob_key(first["sha256"]),
+        preview_key(first["sha256"]),
+        blob_key(second["sha256"]),
+        preview_key(second["sha256"]),
+    }
+    assert count(app, FileBlob) == 2
     listing = client.get(f"{API}/facilities/{site.facility.id}/floor-plans", headers=site.officer)
     assert [(p["id"], p["current"]) for p in listing.get_json()["items"]] == [(first["id"], True)]
-    # And the next upload of that level is revision 2 again.
+    # The next upload of that level is revision 3: a deleted revision keeps its number.
     again = created(upload(client, site.manager, site.facility.id, second_bytes, "again.png"))
-    assert again["revision"] == 2
+    assert again["revision"] == 3
+    restored = client.post(f"{API}/floor-plans/{second['id']}/restore", headers=site.manager)
+    assert restored.status_code == 200 and restored.get_json()["current"] is False
+    assert client.get(second["url"], headers=site.officer).data == second_bytes
 
     # Each upload and deletion is in the facility's history.
     history = client.get(f"{API}/facilities/{site.facility.id}/history", headers=site.manager)
@@ -425,11 +435,12 @@ def test_a_new_upload_supersedes_and_the_old_one_stays(client, app, site, store)
             ("create", second["id"]),
             ("delete", second["id"]),
             ("create", again["id"]),
+            ("restore", second["id"]),
         ]
     )
 
 
-def test_a_shared_blob_goes_with_its_last_plan(client, app, site, store):
+def test_a_shared_blob_stays_while_any_plan_refers_to_it(client, app, site, store):
     content = sample_files.pdf()
     ground = created(upload(client, site.manager, site.facility.id, content, level_number="0"))
     first = created(upload(client, site.manager, site.facility.id, content, level_number="1"))
@@ -438,12 +449,14 @@ def test_a_shared_blob_goes_with_its_last_plan(client, app, site, store):
     keys = {blob_key(ground["sha256"]), preview_key(ground["sha256"])}
     assert stored_keys(store) == keys
 
-    for plan, left in ((ground, keys), (first, set())):
+    # Deleted plans are soft-deleted and still refer to the file (see the MOU test for a
+    # record that is really removed, and its file collected).
+    for plan in (ground, first):
         path = f"{API}/floor-plans/{plan['id']}"
         tag = client.get(path, headers=site.manager).headers["ETag"]
         assert client.delete(path, headers={**site.manager, "If-Match": tag}).status_code == 204
-        assert stored_keys(store) == left
-    assert count(app, FileBlob) == 0
+        assert stored_keys(store) == keys
+    assert count(app, FileBlob) == 1
 
 
 def test_if_match_guards_patch_and_delete(client, app, site, store):

@@ -127,8 +127,13 @@ def test_if_match_and_deletion(client, app, deal, store):
     assert_problem(client.delete(item, headers=deal.manager), 428)
     gone = client.delete(item, headers={**deal.manager, "If-Match": changed.headers["ETag"]})
     assert gone.status_code == 204
-    assert count(app, MouDocument) == 0 and count(app, FileBlob) == 0
-    assert stored_keys(store) == set()
+    assert_problem(client.get(item, headers=deal.manager), 404)
+    # Soft-deleted: the row and its file stay until the document is restored or its MOU goes.
+    assert count(app, MouDocument, MouDocument.deleted_at.is_(None)) == 0
+    assert count(app, FileBlob) == 1 and len(stored_keys(store)) == 2
+    restored = client.post(f"{item}/restore", headers=deal.manager)
+    assert restored.status_code == 200 and restored.get_json()["title"] == "Signed"
+    assert client.get(item, headers=deal.manager).status_code == 200
 
 
 def test_deleting_the_mou_collects_its_files(client, app, deal, store):

@@ -7,6 +7,7 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    and_,
     exists,
 )
 from sqlalchemy.orm import (
@@ -18,7 +19,7 @@ from sqlalchemy.orm import (
     relationship,
 )
 
-from ..db import Base, UTCDateTime, Versioned, utcnow
+from ..db import Base, SoftDeleted, UTCDateTime, Versioned, utcnow
 from ..facilities.models import Facility
 from ..mous.models import Mou
 
@@ -41,10 +42,12 @@ class FileBlob(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class StoredFile(Versioned):
+class StoredFile(SoftDeleted, Versioned):
     """An uploaded file of a record: one row per upload, numbered per series (`revision`).
 
-    The newest revision of a series is current; older ones stay retrievable until deleted.
+    The newest revision of a series is current; older ones stay retrievable. Deleting is soft
+    (like facilities and their parts): a deleted revision is hidden, the one before it is current
+    again, its file stays in the store, and the owner can restore it.
     """
 
     # Columns that name the series (e.g. one building level of one facility).
@@ -105,12 +108,16 @@ STORED_FILE_MODELS = (FloorPlan, MouDocument)
 
 
 def _current(model) -> None:
-    """`model.current`: no newer revision of the same series exists (computed in SQL)."""
+    """`model.current`: not deleted, and no newer live revision of the series (in SQL)."""
     newer = aliased(model)
     model.current = column_property(
-        ~exists().where(
-            *(getattr(newer, name) == getattr(model, name) for name in model.series),
-            newer.revision > model.revision,
+        and_(
+            model.deleted_at.is_(None),
+            ~exists().where(
+                *(getattr(newer, name) == getattr(model, name) for name in model.series),
+                newer.revision > model.revision,
+                newer.deleted_at.is_(None),
+            ),
         )
     )
 

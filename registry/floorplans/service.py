@@ -87,6 +87,7 @@ class StoredFileService(RecordService):
                 self.read_filter(principal),
                 *self.same_series(record),
                 self.model.revision == number,
+                self.model.deleted_at.is_(None),
             )
         )
         if found is None:
@@ -99,14 +100,6 @@ class StoredFileService(RecordService):
         if not args.get("include_superseded"):
             conditions.append(self.model.current)
         return self.list(session, principal, args, *conditions)
-
-    def delete(self, session: Session, principal: Principal, record) -> None:
-        """Delete one revision; the one before it becomes current again. Its blob goes once no
-        record refers to it (after the commit)."""
-        sha256 = record.sha256
-        super().delete(session, principal, record)  # a hard delete: it records no history
-        self._history(session, principal, record, "delete", {})
-        blobs.release(session, sha256)
 
 
 class FloorPlanService(StoredFileService):
