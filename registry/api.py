@@ -307,9 +307,7 @@ def form(schema_cls, files=("file",), limit_setting="REGISTRY_MAX_UPLOAD_BYTES")
 
 
 def etag_of(record) -> str | None:
-    """A record's entity tag: its own `etag` if it composes several rows, else its row version."""
-    if getattr(record, "etag", None):
-        return record.etag
+    """A record's entity tag, from its row version (None for results that are not records)."""
     if getattr(record, "version", None) is not None:
         return f"{type(record).__name__.lower()}-{record.id}-v{record.version}"
     return None

@@ -42,9 +42,10 @@ class RecordService:
     def soft_deletes(self) -> bool:
         return hasattr(self.model, "deleted_at")
 
-    def _deleted(self, deleted: bool):
-        """Live records normally; only the deleted ones when listing what can be restored."""
-        if not self.soft_deletes:
+    def _deleted(self, deleted: bool | None):
+        """Live records normally; only the deleted ones when listing what can be restored;
+        either when `deleted` is None (a deleted facility's history stays readable)."""
+        if not self.soft_deletes or deleted is None:
             return true()
         column = self.model.deleted_at
         return column.is_not(None) if deleted else column.is_(None)

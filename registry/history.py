@@ -14,9 +14,18 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from .auth.principal import Principal
 from .db import Base, UTCDateTime, utcnow
 
-# Bookkeeping, derived or secret-free-by-construction columns that say nothing to a reader.
-# (When access-point codes arrive they must be redacted here, never stored in clear.)
-_NOT_RECORDED = {"id", "version", "created_at", "updated_at", "preplan_version", "deleted_at"}
+# Bookkeeping, and what is derived from other fields (the lookup's *_key columns and the
+# normalized address), says nothing to a reader. (When access-point codes arrive they must be
+# redacted here, never stored in clear.)
+_NOT_RECORDED = {
+    "id",
+    "version",
+    "created_at",
+    "updated_at",
+    "preplan_version",
+    "deleted_at",
+    "normalized_address",
+}
 
 
 class FacilityHistory(Base):
@@ -45,9 +54,7 @@ def snapshot(record) -> dict:
     values = {
         attribute.key: _plain(getattr(record, attribute.key))
         for attribute in inspect(type(record)).column_attrs
-        if attribute.key not in _NOT_RECORDED
-        and not attribute.key.endswith("_key")
-        and attribute.key != "normalized_address"
+        if attribute.key not in _NOT_RECORDED and not attribute.key.endswith("_key")
     }
     for name in getattr(record, "__history_extra__", ()):
         values[name] = getattr(record, name)

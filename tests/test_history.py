@@ -141,3 +141,6 @@ def test_a_deleted_facility_matches_no_lookup_and_has_no_preplan(client, make, a
     )
     assert_problem(client.get(f"{API}/preplans/{facility.id}", headers=officer), 404)
     assert fetch(app, Facility, facility.id).deleted_at is not None
+    # Its history stays readable to those who manage it.
+    actions = [h["action"] for h in history(client, make.manager(org), facility.id)["items"]]
+    assert actions == ["delete"]

@@ -4,7 +4,6 @@ from .. import access, errors
 from ..api import Page
 from ..auth.principal import Principal
 from ..crud import RecordService, contains, paginate
-from ..fields import MAX_ID
 from ..history import FacilityHistory
 from ..organizations.models import Organization
 from .models import AccessPoint, Facility, FacilityAlias, FacilityExternalId, TacticalPoint
@@ -23,15 +22,7 @@ class FacilityService(RecordService):
 
     def history(self, session, principal: Principal, facility_id: int, args: dict) -> Page:
         """The facility's history, for those who manage it (deleted facilities included)."""
-        facility = (
-            session.scalar(
-                select(Facility).where(Facility.id == facility_id, self.read_filter(principal))
-            )
-            if 0 < facility_id <= MAX_ID
-            else None
-        )
-        if facility is None:
-            raise errors.NotFound(f"No facility with id {facility_id} is visible to you.")
+        facility = self.get(session, principal, facility_id, deleted=None)
         self.authorize_write(principal, facility)
         rows = select(FacilityHistory).where(FacilityHistory.facility_id == facility_id)
         return paginate(session, rows.order_by(FacilityHistory.id.desc()), args)
