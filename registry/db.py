@@ -137,7 +137,8 @@ def engine() -> Engine:
 
 
 def transactional(view):
-    """Commit once after a view succeeds; roll back on any exception.
+    """Commit once after a view succeeds; roll back on any exception, except a refusal that
+    must leave a trace (`keep_changes`: a failed login, a refused reveal).
 
     Services only flush. This decorator wraps every API resource, so there is exactly one
     commit point per request.
@@ -150,9 +151,12 @@ def transactional(view):
             if "db_session" in g:
                 g.db_session.commit()
             return response
-        except BaseException:
+        except BaseException as error:
             if "db_session" in g:
-                g.db_session.rollback()
+                if getattr(error, "keep_changes", False):
+                    g.db_session.commit()
+                else:
+                    g.db_session.rollback()
             raise
 
     return wrapper

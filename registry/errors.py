@@ -25,16 +25,25 @@ log = logging.getLogger(__name__)
 
 
 class RegistryError(Exception):
-    """A failure the caller can act on; carries its HTTP status."""
+    """A failure the caller can act on; carries its HTTP status.
+
+    `keep_changes`: commit what the request wrote before failing (a failed-login count, the
+    audit record of a refused reveal) instead of rolling it back.
+    """
 
     status = HTTPStatus.BAD_REQUEST
     slug = "bad-request"
+    keep_changes = False
 
     def __init__(self, detail: str | None = None, errors: dict | None = None, headers=None):
         super().__init__(detail or self.status.phrase)
         self.detail = detail or self.status.phrase
         self.errors = errors
         self.headers = headers or {}
+
+    def keeping_changes(self) -> "RegistryError":
+        self.keep_changes = True
+        return self
 
 
 class BadRequest(RegistryError):
@@ -46,6 +55,18 @@ class Unauthorized(RegistryError):
 
     def __init__(self, detail=None):
         super().__init__(detail, headers={"WWW-Authenticate": 'Bearer realm="registry"'})
+
+
+class FreshLoginRequired(RegistryError):
+    status, slug = HTTPStatus.UNAUTHORIZED, "fresh-login-required"
+
+    def __init__(self, detail=None):
+        super().__init__(
+            detail or "This action needs a fresh login: log in again with your password.",
+            headers={
+                "WWW-Authenticate": 'Bearer realm="registry", error="insufficient_user_authentication"'
+            },
+        )
 
 
 class Forbidden(RegistryError):
@@ -87,6 +108,13 @@ class InvalidInput(RegistryError):
 
     def __init__(self, errors: dict, detail: str = "The request has invalid fields."):
         super().__init__(detail, errors=errors)
+
+
+class TooManyRequests(RegistryError):
+    status, slug = HTTPStatus.TOO_MANY_REQUESTS, "too-many-requests"
+
+    def __init__(self, detail=None, retry_after: int = 60):
+        super().__init__(detail, headers={"Retry-After": str(max(1, int(retry_after)))})
 
 
 class ServiceUnavailable(RegistryError):

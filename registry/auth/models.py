@@ -1,11 +1,13 @@
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db import Base, UTCDateTime, Versioned
 
-USER_ROLES = ("admin", "facility_manager", "agency_user")
+# An auditor reads the audit trail and nothing else: who saw what is checked by someone who
+# cannot change the records (separation of duties).
+USER_ROLES = ("admin", "facility_manager", "agency_user", "auditor")
 ROLES = (*USER_ROLES, "cad")
 
 
@@ -16,7 +18,7 @@ class User(Versioned, Base):
     __table_args__ = (
         CheckConstraint(f"role IN {USER_ROLES}", name="role"),
         CheckConstraint(
-            "(role = 'admin' AND organization_id IS NULL AND agency_id IS NULL)"
+            "(role IN ('admin', 'auditor') AND organization_id IS NULL AND agency_id IS NULL)"
             " OR (role = 'facility_manager' AND organization_id IS NOT NULL AND agency_id IS NULL)"
             " OR (role = 'agency_user' AND agency_id IS NOT NULL AND organization_id IS NULL)",
             name="role_binding",
@@ -35,6 +37,11 @@ class User(Versioned, Base):
     full_name: Mapped[str | None] = mapped_column(String(200))
     email: Mapped[str | None] = mapped_column(String(254))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Failed logins in a row; at the limit the account locks until `locked_until`.
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Tokens issued before this instant are refused (password changed, account disabled).
+    tokens_valid_after: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class CadClient(Versioned, Base):
@@ -49,6 +56,7 @@ class CadClient(Versioned, Base):
     )
     name: Mapped[str] = mapped_column(String(200))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    tokens_valid_after: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class RevokedToken(Base):

@@ -7,6 +7,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -233,13 +234,17 @@ class _FacilityPoint(SoftDeleted, Versioned):
 
 
 class AccessPoint(_FacilityPoint, Base):
-    """A way in or a control point. Door codes and key locations are deliberately not stored
-    here yet: they arrive with field encryption (secrets issue), never as plaintext."""
+    """A way in or a control point. Its secrets (the door or alarm code, where the key is kept)
+    are stored only encrypted, each with the id of the key that sealed it (see encryption.py)."""
 
     __tablename__ = "access_points"
     __table_args__ = (CheckConstraint(f"kind IN {ACCESS_POINT_KINDS}", name="kind"),)
 
     kind: Mapped[str] = mapped_column(String(40))
+    code_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)
+    code_key_id: Mapped[str | None] = mapped_column(String(40))
+    key_location_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)
+    key_location_key_id: Mapped[str | None] = mapped_column(String(40))
     facility: Mapped[Facility] = relationship(back_populates="access_points")
 
 

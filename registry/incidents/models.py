@@ -2,6 +2,7 @@ from datetime import datetime
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     CheckConstraint,
     Float,
     ForeignKey,
@@ -9,6 +10,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -28,6 +30,7 @@ class Incident(Versioned, Base):
         # One record per CAD incident number within an agency; a CAD retry gets a 409.
         UniqueConstraint("agency_id", "cad_incident_number"),
         Index("ix_incidents_status_opened_at", "status", "opened_at"),
+        Index("ix_incidents_agency_id_facility_id_status", "agency_id", "facility_id", "status"),
     )
 
     agency_id: Mapped[int | None] = mapped_column(
@@ -50,3 +53,7 @@ class Incident(Versioned, Base):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_by: Mapped[str | None] = mapped_column(String(40))
     notes: Mapped[str | None] = mapped_column(Text)
+    # Break-glass: the lookup found a registered facility the agency may not read, and opening
+    # this incident lets the agency read that facility's pre-plan until it closes or expires.
+    break_glass: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    access_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

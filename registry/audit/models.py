@@ -1,0 +1,52 @@
+from datetime import datetime
+
+from sqlalchemy import JSON, Boolean, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..db import Base, UTCDateTime, utcnow
+
+GENESIS_HASH = "0" * 64
+
+
+class AuditEvent(Base):
+    """One write or one sensitive read: who, as what, did what to which record, and from where.
+
+    Rows are only ever inserted. `seq` numbers them without gaps and `hash` chains each row to the
+    one before it (see audit.trail), so a deleted or edited row is detectable. No foreign keys:
+    the trail outlives the records it names.
+    """
+
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        Index("ix_audit_events_facility_id_at", "facility_id", "at"),
+        Index("ix_audit_events_actor_at", "actor", "at"),
+        Index("ix_audit_events_action_at", "action", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, unique=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(120))  # "user:12", "cad:3", "anonymous", "cli"
+    role: Mapped[str | None] = mapped_column(String(20))
+    action: Mapped[str] = mapped_column(String(60))  # "facility.update", "preplan.view" ...
+    record_type: Mapped[str | None] = mapped_column(String(40))
+    record_id: Mapped[int | None] = mapped_column(Integer)
+    facility_id: Mapped[int | None] = mapped_column(Integer)
+    break_glass: Mapped[bool] = mapped_column(Boolean, default=False)
+    changes: Mapped[dict] = mapped_column(JSON, default=dict)  # field -> [before, after]
+    details: Mapped[dict] = mapped_column(JSON, default=dict)  # reason, incident, outcome ...
+    request_id: Mapped[str | None] = mapped_column(String(64))
+    client_address: Mapped[str | None] = mapped_column(String(64))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditHead(Base):
+    """The end of the chain: one row, updated by every append. Updating it first serializes
+    appends (a row lock on PostgreSQL, the write lock on SQLite), so the chain never forks."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, default=0)
+    last_hash: Mapped[str] = mapped_column(String(64), default=GENESIS_HASH)
