@@ -15,6 +15,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.config.update(load_config(overrides))
     db.init_app(app)
     register_storage(app)
+    register_audit(app)
     register_auth(app)
     register_api(app)
     register_health(app)
@@ -29,6 +30,16 @@ def register_auth(app: Flask) -> None:
     jwt.init_app(app)
 
 
+def register_audit(app: Flask) -> None:
+    from .audit.trail import request_id
+
+    @app.after_request
+    def _echo_request_id(response):
+        # The id the audit trail records, so a caller can quote it.
+        response.headers["X-Request-ID"] = request_id()
+        return response
+
+
 def register_storage(app: Flask) -> None:
     from .floorplans import storage
 
@@ -37,6 +48,7 @@ def register_storage(app: Flask) -> None:
 
 def register_api(app: Flask) -> None:
     from .agencies.routes import ns as agencies
+    from .audit.routes import ns as audit
     from .auth.routes import cad_clients_ns, users_ns
     from .auth.routes import ns as auth
     from .contacts.routes import ns as contacts
@@ -46,6 +58,7 @@ def register_api(app: Flask) -> None:
     from .floorplans.routes import ns as floor_plans
     from .incidents.routes import ns as incidents
     from .mous.routes import ns as mous
+    from .notifications.routes import ns as notifications
     from .organizations.routes import ns as organizations
     from .preplans.routes import ns as preplans
 
@@ -76,6 +89,8 @@ def register_api(app: Flask) -> None:
         mou_documents_ns,
         preplans,
         incidents,
+        notifications,
+        audit,
     ):
         api.add_namespace(namespace)
     install_models(api)

@@ -6,8 +6,9 @@ from functools import lru_cache
 from sqlalchemy import exists, false, or_, select, true
 
 from .auth.principal import Principal
-from .db import utc_today
+from .db import utc_today, utcnow
 from .facilities.models import Facility
+from .fields import MAX_ID
 from .mous.models import Mou, MouScope, mou_facilities
 
 AGENCY_ROLES = ("agency_user", "cad")
@@ -92,4 +93,26 @@ def manages_organization(principal: Principal, organization_id: int | None) -> b
         principal.role == "facility_manager"
         and organization_id is not None
         and principal.organization_id == organization_id
+    )
+
+
+def break_glass_incident(session, principal: Principal, facility_id: int):
+    """The open break-glass incident through which the caller's agency may read this facility's
+    pre-plan now, or None. Read-only access, for that facility only, until the incident closes or
+    its access expires (REGISTRY_BREAK_GLASS_HOURS)."""
+    from .incidents.models import Incident
+
+    if principal.role not in AGENCY_ROLES or not 0 < facility_id <= MAX_ID:
+        return None
+    return session.scalar(
+        select(Incident)
+        .where(
+            Incident.agency_id == principal.agency_id,
+            Incident.facility_id == facility_id,
+            Incident.status == "open",
+            Incident.break_glass.is_(True),
+            Incident.access_expires_at > utcnow(),
+        )
+        .order_by(Incident.opened_at.desc())
+        .limit(1)
     )

@@ -11,6 +11,7 @@ from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
 from . import db
+from .audit.cli import audit_group
 from .floorplans.cli import files_group
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -140,4 +141,5 @@ commands = [
     backup_command,
     restore_command,
     files_group,
+    audit_group,
 ]

@@ -8,6 +8,7 @@
 | `REGISTRY_ENV` | `production` or `development` | `development` |
 | `REGISTRY_ACCESS_TOKEN_MINUTES` | lifetime of access tokens | 15 |
 | `REGISTRY_REFRESH_TOKEN_HOURS` | lifetime of refresh tokens | 12 |
+| `REGISTRY_BREAK_GLASS_HOURS` | longest break-glass access an incident gives | 12 |
 | `REGISTRY_MAX_BODY_BYTES` | largest accepted request body | 1 MiB |
 | `REGISTRY_MAX_UPLOAD_BYTES` | largest file upload request (floor plans, MOU documents) | 25 MiB |
 | `REGISTRY_MAX_IMAGE_PIXELS` | largest image accepted, in pixels (at most Pillow's bomb limit) | 50,000,000 |
@@ -91,6 +92,8 @@ def load_config(overrides: dict | None = None) -> dict:
         "JWT_REFRESH_TOKEN_EXPIRES": timedelta(
             hours=int(os.environ.get("REGISTRY_REFRESH_TOKEN_HOURS", 12))
         ),
+        # The longest an incident's break-glass access lasts (closing the incident ends it).
+        "REGISTRY_BREAK_GLASS_HOURS": float(os.environ.get("REGISTRY_BREAK_GLASS_HOURS", 12)),
         # restx: keep errors ours (see errors.py), emit every model, no 404 "did you mean".
         "ERROR_INCLUDE_MESSAGE": False,
         "RESTX_INCLUDE_ALL_MODELS": True,

@@ -8,7 +8,7 @@ never commit (db.transactional commits once per request).
 from sqlalchemy import func, select, true
 from sqlalchemy.orm import Session
 
-from . import errors, history
+from . import audit, errors, history
 from .api import Page
 from .auth.principal import Principal
 from .db import utcnow
@@ -96,7 +96,7 @@ class RecordService:
             self.validate(session, record)
         session.add(record)
         session.flush()
-        self._history(
+        self._changed(
             session, principal, record, "create", history.diff({}, history.snapshot(record))
         )
         return record
@@ -106,7 +106,7 @@ class RecordService:
         # facility manager cannot move a record into another organization. No autoflush: the
         # change reaches the database in one UPDATE, after every check, with one version bump.
         self.authorize_write(principal, record)
-        before = history.snapshot(record) if self.history_facility_id(record) else None
+        before = history.snapshot(record)
         with session.no_autoflush:
             self.assign(session, record, data)
             self.authorize_write(principal, record)
@@ -115,31 +115,41 @@ class RecordService:
             # when only related rows (scopes, facility lists) changed.
             record.updated_at = utcnow()
         session.flush()
-        if before is not None:
-            self._history(
-                session, principal, record, "update", history.diff(before, history.snapshot(record))
-            )
+        self._changed(
+            session, principal, record, "update", history.diff(before, history.snapshot(record))
+        )
         return record
 
     def delete(self, session: Session, principal: Principal, record) -> None:
         self.authorize_write(principal, record)
         if not self.soft_deletes:
+            before = history.snapshot(record)
             session.delete(record)
             session.flush()
+            self._changed(session, principal, record, "delete", history.diff(before, {}))
             return
         record.deleted_at = record.updated_at = utcnow()
         session.flush()
-        self._history(session, principal, record, "delete", {})
+        self._changed(session, principal, record, "delete", {})
 
     def restore(self, session: Session, principal: Principal, record):
         self.authorize_write(principal, record)
         record.deleted_at, record.updated_at = None, utcnow()
         session.flush()
-        self._history(session, principal, record, "restore", {})
+        self._changed(session, principal, record, "restore", {})
         return record
 
-    def _history(self, session: Session, principal: Principal, record, action, changes) -> None:
+    def _changed(self, session: Session, principal: Principal, record, action, changes) -> None:
+        """Every write lands in the audit trail; a facility's parts also in its history."""
         facility_id = self.history_facility_id(record)
+        audit.record(
+            session,
+            principal,
+            f"{audit.record_type_of(record)}.{action}",
+            record=record,
+            facility_id=facility_id,
+            changes=changes,
+        )
         if facility_id is not None:
             history.record_change(session, principal, facility_id, record, action, changes)
             session.flush()

@@ -15,8 +15,7 @@ from .auth.principal import Principal
 from .db import Base, UTCDateTime, utcnow
 
 # Bookkeeping, and what is derived from other fields (the lookup's *_key columns and the
-# normalized address), says nothing to a reader. (When access-point codes arrive they must be
-# redacted here, never stored in clear.)
+# normalized address), says nothing to a reader.
 _NOT_RECORDED = {
     "id",
     "version",
@@ -43,6 +42,32 @@ class FacilityHistory(Base):
     changes: Mapped[dict] = mapped_column(JSON, default=dict)  # field -> [before, after]
 
 
+# Secrets: an encrypted value (its key id is bookkeeping) or a password/secret hash. History and
+# the audit trail show that one changed, under the field's API name, never the value.
+_SECRET_SUFFIXES = ("_ciphertext", "_hash")
+_SKIPPED_SUFFIXES = ("_key", "_key_id")
+
+
+class Redacted(str):
+    """Shows as "[redacted]" wherever it is stored or serialized, but compares by the stored
+    value it stands for, so `diff` still sees a secret change while nobody sees the secret.
+    The stored value itself never leaves memory."""
+
+    def __new__(cls, stored):
+        text = super().__new__(cls, "[redacted]")
+        text._stored = stored
+        return text
+
+    def __eq__(self, other):
+        return isinstance(other, Redacted) and self._stored == other._stored
+
+    def __ne__(self, other):
+        return not self == other
+
+    def __hash__(self):
+        return hash(self._stored)
+
+
 def _plain(value):
     if isinstance(value, datetime | date):
         return value.isoformat()
@@ -50,12 +75,19 @@ def _plain(value):
 
 
 def snapshot(record) -> dict:
-    """The record's own fields (and the lists a reader thinks of as fields), JSON-safe."""
-    values = {
-        attribute.key: _plain(getattr(record, attribute.key))
-        for attribute in inspect(type(record)).column_attrs
-        if attribute.key not in _NOT_RECORDED and not attribute.key.endswith("_key")
-    }
+    """The record's own fields (and the lists a reader thinks of as fields), JSON-safe, with
+    secrets redacted."""
+    values = {}
+    for attribute in inspect(type(record)).column_attrs:
+        key = attribute.key
+        if key in _NOT_RECORDED or key.endswith(_SKIPPED_SUFFIXES):
+            continue
+        value = getattr(record, key)
+        secret_suffix = next((s for s in _SECRET_SUFFIXES if key.endswith(s)), None)
+        if secret_suffix:
+            key = key.removesuffix(secret_suffix)  # code_ciphertext -> code
+            value = None if value is None else Redacted(value)
+        values[key] = _plain(value)
     for name in getattr(record, "__history_extra__", ()):
         values[name] = getattr(record, name)
     return values

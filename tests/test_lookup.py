@@ -730,7 +730,11 @@ def test_without_an_active_data_sharing_mou_it_is_not_shared(
         assert_not_matched(body, "not_shared")
         assert body["candidates"] == []
         assert body["hidden_matches"] == 1
-        assert "Secret Vault" not in response.get_data(as_text=True)
+        # That a registered facility matches (id and name only, so the agency can open an
+        # incident there), and nothing else about it.
+        assert body["registered_match"] == {"id": partner.facility.id, "name": "Secret Vault"}
+        assert body["preplan"] is None and body["break_glass"] is None
+        assert "Walnut" not in str(body) and "555" not in str(body)
         assert str(partner.facility.id) not in str(body["candidates"])
 
 

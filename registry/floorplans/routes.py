@@ -5,7 +5,7 @@ from flask_restx import Namespace, Resource
 from werkzeug.exceptions import RequestedRangeNotSatisfiable
 from werkzeug.wsgi import wrap_file
 
-from .. import db, errors
+from .. import audit, db, errors
 from ..api import PageArgsSchema, doc, form, query, returns, returns_page
 from ..auth.principal import current_principal, login_required
 from ..crud import RecordService
@@ -116,7 +116,7 @@ def stored_file_routes(ns: Namespace, service: StoredFileService, schema_cls, ch
         @query(VersionArgsSchema)
         @doc(**_DOWNLOAD_DOC)
         def get(self, record_id, args):
-            return send_stored_file(_chosen(service, record_id, args))
+            return send_stored_file(_downloaded(service, record_id, args, "download"))
 
     @doc(responses=not_found)
     class Preview(Resource):
@@ -124,7 +124,7 @@ def stored_file_routes(ns: Namespace, service: StoredFileService, schema_cls, ch
         @query(VersionArgsSchema)
         @doc(**{**_DOWNLOAD_DOC, "produces": ["image/png", PROBLEM]})
         def get(self, record_id, args):
-            return send_stored_file(_chosen(service, record_id, args), preview=True)
+            return send_stored_file(_downloaded(service, record_id, args, "preview"), preview=True)
 
     Versions.get.__doc__ = f"List every version of this {noun}, newest first."
     File.get.__doc__ = f"Download the {noun} (`?version=` for another version; ranges work)."
@@ -136,6 +136,21 @@ def stored_file_routes(ns: Namespace, service: StoredFileService, schema_cls, ch
     ):
         resource.__name__ = f"{name}{resource.__name__}"
         ns.route(path)(resource)
+
+
+def _downloaded(service: StoredFileService, record_id: int, args: dict, action: str):
+    """The revision asked for, with the download recorded in the audit trail."""
+    session, principal = db.session(), current_principal()
+    record = _chosen(service, record_id, args)
+    audit.record(
+        session,
+        principal,
+        f"{audit.record_type_of(record)}.{action}",
+        record=record,
+        facility_id=service.history_facility_id(record),
+        details={"revision": record.revision},
+    )
+    return record
 
 
 def _chosen(service: StoredFileService, record_id: int, args: dict):

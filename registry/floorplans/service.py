@@ -69,7 +69,7 @@ class StoredFileService(RecordService):
         record.blob = blobs.claim(session, inspected, file.stream)
         session.add(record)
         session.flush()
-        self._history(
+        self._changed(
             session, principal, record, "create", history.diff({}, history.snapshot(record))
         )
         return record

@@ -21,6 +21,14 @@ class IncidentSchema(RecordSchema):
     closed_at = fields.AwareDateTime(dump_only=True, allow_none=True)
     closed_by = fields.String(dump_only=True, allow_none=True)
     notes = Text(5000, allow_none=True)
+    break_glass = fields.Boolean(
+        dump_only=True,
+        metadata={
+            "description": "The facility does not share with your agency; while this incident "
+            "is open (until access_expires_at) your agency may read its pre-plan"
+        },
+    )
+    access_expires_at = fields.AwareDateTime(dump_only=True, allow_none=True)
 
 
 class IncidentOpenSchema(IncidentSchema, LookupQuerySchema):

@@ -1,12 +1,17 @@
+from datetime import timedelta
+
+from flask import current_app
 from sqlalchemy import select, true
 
-from .. import access, errors
+from .. import access, audit, errors
+from ..agencies.models import Agency
 from ..auth.principal import Principal
 from ..crud import RecordService
 from ..db import utcnow
 from ..facilities.models import Facility
+from ..notifications.service import notify
 from ..preplans.lookup import LookupQuery
-from ..preplans.service import find_preplan
+from ..preplans.service import attach_break_glass, find_preplan
 from .models import Incident
 
 LOOKUP_FIELDS = tuple(LookupQuery.__dataclass_fields__)
@@ -48,9 +53,7 @@ class IncidentService(RecordService):
             lat=data.get("lat"),
             lon=data.get("lon"),
             notes=data.get("notes"),
-            # The lookup names a facility only when matched: a not_shared one must stay hidden
-            # from the agency (which reads this record back) and, with no MOU between them, the
-            # facility's managers must not see the agency's incident either.
+            # A matched facility; a not_shared one is recorded below, under break-glass.
             facility_id=result.matched_facility_id,
             match_status=result.status,
             candidates=[
@@ -60,10 +63,53 @@ class IncidentService(RecordService):
             opened_by=principal.subject,
             status="open",
         )
+        if result.status == "not_shared":
+            self._break_glass(session, principal, incident, result)
         session.add(incident)
         session.flush()
+        audit.record(
+            session,
+            principal,
+            "incident.open",
+            record=incident,
+            facility_id=incident.facility_id,
+            break_glass=incident.break_glass,
+            details={
+                "cad_incident_number": incident.cad_incident_number,
+                "incident_type": incident.incident_type,
+                "match_status": result.status,
+            },
+        )
+        if incident.break_glass:
+            facility = session.get(Facility, incident.facility_id)
+            agency = session.get(Agency, principal.agency_id)
+            notify(
+                session,
+                organization_id=facility.organization_id,
+                kind="break_glass_access",
+                actor=principal.subject,
+                facility_id=facility.id,
+                incident_id=incident.id,
+                message=(
+                    f"{agency.name} opened incident {incident.cad_incident_number} "
+                    f"({incident.incident_type}) at {facility.name} and may read its pre-plan "
+                    f"until {incident.access_expires_at:%Y-%m-%d %H:%M} UTC or until the "
+                    "incident closes."
+                ),
+            )
+            attach_break_glass(session, principal, result, incident)
         incident.lookup = result
         return incident
+
+    def _break_glass(self, session, principal: Principal, incident: Incident, result) -> None:
+        """The lookup found one registered facility the agency may not read: the agency is
+        responding there, so it may read that pre-plan while the incident is open, for at most
+        REGISTRY_BREAK_GLASS_HOURS. Recording the facility also lets its managers see the
+        incident."""
+        hours = current_app.config["REGISTRY_BREAK_GLASS_HOURS"]
+        incident.facility_id = result.facility_id
+        incident.break_glass = True
+        incident.access_expires_at = utcnow() + timedelta(hours=hours)
 
     def update(self, session, principal: Principal, record, data: dict):
         new_status = data.get("status")

@@ -121,6 +121,10 @@ class LookupResult:
     normalized_address: str | None = None
     notes: list[str] = field(default_factory=list)  # what was not used, and why
     preplan: dict | None = None  # the serialized pre-plan, attached by service.find_preplan
+    # not_shared: the registered facility that matches (id and name only), so that the agency
+    # knows a pre-plan exists and can open an incident there (break-glass).
+    registered_match: dict | None = None
+    break_glass: dict | None = None  # set when the pre-plan is shown through break-glass
 
     @property
     def matched_facility_id(self) -> int | None:
@@ -338,5 +342,7 @@ def lookup(
     if not unambiguous:
         return LookupResult("ambiguous", shown, hidden, None, normalized, notes)
     if not best.visible:
-        return LookupResult("not_shared", shown, hidden, best.facility_id, normalized, notes)
+        result = LookupResult("not_shared", shown, hidden, best.facility_id, normalized, notes)
+        result.registered_match = {"id": best.facility_id, "name": best.name}
+        return result
     return LookupResult("matched", shown, hidden, best.facility_id, normalized, notes)

@@ -1,17 +1,17 @@
 from flask import request
 from flask_restx import Namespace, Resource
 
-from .. import db
+from .. import audit, db
 from ..api import conditional, doc, query, returns
 from ..auth.principal import current_principal, login_required
 from ..errors import PROBLEM_JSON
-from .document import preplan
 from .lookup import LookupQuery
 from .schemas import LookupQuerySchema, LookupResultSchema, PreplanFormatSchema, PreplanSchema
-from .service import find_preplan
+from .service import find_preplan, readable_preplan, with_break_glass
 
 ns = Namespace("preplans", description="The CAD lookup and facility pre-plans")
 GEOJSON = "application/geo+json"
+BREAK_GLASS_HEADER = "Registry-Break-Glass"
 
 
 @ns.route("/lookup")
@@ -21,7 +21,24 @@ class Lookup(Resource):
     @returns(LookupResultSchema)
     def get(self, args):
         """Find the facility at an address, position, phone number, CAD premise id or name."""
-        return find_preplan(db.session(), current_principal(), LookupQuery(**args))
+        session, principal = db.session(), current_principal()
+        result = find_preplan(session, principal, LookupQuery(**args))
+        audit.record(
+            session,
+            principal,
+            "preplan.lookup",
+            record_type="facility",
+            record_id=result.facility_id,
+            facility_id=result.facility_id,
+            break_glass=result.break_glass is not None,
+            details={
+                "query": args,
+                "status": result.status,
+                "candidates": [c.facility_id for c in result.candidates],
+                "hidden_matches": result.hidden_matches,
+            },
+        )
+        return result
 
 
 @ns.route("/<int:facility_id>")
@@ -35,14 +52,37 @@ class PreplanDocument(Resource):
     @returns(PreplanSchema)
     def get(self, facility_id, args):
         """Show one facility's pre-plan (JSON, or GeoJSON for map layers)."""
-        rendered = preplan(db.session(), current_principal(), facility_id)
+        session, principal = db.session(), current_principal()
+        rendered, incident = readable_preplan(session, principal, facility_id)
         wants_geojson = args.get("format") == "geojson" or (
             "format" not in args
             and request.accept_mimetypes.best_match(["application/json", GEOJSON]) == GEOJSON
         )
+        audit.record(
+            session,
+            principal,
+            "preplan.view",
+            record_type="facility",
+            record_id=facility_id,
+            facility_id=facility_id,
+            break_glass=incident is not None,
+            details={
+                "format": "geojson" if wants_geojson else "json",
+                "incident_id": incident.id if incident is not None else None,
+            },
+        )
+        document, geojson, etag = rendered.document, rendered.geojson, rendered.etag
+        headers = {}
+        if incident is not None:
+            # Flagged in the body and in a header (GeoJSON has no place for it).
+            document = with_break_glass(document, incident)
+            geojson = {**geojson, "break_glass": document["break_glass"]}
+            etag = f"{etag}-bg{incident.id}"
+            headers[BREAK_GLASS_HEADER] = f"incident={incident.id}"
         # One URL, two representations: shared caches must key on Accept too.
         if wants_geojson:
-            return conditional(
-                rendered.geojson, rendered.etag + "-geojson", mimetype=GEOJSON, vary="Accept"
-            )
-        return conditional(rendered.document, rendered.etag, vary="Accept")
+            response = conditional(geojson, etag + "-geojson", mimetype=GEOJSON, vary="Accept")
+        else:
+            response = conditional(document, etag, vary="Accept")
+        response.headers.update(headers)
+        return response

@@ -81,6 +81,20 @@ class PreplanMouSchema(MouSchema):
         exclude = ("facility_ids",)
 
 
+class BreakGlassSchema(Schema):
+    """Why an agency without an MOU sees this pre-plan: its open incident at the facility."""
+
+    incident_id = fields.Integer(required=True)
+    expires_at = fields.AwareDateTime(
+        required=True, metadata={"description": "Access ends then, or when the incident closes"}
+    )
+
+
+class RegisteredMatchSchema(Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+
+
 class PreplanSchema(Schema):
     facility = fields.Nested(FacilitySchema, required=True)
     contacts = fields.List(
@@ -100,6 +114,13 @@ class PreplanSchema(Schema):
         required=True,
         metadata={"description": "MOUs covering this facility (with your agency, for agencies)"},
     )
+    break_glass = fields.Nested(
+        BreakGlassSchema,
+        metadata={
+            "description": "Present when you read this pre-plan through break-glass: read-only, "
+            "audited, and the facility's organization is told"
+        },
+    )
 
 
 class Serialized(fields.Nested):
@@ -116,8 +137,10 @@ class LookupResultSchema(Schema):
         required=True,
         metadata={
             "description": "matched: one facility, pre-plan included. ambiguous: several close "
-            "candidates, no pre-plan. not_shared: a registered facility matches but does not "
-            "share with your agency. no_match: nothing registered matches."
+            "candidates, no pre-plan. not_shared: a registered facility matches (see "
+            "registered_match) but does not share with your agency; opening an incident there "
+            "gives your agency break-glass access to its pre-plan. no_match: nothing registered "
+            "matches."
         },
     )
     normalized_address = fields.String(allow_none=True)
@@ -135,6 +158,16 @@ class LookupResultSchema(Schema):
         metadata={"description": "Input that was not used, and why; disagreements"},
     )
     preplan = Serialized(PreplanSchema, allow_none=True)
+    registered_match = fields.Nested(
+        RegisteredMatchSchema,
+        allow_none=True,
+        metadata={"description": "not_shared: the facility that matches (id and name only)"},
+    )
+    break_glass = Serialized(
+        BreakGlassSchema,
+        allow_none=True,
+        metadata={"description": "Set when the pre-plan is shown through break-glass"},
+    )
 
 
 class PreplanFormatSchema(Schema):

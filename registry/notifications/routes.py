@@ -1,0 +1,21 @@
+from flask_restx import Namespace, Resource
+
+from .. import db
+from ..api import query, returns_page
+from ..auth.principal import current_principal, login_required
+from .schemas import NotificationFiltersSchema, NotificationSchema
+from .service import notifications
+
+ns = Namespace(
+    "notifications", description="What an organization is told (break-glass access and reveals)"
+)
+
+
+@ns.route("")
+class Notifications(Resource):
+    @login_required("admin", "facility_manager")
+    @query(NotificationFiltersSchema)
+    @returns_page(NotificationSchema)
+    def get(self, args):
+        """List your organization's notifications, newest first."""
+        return notifications.page(db.session(), current_principal(), args)

@@ -1,0 +1,158 @@
+"""Break-glass (issue 5, item 3): a mutual-aid agency without an MOU responds to an incident at a
+registered facility. The lookup tells it that a registered facility matches (id and name only);
+opening an incident there lets that agency read that one pre-plan, read-only, while the incident
+is open and for at most REGISTRY_BREAK_GLASS_HOURS; every response says so, every read is
+audited, and the facility's organization is told.
+
+The cast is test_incidents' `world`: agency X shares organization A; agency Y shares nothing.
+"""
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import update
+
+from registry import db
+from registry.audit.models import AuditEvent
+from registry.db import utcnow
+from registry.incidents.models import Incident
+from registry.notifications.models import Notification
+
+from .conftest import assert_problem, count
+from .test_incidents import INCIDENTS, STORE_ADDRESS, opened, world  # noqa: F401
+
+API = "/api/v1"
+LOOKUP = f"{API}/preplans/lookup"
+
+
+def preplan_url(facility_id: int) -> str:
+    return f"{API}/preplans/{facility_id}"
+
+
+@pytest.fixture
+def incident(client, world):  # noqa: F811 - the fixture imported above
+    """Agency Y's CAD opens an incident at the store it has no MOU for."""
+    return opened(client, world.headers["cad_y"])
+
+
+def test_the_lookup_names_the_registered_facility_and_nothing_else(client, world):  # noqa: F811
+    response = client.get(
+        LOOKUP, query_string={"address": STORE_ADDRESS}, headers=world.headers["cad_y"]
+    )
+    body = response.json
+    assert body["status"] == "not_shared"
+    assert body["registered_match"] == {"id": world.store.id, "name": "Main Street Store"}
+    assert body["preplan"] is None and body["break_glass"] is None
+    assert "Propane" not in response.get_data(as_text=True)
+    # Not readable before an incident is opened.
+    assert_problem(client.get(preplan_url(world.store.id), headers=world.headers["cad_y"]), 404)
+
+
+def test_opening_an_incident_grants_the_preplan_flagged(app, client, world, incident):  # noqa: F811
+    assert incident["match_status"] == "not_shared"
+    assert incident["break_glass"] is True
+    assert incident["facility_id"] == world.store.id
+    lookup = incident["lookup"]
+    assert lookup["break_glass"]["incident_id"] == incident["id"]
+    assert lookup["preplan"]["facility"]["id"] == world.store.id
+    assert lookup["preplan"]["break_glass"]["incident_id"] == incident["id"]
+
+    for headers in (world.headers["cad_y"], world.headers["officer_y"]):
+        response = client.get(preplan_url(world.store.id), headers=headers)
+        assert response.status_code == 200, response.get_data(as_text=True)
+        assert response.json["facility"]["hazards"] == "Propane cages at the loading dock"
+        assert response.json["break_glass"]["incident_id"] == incident["id"]
+        assert response.headers["Registry-Break-Glass"] == f"incident={incident['id']}"
+        geojson = client.get(preplan_url(world.store.id) + "?format=geojson", headers=headers)
+        assert geojson.json["break_glass"]["incident_id"] == incident["id"]
+        assert geojson.headers["Registry-Break-Glass"] == f"incident={incident['id']}"
+
+    # A later lookup during the incident brings the flagged pre-plan too.
+    body = client.get(
+        LOOKUP, query_string={"address": STORE_ADDRESS}, headers=world.headers["cad_y"]
+    ).json
+    assert body["preplan"]["break_glass"]["incident_id"] == incident["id"]
+
+    # Every read is audited and flagged.
+    with app.app_context():
+        views = (
+            db.session()
+            .scalars(AuditEvent.__table__.select().where(AuditEvent.action == "preplan.view"))
+            .all()
+        )
+    assert len(views) == 4
+
+
+def test_the_owner_is_told_once_per_incident(app, client, world, incident):  # noqa: F811
+    client.get(preplan_url(world.store.id), headers=world.headers["cad_y"])
+    with app.app_context():
+        rows = db.session().query(Notification).all()
+        assert [(n.kind, n.organization_id, n.facility_id, n.incident_id) for n in rows] == [
+            ("break_glass_access", world.org.id, world.store.id, incident["id"])
+        ]
+    listed = client.get(f"{API}/notifications", headers=world.headers["manager"]).json
+    assert listed["total"] == 1 and "Main Street Store" in listed["items"][0]["message"]
+    assert (
+        client.get(f"{API}/notifications", headers=world.headers["other_manager"]).json["total"]
+        == 0
+    )
+    # The facility's managers see the incident at their facility.
+    seen = client.get(f"{INCIDENTS}/{incident['id']}", headers=world.headers["manager"])
+    assert seen.status_code == 200
+
+
+def test_it_is_scoped_to_that_facility_and_read_only(client, world, incident):  # noqa: F811
+    headers = world.headers["cad_y"]
+    # Not the annex next door, not the facility record or its parts through other routes.
+    assert_problem(client.get(preplan_url(world.annex.id), headers=headers), 404)
+    assert_problem(client.get(f"{API}/facilities/{world.store.id}", headers=headers), 404)
+    officer = world.headers["officer_y"]
+    response = client.patch(
+        f"{API}/facilities/{world.store.id}",
+        json={"hazards": "none"},
+        headers={**officer, "If-Match": '"facility-1-v1"'},
+    )
+    assert response.status_code in (403, 404)
+    # Another agency gets nothing from Y's incident.
+    other = opened(client, world.headers["cad_x"], number="X-1")
+    assert other["break_glass"] is False
+
+
+def test_closing_the_incident_ends_it(client, world, incident):  # noqa: F811
+    headers = world.headers["cad_y"]
+    url = f"{INCIDENTS}/{incident['id']}"
+    etag = client.get(url, headers=headers).headers["ETag"]
+    closed = client.patch(url, json={"status": "closed"}, headers={**headers, "If-Match": etag})
+    assert closed.status_code == 200, closed.get_data(as_text=True)
+    assert_problem(client.get(preplan_url(world.store.id), headers=headers), 404)
+    body = client.get(LOOKUP, query_string={"address": STORE_ADDRESS}, headers=headers).json
+    assert body["status"] == "not_shared" and body["preplan"] is None
+
+
+def test_the_time_limit_ends_it(app, client, world, incident):  # noqa: F811
+    with app.app_context():
+        session = db.session()
+        session.execute(
+            update(Incident)
+            .where(Incident.id == incident["id"])
+            .values(access_expires_at=utcnow() - timedelta(seconds=1))
+        )
+        session.commit()
+    assert_problem(client.get(preplan_url(world.store.id), headers=world.headers["cad_y"]), 404)
+
+
+def test_the_limit_comes_from_configuration(app, client, world, incident):  # noqa: F811
+    hours = app.config["REGISTRY_BREAK_GLASS_HOURS"]
+    with app.app_context():
+        row = db.session().get(Incident, incident["id"])
+        assert row.access_expires_at - row.opened_at == pytest.approx(
+            timedelta(hours=hours), abs=timedelta(seconds=5)
+        )
+
+
+def test_an_agency_that_shares_gets_no_break_glass(client, world):  # noqa: F811
+    body = opened(client, world.headers["cad_x"])
+    assert body["match_status"] == "matched" and body["break_glass"] is False
+    assert body["lookup"]["break_glass"] is None
+    assert "break_glass" not in body["lookup"]["preplan"]
+    assert count(client.application, Notification) == 0
