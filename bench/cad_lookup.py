@@ -173,6 +173,21 @@ def main() -> None:
                 rows.append((name, f"{size:,}", result, rates.get(name)))
         finally:
             stop(server)
+        if size == args.sizes[0]:
+            # What the audit trail costs: the same requests with its commit hook detached.
+            server = start_server(
+                "bench.unaudited_app:app", args.port, args.workers, {"REGISTRY_DATABASE_URL": url}
+            )
+            try:
+                wait_ready(base + "/readyz")
+                for name in ("lookup by address", "pre-plan by id"):
+                    paths = [scenarios[name](s) for s in sites]
+                    wrk(base, paths, token, 1, args.connections, warmup=args.warmup)
+                    result = wrk(base, paths, token, args.duration, args.connections)
+                    result["p50_alone_ms"] = wrk(base, paths, token, 5, 1, warmup=1)["p50_ms"]
+                    rows.append((f"{name}, audit trail off", f"{size:,}", result, None))
+            finally:
+                stop(server)
 
     print()
     print(
@@ -199,6 +214,14 @@ def main() -> None:
         for name in ("lookup by address", "lookup by coordinates", "pre-plan by id"):
             growth = by[(name, large)]["p50_ms"] / by[(name, small)]["p50_ms"]
             print(f"p50 {name}: {large} / {small} facilities = {growth:.2f}x")
+    small = f"{args.sizes[0]:,}"
+    print()
+    for name in ("lookup by address", "pre-plan by id"):
+        on, off = by[(name, small)], by[(f"{name}, audit trail off", small)]
+        print(
+            f"audit trail, {name}: +{on['p50_alone_ms'] - off['p50_alone_ms']:.2f} ms p50 alone, "
+            f"{on['rps'] / off['rps']:.0%} of the unaudited req/s"
+        )
 
 
 if __name__ == "__main__":

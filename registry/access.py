@@ -12,6 +12,8 @@ from .fields import MAX_ID
 from .mous.models import Mou, MouScope, mou_facilities
 
 AGENCY_ROLES = ("agency_user", "cad")
+# Response header naming the incident through which a break-glass read was allowed.
+BREAK_GLASS_HEADER = "Registry-Break-Glass"
 
 
 def _has_scope(scope: str):

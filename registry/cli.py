@@ -10,7 +10,7 @@ from alembic.config import Config as AlembicConfig
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
-from . import db
+from . import audit, db, history
 from .audit.cli import audit_group
 from .floorplans.cli import files_group
 
@@ -58,7 +58,9 @@ def db_check():
 @click.command("create-user")
 @click.option("--username", required=True)
 @click.option(
-    "--role", required=True, type=click.Choice(["admin", "facility_manager", "agency_user"])
+    "--role",
+    required=True,
+    type=click.Choice(["admin", "facility_manager", "agency_user", "auditor"]),
 )
 @click.option("--organization-id", type=int)
 @click.option("--agency-id", type=int)
@@ -78,6 +80,14 @@ def create_user(username, role, organization_id, agency_id):
             role=role,
             organization_id=organization_id,
             agency_id=agency_id,
+        )
+        audit.record(
+            session,
+            None,
+            "user.create",
+            record=user,
+            actor="cli",
+            changes=history.diff({}, history.snapshot(user)),
         )
         click.echo(f"created user {user.username} (id {user.id}, role {user.role})")
 

@@ -292,3 +292,15 @@ def test_a_failed_login_leaves_no_password_in_the_trail(app, client, make):
     text = " ".join(str((e.changes, e.details, e.actor)) for e in events(app))
     assert "Wrong-guess-1" not in text and PASSWORD not in text
     assert user.id
+
+
+def test_the_create_user_command_is_recorded(app, monkeypatch):
+    monkeypatch.setenv("REGISTRY_PASSWORD", "a-long-passphrase-2")
+    result = app.test_cli_runner().invoke(
+        args=["create-user", "--role", "auditor", "--username", "reviewer"]
+    )
+    assert result.exit_code == 0, result.output
+    [row] = events(app, AuditEvent.action == "user.create")
+    assert (row.actor, row.role, row.client_address) == ("cli", None, "cli")
+    assert row.changes["role"] == [None, "auditor"]
+    assert "a-long-passphrase-2" not in str(row.changes) and "$argon2" not in str(row.changes)

@@ -156,3 +156,36 @@ def test_an_agency_that_shares_gets_no_break_glass(client, world):  # noqa: F811
     assert body["lookup"]["break_glass"] is None
     assert "break_glass" not in body["lookup"]["preplan"]
     assert count(client.application, Notification) == 0
+
+
+def test_the_floor_plans_it_lists_can_be_downloaded_flagged(app, client, make, world):  # noqa: F811
+    from tests import sample_files
+    from tests.test_floorplans import created, upload
+
+    plan = created(upload(client, world.headers["manager"], world.store.id, sample_files.pdf()))
+    url = f"{API}/floor-plans/{plan['id']}/file"
+    headers = world.headers["cad_y"]
+    assert_problem(client.get(url, headers=headers), 404)  # no incident yet
+    incident = opened(client, headers)
+    listed = incident["lookup"]["preplan"]["floor_plans"]
+    assert [p["id"] for p in listed] == [plan["id"]]
+    response = client.get(url, headers=headers)
+    assert response.status_code == 200
+    assert response.headers["Registry-Break-Glass"] == f"incident={incident['id']}"
+    response.close()
+    preview = client.get(f"{API}/floor-plans/{plan['id']}/preview", headers=headers)
+    assert preview.status_code == 200
+    preview.close()
+    assert_problem(client.get(url + "?version=9", headers=headers), 404)
+    rows = [
+        e
+        for e in client.get(
+            f"{API}/audit-events",
+            query_string={"action": "floor_plan.", "break_glass": "true"},
+            headers=make.admin(),
+        ).json["items"]
+    ]
+    assert [e["action"] for e in rows] == ["floor_plan.preview", "floor_plan.download"]
+    assert all(e["break_glass"] for e in rows)
+    # Another agency's plan metadata and other routes stay closed.
+    assert_problem(client.get(f"{API}/floor-plans/{plan['id']}", headers=headers), 404)

@@ -5,7 +5,7 @@ from flask_restx import Namespace, Resource
 from werkzeug.exceptions import RequestedRangeNotSatisfiable
 from werkzeug.wsgi import wrap_file
 
-from .. import audit, db, errors
+from .. import access, audit, db, errors
 from ..api import PageArgsSchema, doc, form, query, returns, returns_page
 from ..auth.principal import current_principal, login_required
 from ..crud import RecordService
@@ -116,7 +116,7 @@ def stored_file_routes(ns: Namespace, service: StoredFileService, schema_cls, ch
         @query(VersionArgsSchema)
         @doc(**_DOWNLOAD_DOC)
         def get(self, record_id, args):
-            return send_stored_file(_downloaded(service, record_id, args, "download"))
+            return _download(service, record_id, args, preview=False)
 
     @doc(responses=not_found)
     class Preview(Resource):
@@ -124,7 +124,7 @@ def stored_file_routes(ns: Namespace, service: StoredFileService, schema_cls, ch
         @query(VersionArgsSchema)
         @doc(**{**_DOWNLOAD_DOC, "produces": ["image/png", PROBLEM]})
         def get(self, record_id, args):
-            return send_stored_file(_downloaded(service, record_id, args, "preview"), preview=True)
+            return _download(service, record_id, args, preview=True)
 
     Versions.get.__doc__ = f"List every version of this {noun}, newest first."
     File.get.__doc__ = f"Download the {noun} (`?version=` for another version; ranges work)."
@@ -138,19 +138,37 @@ def stored_file_routes(ns: Namespace, service: StoredFileService, schema_cls, ch
         ns.route(path)(resource)
 
 
-def _downloaded(service: StoredFileService, record_id: int, args: dict, action: str):
-    """The revision asked for, with the download recorded in the audit trail."""
+def _download(service: StoredFileService, record_id: int, args: dict, preview: bool):
+    """Send the revision asked for, recorded in the audit trail. A floor plan of a facility the
+    caller reads through break-glass is sent too, flagged like the pre-plan that lists it."""
     session, principal = db.session(), current_principal()
-    record = _chosen(service, record_id, args)
+    incident = None
+    try:
+        record = _chosen(service, record_id, args)
+    except errors.NotFound:
+        if service is not floor_plans:
+            raise
+        record, incident = floor_plans.through_break_glass(
+            session, principal, record_id, args.get("version")
+        )
+        if record is None:
+            raise
     audit.record(
         session,
         principal,
-        f"{audit.record_type_of(record)}.{action}",
+        f"{audit.record_type_of(record)}.{'preview' if preview else 'download'}",
         record=record,
         facility_id=service.history_facility_id(record),
-        details={"revision": record.revision},
+        break_glass=incident is not None,
+        details={
+            "revision": record.revision,
+            "incident_id": incident.id if incident is not None else None,
+        },
     )
-    return record
+    response = send_stored_file(record, preview=preview)
+    if incident is not None:
+        response.headers[access.BREAK_GLASS_HEADER] = f"incident={incident.id}"
+    return response
 
 
 def _chosen(service: StoredFileService, record_id: int, args: dict):

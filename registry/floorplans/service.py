@@ -11,6 +11,7 @@ from .. import access, errors, history
 from ..auth.principal import Principal
 from ..crud import RecordService
 from ..facilities.models import Facility
+from ..fields import MAX_ID
 from ..mous.models import Mou
 from ..mous.service import mous
 from . import blobs, inspection
@@ -147,6 +148,30 @@ class FloorPlanService(StoredFileService):
             FloorPlan.revision.desc(),
             FloorPlan.id,
         )
+
+    def through_break_glass(self, session: Session, principal: Principal, record_id, version):
+        """(plan, incident) when the caller's agency reads the plan's facility through an open
+        break-glass incident (the pre-plan it may read lists these plans); (None, None) else."""
+        if not 0 < record_id <= MAX_ID:
+            return None, None
+        live = (FloorPlan.deleted_at.is_(None), Facility.deleted_at.is_(None))
+        record = session.scalar(
+            select(FloorPlan).join(Facility).where(FloorPlan.id == record_id, *live)
+        )
+        if record is None:
+            return None, None
+        incident = access.break_glass_incident(session, principal, record.facility_id)
+        if incident is None:
+            return None, None
+        if version is not None:
+            record = session.scalar(
+                select(FloorPlan).where(
+                    *self.same_series(record), FloorPlan.revision == version, *live[:1]
+                )
+            )
+            if record is None:
+                raise errors.NotFound(f"This floor plan has no version {version}.")
+        return record, incident
 
     def current_of_facility(self, session: Session, facility_id: int) -> list[FloorPlan]:
         """The current plan of each level (for the pre-plan; visibility is the caller's job)."""

@@ -1,7 +1,7 @@
 from flask import request
 from flask_restx import Namespace, Resource
 
-from .. import audit, db
+from .. import access, audit, db
 from ..api import conditional, doc, query, returns
 from ..auth.principal import current_principal, login_required
 from ..errors import PROBLEM_JSON
@@ -11,7 +11,6 @@ from .service import find_preplan, readable_preplan, with_break_glass
 
 ns = Namespace("preplans", description="The CAD lookup and facility pre-plans")
 GEOJSON = "application/geo+json"
-BREAK_GLASS_HEADER = "Registry-Break-Glass"
 
 
 @ns.route("/lookup")
@@ -78,7 +77,7 @@ class PreplanDocument(Resource):
             document = with_break_glass(document, incident)
             geojson = {**geojson, "break_glass": document["break_glass"]}
             etag = f"{etag}-bg{incident.id}"
-            headers[BREAK_GLASS_HEADER] = f"incident={incident.id}"
+            headers[access.BREAK_GLASS_HEADER] = f"incident={incident.id}"
         # One URL, two representations: shared caches must key on Accept too.
         if wants_geojson:
             response = conditional(geojson, etag + "-geojson", mimetype=GEOJSON, vary="Accept")
