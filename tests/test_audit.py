@@ -254,6 +254,8 @@ def test_a_facility_manager_sees_only_its_facilities_trail(client, make, trail):
     body = listed(client, make.headers(manager))
     assert body["total"] == 2
     assert {e["facility_id"] for e in body["items"]} == {facility.id}
+    # Who read it, not from which network address.
+    assert {e["client_address"] for e in body["items"]} == {None}
     assert listed(client, make.headers(manager), facility_id=other.id)["total"] == 0
 
 
@@ -304,3 +306,19 @@ def test_the_create_user_command_is_recorded(app, monkeypatch):
     assert (row.actor, row.role, row.client_address) == ("cli", None, "cli")
     assert row.changes["role"] == [None, "auditor"]
     assert "a-long-passphrase-2" not in str(row.changes) and "$argon2" not in str(row.changes)
+
+
+def test_a_lookup_keeps_no_calling_number(app, client, make, site):
+    org, facility = site
+    agency = make.agency()
+    make.mou(org, agency)
+    headers = make.headers(make.cad_client(agency))
+    response = client.get(
+        f"{API}/preplans/lookup",
+        query_string={"phone": "+1 217 555 0199", "address": f"{facility.address_line1}, 62701"},
+        headers=headers,
+    )
+    assert response.status_code == 200
+    [row] = events(app, AuditEvent.action == "preplan.lookup")
+    assert row.details["query"]["phone"] == "given"
+    assert "0199" not in str(row.details)

@@ -41,7 +41,16 @@ def search(session: Session, principal: Principal, args: dict) -> Page:
     if args.get("until"):
         conditions.append(AuditEvent.at < args["until"])
     statement = select(AuditEvent).where(*conditions).order_by(AuditEvent.seq.desc())
-    return paginate(session, statement, args)
+    page = paginate(session, statement, args)
+    if principal.role == "facility_manager":
+        # A partner sees who read its facilities, not the agencies' network addresses.
+        page.items = [_without_address(event) for event in page.items]
+    return page
+
+
+def _without_address(event: AuditEvent) -> dict:
+    values = {column.key: getattr(event, column.key) for column in AuditEvent.__table__.columns}
+    return {**values, "client_address": None}
 
 
 def check_chain(session: Session, principal: Principal) -> Verification:

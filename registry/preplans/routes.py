@@ -31,9 +31,12 @@ class Lookup(Resource):
             facility_id=result.facility_id,
             break_glass=result.break_glass is not None,
             details={
-                "query": args,
+                # The calling number may be a 911 caller's own phone, and facility managers read
+                # their facilities' trail: it is noted as given, not kept.
+                "query": {k: ("given" if k == "phone" else v) for k, v in args.items()},
                 "status": result.status,
-                "candidates": [c.facility_id for c in result.candidates],
+                # How many, not which: the other candidates are not this facility's business.
+                "candidates": len(result.candidates),
                 "hidden_matches": result.hidden_matches,
             },
         )
