@@ -322,3 +322,39 @@ def test_a_lookup_keeps_no_calling_number(app, client, make, site):
     [row] = events(app, AuditEvent.action == "preplan.lookup")
     assert row.details["query"]["phone"] == "given"
     assert "0199" not in str(row.details)
+
+
+@pytest.fixture
+def statements(app):
+    """The SQL the app sends, in order."""
+    from sqlalchemy import event as sa_event
+
+    seen = []
+
+    def note(_conn, _cursor, statement, *_args):
+        seen.append(statement)
+
+    engine = app.extensions["registry.engine"]
+    sa_event.listen(engine, "before_cursor_execute", note)
+    yield seen
+    sa_event.remove(engine, "before_cursor_execute", note)
+
+
+def test_only_transactions_that_just_record_reads_skip_the_wal_flush(
+    app, client, make, site, statements
+):
+    org, facility = site
+    headers = make.manager(org)
+    url = f"{API}/facilities/{facility.id}"
+    postgres = app.extensions["registry.engine"].dialect.name == "postgresql"
+    client.get(f"{API}/preplans/{facility.id}", headers=headers)
+    asynchronous = [s for s in statements if "synchronous_commit" in s]
+    assert len(asynchronous) == (1 if postgres else 0)
+    statements.clear()
+    etag = client.get(url, headers=headers).headers["ETag"]
+    statements.clear()
+    response = client.patch(url, json={"hazards": "x"}, headers={**headers, "If-Match": etag})
+    assert response.status_code == 200
+    # A data change (and its audit row) is committed durably.
+    assert not [s for s in statements if "synchronous_commit" in s]
+    assert any(s.startswith("INSERT INTO audit_events") for s in statements)

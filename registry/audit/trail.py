@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC
 
 from flask import g, has_request_context, request
-from sqlalchemy import event, insert, select, update
+from sqlalchemy import event, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -28,6 +28,7 @@ from ..db import utcnow
 from .models import GENESIS_HASH, AuditEvent, AuditHead
 
 PENDING = "audit_pending"
+WROTE = "audit_wrote"  # the transaction changed data (not only recorded reads)
 HEAD_ID = 1
 REDACTED = "[redacted]"
 
@@ -159,19 +160,42 @@ def append(session: Session, events: list[dict]) -> None:
         row["hash"] = prev_hash = _digest(row)
         rows.append(row)
     session.execute(update(AuditHead).where(AuditHead.id == HEAD_ID).values(last_hash=prev_hash))
-    session.execute(insert(AuditEvent), rows)
+    # Core, not the ORM's bulk path: the rows are plain dicts and this runs on every request.
+    session.execute(AuditEvent.__table__.insert(), rows)
 
 
 @event.listens_for(Session, "before_commit")
 def _append_pending(session: Session) -> None:
     events = session.info.pop(PENDING, None)
-    if events:
-        append(session, events)
+    if not events:
+        return
+    if not session.info.pop(WROTE, False) and session.get_bind().dialect.name == "postgresql":
+        # The transaction only records reads (a lookup, a pre-plan view): commit it without
+        # waiting for the WAL flush. A database crash can lose the last fraction of a second of
+        # read events (never a data change, never a link of the chain: the WAL is replayed in
+        # order); in exchange the head row's lock is not held through an fsync on the CAD path.
+        session.execute(text("SET LOCAL synchronous_commit TO OFF"))
+    append(session, events)
 
 
+@event.listens_for(Session, "before_flush")
+def _note_flushed_changes(session: Session, _context, _instances) -> None:
+    if session.new or session.deleted or any(session.is_modified(o) for o in session.dirty):
+        session.info[WROTE] = True
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _note_statements(state) -> None:
+    # Anything but a SELECT counts as a write (UPDATE/DELETE/INSERT statements, locks, SET).
+    if not state.is_select:
+        state.session.info[WROTE] = True
+
+
+@event.listens_for(Session, "after_commit")
 @event.listens_for(Session, "after_rollback")
-def _drop_pending(session: Session) -> None:
+def _forget(session: Session) -> None:
     session.info.pop(PENDING, None)
+    session.info.pop(WROTE, None)
 
 
 @dataclass
