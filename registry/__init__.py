@@ -3,7 +3,7 @@
 from flask import Flask
 from sqlalchemy import text
 
-from . import db, errors
+from . import db, encryption, errors
 from .api import AUTHORIZATIONS, RegistryApi, install_models
 from .config import load_config
 
@@ -14,6 +14,8 @@ def create_app(overrides: dict | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=False)
     app.config.update(load_config(overrides))
     db.init_app(app)
+    register_http(app)
+    encryption.init_app(app)
     register_storage(app)
     register_audit(app)
     register_auth(app)
@@ -28,6 +30,14 @@ def register_auth(app: Flask) -> None:
     from .auth.service import jwt
 
     jwt.init_app(app)
+
+
+def register_http(app: Flask) -> None:
+    """Rate limits, security headers and CORS, for every response (errors and 404s too)."""
+    from . import http, ratelimit
+
+    ratelimit.register_rate_limits(app)
+    http.init_app(app)
 
 
 def register_audit(app: Flask) -> None:

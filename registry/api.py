@@ -48,10 +48,16 @@ def _mark_write_only(definition: dict, schema_cls) -> None:
     for name, field in schema_cls().fields.items():
         if field.load_only:
             key = field.data_key or name
-            definition["properties"][key]["description"] = "Write-only: never returned."
+            note, described = "Write-only: never returned.", definition["properties"][key]
+            if not described.get("description", "").startswith(note):  # runs once per document
+                described["description"] = " ".join(
+                    filter(None, [note, described.get("description")])
+                )
             if key in definition.get("required", []):
                 definition["required"].remove(key)
                 definition["properties"][key]["x-required-on-create"] = True
+    if definition.get("required") == []:
+        del definition["required"]  # Swagger 2.0 wants a non-empty list or none (input-only shapes)
 
 
 class MarshmallowModel(SchemaModel):
@@ -122,9 +128,15 @@ def doc(**kwargs):
 
 
 def _reject_nul(value, path="body"):
-    # PostgreSQL cannot store NUL in text; refuse it as bad input instead of failing at INSERT.
-    if isinstance(value, str) and "\x00" in value:
-        raise errors.InvalidInput({path: ["NUL characters are not allowed."]})
+    # PostgreSQL cannot store NUL in text, and no database stores half a UTF-16 surrogate pair
+    # (JSON may escape one: "\ud800"); refuse both as bad input instead of failing at INSERT.
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise errors.InvalidInput({path: ["NUL characters are not allowed."]})
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise errors.InvalidInput({path: ["Not valid Unicode text."]}) from None
     if isinstance(value, dict):
         for key, item in value.items():
             _reject_nul(key, path)

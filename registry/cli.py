@@ -12,6 +12,7 @@ from flask.cli import AppGroup, with_appcontext
 
 from . import audit, db, history
 from .audit.cli import audit_group
+from .facilities.cli import secrets_group
 from .floorplans.cli import files_group
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -151,5 +152,6 @@ commands = [
     backup_command,
     restore_command,
     files_group,
+    secrets_group,
     audit_group,
 ]

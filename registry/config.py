@@ -19,6 +19,16 @@
 | `REGISTRY_S3_ENDPOINT_URL` | an S3-compatible endpoint (MinIO, Ceph …) | AWS |
 | `REGISTRY_S3_REGION` | the bucket's region | boto3's default |
 | `REGISTRY_S3_ACCESS_KEY_ID` / `REGISTRY_S3_SECRET_ACCESS_KEY` | keys | boto3's default chain |
+| `REGISTRY_FRESH_LOGIN_MINUTES` | how long a password login counts as fresh (admin changes, share grants) | 10 |
+| `REGISTRY_LOCKOUT_ATTEMPTS` | failed logins in a row that lock a user account | 5 |
+| `REGISTRY_LOCKOUT_MINUTES` | how long the lock lasts | 15 |
+| `REGISTRY_RATE_LIMIT` | requests per client (token subject, else address) to /api | `1200/minute` |
+| `REGISTRY_LOGIN_RATE_LIMIT` | login and client-token attempts, per address and per username | `10/minute` |
+| `REGISTRY_RATELIMIT_STORAGE_URI` | where the counters live; `redis://host:6379/0` to share them between workers | `memory://` |
+| `REGISTRY_RATELIMIT_KEY_PREFIX` | prefix of the counters' keys (several deployments on one Redis) | `registry` |
+| `REGISTRY_CORS_ORIGINS` | comma-separated browser origins allowed to call the API | none |
+| `REGISTRY_FIELD_KEYS` | keys that encrypt access-point secrets: `id:base64url-32-byte-key`, comma-separated; keep old keys listed until `secrets rotate` has run | development: `dev1`, generated into `instance/`; production: required |
+| `REGISTRY_FIELD_KEY_ID` | the key new secrets are sealed with | the first key listed |
 """
 
 import os
@@ -38,7 +48,7 @@ class ConfigError(RuntimeError):
     """The environment does not describe a service that can safely start."""
 
 
-def _development_secret(name: str) -> str:
+def _development_secret(name: str, make=lambda: secrets.token_urlsafe(48)) -> str:
     """Return a per-checkout random secret kept under instance/, never committed."""
     INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
     path = INSTANCE_DIR / f"{name}.key"
@@ -46,7 +56,7 @@ def _development_secret(name: str) -> str:
         # Write aside, then link into place: when several workers start at once, exactly one
         # key wins and nobody reads a half-written file.
         draft = path.with_suffix(f".{os.getpid()}.tmp")
-        draft.write_text(secrets.token_urlsafe(48))
+        draft.write_text(make())
         draft.chmod(0o600)
         try:
             os.link(draft, path)
@@ -103,6 +113,7 @@ def load_config(overrides: dict | None = None) -> dict:
         "JSON_SORT_KEYS": False,
     }
     config.update(_storage_config())
+    config.update(_hardening_config())
     config.update(overrides)
     _check_storage_config(config)
     if "JWT_SECRET_KEY" not in config:
@@ -115,7 +126,23 @@ def load_config(overrides: dict | None = None) -> dict:
             raise ConfigError(f"{name} must be at least {MIN_KEY_BYTES} bytes")
     if config["JWT_SECRET_KEY"] == config["SECRET_KEY"]:
         raise ConfigError("the JWT key must differ from SECRET_KEY")
+    config.update(_encryption_config(config, production))
     return config
+
+
+def _encryption_config(config: dict, production: bool) -> dict:
+    """The keyring for access-point secrets (see encryption.py), checked before anything starts:
+    a service that could not read or write codes must not come up."""
+    from .encryption import Keyring, new_key_spec
+
+    keys = config.get("REGISTRY_FIELD_KEYS") or os.environ.get("REGISTRY_FIELD_KEYS")
+    if not keys:
+        if production:
+            raise ConfigError("REGISTRY_FIELD_KEYS must be set in production")
+        keys = _development_secret("field-keys", lambda: new_key_spec("dev1"))
+    active = config.get("REGISTRY_FIELD_KEY_ID") or os.environ.get("REGISTRY_FIELD_KEY_ID")
+    Keyring.parse(keys, active)
+    return {"REGISTRY_FIELD_KEYS": keys, "REGISTRY_FIELD_KEY_ID": active}
 
 
 def _storage_config() -> dict:
@@ -136,6 +163,25 @@ def _storage_config() -> dict:
         "REGISTRY_S3_REGION": env("REGISTRY_S3_REGION"),
         "REGISTRY_S3_ACCESS_KEY_ID": env("REGISTRY_S3_ACCESS_KEY_ID"),
         "REGISTRY_S3_SECRET_ACCESS_KEY": env("REGISTRY_S3_SECRET_ACCESS_KEY"),
+    }
+
+
+def _hardening_config() -> dict:
+    """Login lockout, fresh logins, rate limits and CORS (see registry/ratelimit.py, http.py)."""
+    env = os.environ.get
+    return {
+        "REGISTRY_FRESH_LOGIN_MINUTES": int(env("REGISTRY_FRESH_LOGIN_MINUTES", 10)),
+        "REGISTRY_LOCKOUT_ATTEMPTS": int(env("REGISTRY_LOCKOUT_ATTEMPTS", 5)),
+        "REGISTRY_LOCKOUT_MINUTES": int(env("REGISTRY_LOCKOUT_MINUTES", 15)),
+        "REGISTRY_RATE_LIMIT": env("REGISTRY_RATE_LIMIT", "1200/minute"),
+        "REGISTRY_LOGIN_RATE_LIMIT": env("REGISTRY_LOGIN_RATE_LIMIT", "10/minute"),
+        "REGISTRY_RATELIMIT_STORAGE_URI": env("REGISTRY_RATELIMIT_STORAGE_URI", "memory://"),
+        "REGISTRY_RATELIMIT_KEY_PREFIX": env("REGISTRY_RATELIMIT_KEY_PREFIX", "registry"),
+        "REGISTRY_CORS_ORIGINS": [
+            origin.strip()
+            for origin in env("REGISTRY_CORS_ORIGINS", "").split(",")
+            if origin.strip()
+        ],
     }
 
 

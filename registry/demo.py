@@ -154,12 +154,14 @@ def load_demo(session: Session) -> str:
                 lon=-89.6437,
                 level="Ground",
                 notes="Roll-up door; night crew can open it.",
+                code="2468#",
             ),
             AccessPoint(
                 facility=store,
                 kind="key_box",
                 name="Knox box at main entrance",
                 level="Ground",
+                key_location="Knox box left of the south doors, 1.5 m up; master key ring #1",
             ),
             AccessPoint(
                 facility=mall_site,
@@ -173,6 +175,8 @@ def load_demo(session: Session) -> str:
                 kind="fire_alarm_panel",
                 name="FACP east service corridor",
                 level="Level 1",
+                code="5150",
+                key_location="Panel key in the security office lock box",
             ),
             TacticalPoint(
                 facility=store,
@@ -259,7 +263,12 @@ def load_demo(session: Session) -> str:
                 status="active",
                 effective_date=today - timedelta(days=365),
                 expiry_date=today + timedelta(days=365),
-                scope_rows=[MouScope(scope="data_sharing"), MouScope(scope="training")],
+                scope_rows=[
+                    MouScope(scope="data_sharing"),
+                    MouScope(scope="training"),
+                    # Springfield PD may reveal the store's door codes and key locations.
+                    MouScope(scope="key_holding"),
+                ],
             ),
             Mou(
                 organization_id=mall.id,

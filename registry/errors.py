@@ -14,6 +14,7 @@ from http import HTTPStatus
 
 from flask import Response, current_app
 from flask_jwt_extended.exceptions import JWTExtendedException
+from flask_limiter import RateLimitExceeded
 from jwt import PyJWTError
 from marshmallow import ValidationError
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
@@ -207,6 +208,11 @@ def problem_response(error: Exception) -> Response:
     if isinstance(error, DataError):
         # Schemas cap every value to its column; this is the net under that, not the rule.
         return problem(422, "A value does not fit the field it was sent for.", "validation-error")
+    if isinstance(error, RateLimitExceeded):
+        from .ratelimit import seconds_until_reset
+
+        # The description is ours (each limit's error_message), never the caller's input.
+        return problem_response(TooManyRequests(error.description, seconds_until_reset(error)))
     if isinstance(error, HTTPException):
         detail = error.description or HTTPStatus(error.code).phrase
         headers = {}

@@ -2,6 +2,9 @@
 
 Each area's routes.py calls these with its namespace, service and schema, then adds whatever is
 particular to it. Views stay three lines: authenticate, call the service, return the record.
+
+`fresh=True` makes the writes (create, update, delete, restore) ask for a token from a recent
+password login (admin changes, share grants); reads never do.
 """
 
 from flask_restx import Namespace, Resource
@@ -30,6 +33,7 @@ def item_routes(
     roles=(),
     patch_schema=None,
     deletable=True,
+    fresh=False,
 ):
     """GET, PATCH (with If-Match) and, when `deletable`, DELETE (with If-Match) on one record."""
     noun = service.noun
@@ -42,7 +46,7 @@ def item_routes(
         def get(self, record_id):
             return service.get(db.session(), current_principal(), record_id)
 
-        @login_required(*roles)
+        @login_required(*roles, fresh=fresh)
         @doc(
             params={"If-Match": {"in": "header", "required": True, "type": "string"}},
             responses={"412": "Stale If-Match", "428": "If-Match missing"},
@@ -56,7 +60,7 @@ def item_routes(
             require_if_match(record)
             return service.update(session, principal, record, load_body())
 
-        @login_required(*roles)
+        @login_required(*roles, fresh=fresh)
         @doc(
             params={"If-Match": {"in": "header", "required": True, "type": "string"}},
             responses={
@@ -81,13 +85,15 @@ def item_routes(
         del Item.delete
         Item.methods = Item.methods - {"DELETE"}  # Flask fixed the list when the class was made
     if service.soft_deletes:
-        restore_route(ns, service, schema_cls, f"{path}/restore", roles)
+        restore_route(ns, service, schema_cls, f"{path}/restore", roles, fresh)
     Item.__name__ = f"{schema_cls.__name__.removesuffix('Schema')}Item"
     ns.route(path)(Item)
     return Item
 
 
-def restore_route(ns: Namespace, service: RecordService, schema_cls, path: str, roles=()):
+def restore_route(
+    ns: Namespace, service: RecordService, schema_cls, path: str, roles=(), fresh=False
+):
     """POST .../restore: bring back a soft-deleted record.
 
     No If-Match: a deleted record cannot be edited meanwhile, and restoring overwrites nothing.
@@ -95,7 +101,7 @@ def restore_route(ns: Namespace, service: RecordService, schema_cls, path: str, 
 
     @doc(responses={"404": f"No deleted {service.noun} with this id visible to you"})
     class Restore(Resource):
-        @login_required(*roles)
+        @login_required(*roles, fresh=fresh)
         @returns(schema_cls)
         def post(self, record_id):
             session, principal = db.session(), current_principal()
@@ -115,6 +121,7 @@ def collection_routes(
     filters_schema=None,
     roles=(),
     created_schema=None,
+    fresh=False,
 ):
     """GET (paginated, filtered) and POST on a top-level collection."""
     noun = service.noun
@@ -128,7 +135,7 @@ def collection_routes(
             principal = current_principal()
             return service.list(db.session(), principal, args, *service.filters(args))
 
-        @login_required(*roles)
+        @login_required(*roles, fresh=fresh)
         @idempotent
         @body(schema_cls, deferred=True)
         @returns(created_schema or schema_cls, 201, "Created")
@@ -152,6 +159,7 @@ def nested_collection_routes(
     schema_cls,
     parent_field: str,
     roles=(),
+    fresh=False,
 ):
     """GET and POST on the children of one visible parent, e.g. a facility's access points."""
     noun, parent_noun = service.noun, parent_service.noun
@@ -167,7 +175,7 @@ def nested_collection_routes(
             condition = getattr(service.model, parent_field) == parent_id
             return service.list(session, principal, args, condition)
 
-        @login_required(*roles)
+        @login_required(*roles, fresh=fresh)
         @idempotent
         @body(schema_cls, deferred=True)
         @returns(schema_cls, 201, "Created")

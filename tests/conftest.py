@@ -11,13 +11,13 @@ from datetime import date, timedelta
 
 import pytest
 from alembic import command as alembic_command
-from flask_jwt_extended import create_access_token
 from sqlalchemy import text
 
 from registry import create_app, db
 from registry.agencies.models import Agency
 from registry.auth.models import CadClient, User
 from registry.auth.passwords import hash_secret
+from registry.auth.service import issue_access_token
 from registry.cli import alembic_config
 from registry.contacts.models import Contact
 from registry.facilities.models import AccessPoint, Facility, TacticalPoint
@@ -33,6 +33,14 @@ CLIENT_SECRET_HASH = hash_secret(CLIENT_SECRET)
 TEST_KEYS = {
     "JWT_SECRET_KEY": "test-jwt-key-0123456789-0123456789-abcdef",
     "SECRET_KEY": "test-flask-key-0123456789-0123456789-abcdef",
+    # Access-point secrets (encryption.py): one 32-byte key, id "test1".
+    "REGISTRY_FIELD_KEYS": "test1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8",
+}
+# Rate limits no test trips by accident (the session app's counters last the whole run); the
+# tests of the limits build their own app with low ones.
+GENEROUS_LIMITS = {
+    "REGISTRY_RATE_LIMIT": "1000000/minute",
+    "REGISTRY_LOGIN_RATE_LIMIT": "1000000/minute",
 }
 
 
@@ -51,6 +59,7 @@ def app(tmp_path_factory):
             # Uploads (floor plans, MOU documents) never land in the checkout's instance/.
             "REGISTRY_STORAGE_DIR": str(tmp_path_factory.mktemp("files")),
             **TEST_KEYS,
+            **GENEROUS_LIMITS,
         }
     )
     with app.app_context():
@@ -184,14 +193,15 @@ class Factory:
         }
         return self._save(CadClient(**{**values, **fields}))
 
-    def token(self, account) -> str:
-        """A real access token, as /auth/login or /auth/token would issue it."""
+    def token(self, account, fresh: bool = True) -> str:
+        """A real access token, as /auth/login or /auth/token would issue it (fresh), or as
+        /auth/refresh would (`fresh=False`)."""
         kind = "cad" if isinstance(account, CadClient) else "user"
         with self.app.app_context():
-            return create_access_token(identity=f"{kind}:{account.id}")
+            return issue_access_token(f"{kind}:{account.id}", fresh=fresh)
 
-    def headers(self, account, **extra) -> dict:
-        return {"Authorization": f"Bearer {self.token(account)}", **extra}
+    def headers(self, account, fresh: bool = True, **extra) -> dict:
+        return {"Authorization": f"Bearer {self.token(account, fresh)}", **extra}
 
     # Common casts of characters --------------------------------------------------------------
     def admin(self):

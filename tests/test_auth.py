@@ -111,7 +111,7 @@ def test_login_refused_without_echoing_the_password(client, make, who):
 
     body = assert_unauthorized(response)
     # One message for every failure: the caller cannot tell which part was wrong.
-    assert body["detail"] == "Unknown username or wrong password."
+    assert body["detail"] == auth_service.LOGIN_REFUSED
     assert password.encode() not in response.data
     assert "access_token" not in body
 
@@ -642,6 +642,10 @@ def test_refresh_failures_are_401(any_client, make, case):
 def clean_env(monkeypatch, tmp_path):
     for name in ("REGISTRY_ENV", "REGISTRY_JWT_SECRET", "REGISTRY_SECRET_KEY"):
         monkeypatch.delenv(name, raising=False)
+    # Field-encryption keys are tested in test_secrets; given here, only the key under test
+    # is missing.
+    monkeypatch.delenv("REGISTRY_FIELD_KEY_ID", raising=False)
+    monkeypatch.setenv("REGISTRY_FIELD_KEYS", TEST_KEYS["REGISTRY_FIELD_KEYS"])
     # Development keys would be generated here, never into the checkout's instance/.
     monkeypatch.setattr(registry_config, "INSTANCE_DIR", tmp_path / "instance")
     return monkeypatch

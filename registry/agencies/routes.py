@@ -6,5 +6,6 @@ from .service import agencies
 
 ns = Namespace("agencies", description="Law enforcement, fire, EMS, emergency management, PSAPs")
 
-collection_routes(ns, agencies, AgencySchema, AgencyFiltersSchema)
-item_routes(ns, agencies, AgencySchema)
+# Admin changes need a fresh login.
+collection_routes(ns, agencies, AgencySchema, AgencyFiltersSchema, fresh=True)
+item_routes(ns, agencies, AgencySchema, fresh=True)

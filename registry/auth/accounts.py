@@ -2,10 +2,21 @@
 
 from ..agencies.models import Agency
 from ..crud import RecordService
+from ..db import utcnow
 from ..organizations.models import Organization
 from .models import CadClient, User
 from .passwords import hash_secret
 from .service import check_password_strength, create_cad_client
+
+
+def _ends_sessions(record, data: dict, binding: tuple[str, ...]) -> bool:
+    """Whether `data` disables an existing account or changes its role or binding: then every
+    token issued before must stop working (service._issued_after_cutoff)."""
+    if record.id is None:
+        return False
+    if data.get("is_active") is False and record.is_active:
+        return True
+    return any(field in data and data[field] != getattr(record, field) for field in binding)
 
 
 class UserService(RecordService):
@@ -14,11 +25,16 @@ class UserService(RecordService):
 
     def assign(self, session, record, data):
         data = dict(data)
+        cut_off = _ends_sessions(record, data, ("role", "organization_id", "agency_id"))
         if "password" in data:
             password = data.pop("password")
-            check_password_strength(password)
+            check_password_strength(password, username=data.get("username", record.username))
             record.password_hash = hash_secret(password)
+            # A stolen token is a common reason to change a password: end every session.
+            cut_off = cut_off or record.id is not None
         super().assign(session, record, data)
+        if cut_off:
+            record.tokens_valid_after = utcnow()
 
     def validate(self, session, record):
         from .. import errors
@@ -55,6 +71,12 @@ class CadClientService(RecordService):
         client, secret = create_cad_client(session, **data)
         client.client_secret = secret  # shown once in the creation response, never stored
         return client
+
+    def assign(self, session, record, data):
+        cut_off = _ends_sessions(record, data, ("agency_id",))
+        super().assign(session, record, data)
+        if cut_off:
+            record.tokens_valid_after = utcnow()
 
     def validate(self, session, record):
         self.require(session, Agency, record.agency_id, "agency_id")

@@ -78,6 +78,7 @@ def login_required(*roles: str, fresh: bool = False):
             "401": "Missing, invalid, expired or revoked token"
             + (", or not from a fresh login" if fresh else ""),
             "403": f"Only {', '.join(roles)} may do this" if roles else "Not allowed for you",
+            "429": "Too many requests from you (see Retry-After)",
         }
         return doc(security="bearer", responses=responses)(wrapper)
 

@@ -11,6 +11,7 @@ from .schemas import (
     ClientCredentialsSchema,
     LoginSchema,
     NewCadClientSchema,
+    PasswordChangeSchema,
     PrincipalSchema,
     TokenSchema,
     UserFiltersSchema,
@@ -24,9 +25,14 @@ ns = Namespace("auth", description="Log in, refresh, log out; CAD client credent
 class Login(Resource):
     @body(LoginSchema)
     @returns(TokenSchema)
-    @doc(responses={"401": "Unknown username or wrong password"})
+    @doc(
+        responses={
+            "401": "Unknown username or wrong password, or the account is temporarily locked",
+            "429": "Too many attempts (see Retry-After)",
+        }
+    )
     def post(self, data):
-        """Log in with username and password; returns access and refresh tokens."""
+        """Log in with username and password; returns a fresh access token and a refresh token."""
         return service.login(db.session(), data["username"], data["password"])
 
 
@@ -34,7 +40,12 @@ class Login(Resource):
 class ClientToken(Resource):
     @body(ClientCredentialsSchema)
     @returns(TokenSchema)
-    @doc(responses={"401": "Unknown client or wrong secret"})
+    @doc(
+        responses={
+            "401": "Unknown client or wrong secret",
+            "429": "Too many attempts (see Retry-After)",
+        }
+    )
     def post(self, data):
         """Get an access token for a CAD client (client credentials)."""
         return service.client_token(db.session(), data["client_id"], data["client_secret"])
@@ -59,6 +70,24 @@ class Logout(Resource):
         return "", 204
 
 
+@ns.route("/password")
+class Password(Resource):
+    @login_required(fresh=True)
+    @body(PasswordChangeSchema)
+    @doc(
+        responses={
+            "204": "Changed; every token issued before no longer works",
+            "403": "CAD clients have no password",
+        }
+    )
+    def post(self, data):
+        """Change your own password (needs a fresh login); then log in again."""
+        service.change_password(
+            db.session(), current_principal(), data["current_password"], data["new_password"]
+        )
+        return "", 204
+
+
 @ns.route("/me")
 class Me(Resource):
     @login_required()
@@ -69,8 +98,9 @@ class Me(Resource):
 
 
 users_ns = Namespace("users", description="People who log in (administrators only)")
-collection_routes(users_ns, users, UserSchema, UserFiltersSchema, roles=("admin",))
-item_routes(users_ns, users, UserSchema, roles=("admin",))
+# Account changes need a fresh login: a stolen or left-open session must not mint admins.
+collection_routes(users_ns, users, UserSchema, UserFiltersSchema, roles=("admin",), fresh=True)
+item_routes(users_ns, users, UserSchema, roles=("admin",), fresh=True)
 
 cad_clients_ns = Namespace(
     "cad-clients", description="Dispatch systems of agencies (administrators only)"
@@ -83,5 +113,6 @@ collection_routes(
     CadClientSchema,
     roles=("admin",),
     created_schema=NewCadClientSchema,
+    fresh=True,
 )
-item_routes(cad_clients_ns, cad_clients, CadClientSchema, roles=("admin",))
+item_routes(cad_clients_ns, cad_clients, CadClientSchema, roles=("admin",), fresh=True)

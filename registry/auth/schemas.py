@@ -16,6 +16,15 @@ class ClientCredentialsSchema(Schema):
     client_secret = fields.String(required=True, load_only=True, validate=validate.Length(max=200))
 
 
+class PasswordChangeSchema(Schema):
+    current_password = fields.String(
+        required=True, load_only=True, validate=validate.Length(max=200)
+    )
+    new_password = fields.String(
+        required=True, load_only=True, validate=validate.Length(min=MIN_PASSWORD_LENGTH, max=200)
+    )
+
+
 class TokenSchema(Schema):
     access_token = fields.String(required=True)
     refresh_token = fields.String(metadata={"description": "Only from /auth/login"})

@@ -1,9 +1,10 @@
 """Authentication and account management, callable without HTTP."""
 
 import secrets
-from datetime import UTC, datetime
+import time
+from datetime import UTC, datetime, timedelta
 
-from flask import current_app, g
+from flask import current_app, g, has_request_context
 from flask_jwt_extended import (
     JWTManager,
     create_access_token,
@@ -11,17 +12,69 @@ from flask_jwt_extended import (
     decode_token,
     get_jwt,
 )
-from sqlalchemy import delete, exists, select
+from sqlalchemy import delete, exists, select, update
 from sqlalchemy.orm import Session
 
-from .. import db, errors
+from .. import audit, db, errors
+from ..db import utcnow
 from ..fields import MAX_ID
 from .models import CadClient, RevokedToken, User
-from .passwords import hash_secret, verify_secret
+from .passwords import hash_secret, needs_rehash, verify_secret
 from .principal import Principal
 
-jwt = JWTManager()
 MIN_PASSWORD_LENGTH = 12
+# One answer for every refused login, so nobody learns which usernames exist or are locked.
+LOGIN_REFUSED = "Unknown username or wrong password, or the account is temporarily locked."
+CLIENT_REFUSED = "Unknown client or wrong secret."
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class RegistryJWTManager(JWTManager):
+    """flask-jwt-extended, verifying a request's bearer token once.
+
+    The rate limiter keys a request by its token's subject before the view runs (ratelimit.py),
+    so it verifies the token there: an unverified subject would let anyone spend a CAD client's
+    budget. The verified claims are kept for the request and reused when the view authenticates.
+    """
+
+    def _decode_jwt_from_config(self, encoded_token, csrf_value=None, allow_expired=False):
+        reusable = has_request_context() and csrf_value is None and not allow_expired
+        cached = g.get("verified_token") if reusable else None
+        if cached is not None and cached[0] == encoded_token:
+            return cached[1]
+        claims = super()._decode_jwt_from_config(encoded_token, csrf_value, allow_expired)
+        if reusable:
+            g.verified_token = (encoded_token, claims)
+        return claims
+
+
+jwt = RegistryJWTManager()
+
+
+@jwt.additional_claims_loader
+def _issued_at_microseconds(_identity) -> dict:
+    # `iat` has whole seconds, too coarse for the cut-off after a password change (see
+    # _issued_after_cutoff).
+    return {"iat_us": time.time_ns() // 1000}
+
+
+def _issued_after_cutoff(claims, cutoff: datetime | None) -> bool:
+    """Whether a token was issued after its account's cut-off (`tokens_valid_after`: the password
+    changed, the account was disabled or re-bound). Only such tokens are accepted.
+
+    Strictly after: the cut-off is taken when the change is made, so a token from that very
+    microsecond may predate it. Tokens carry their issue time in microseconds (`iat_us`), so a
+    login in the same second as a password change works while a token from earlier in that second
+    is refused. A token with only `iat` (whole seconds, rounded down) may come from any moment of
+    its second, so it passes only when that second began after the cut-off.
+    """
+    if cutoff is None:
+        return True
+    cutoff_us = (cutoff - EPOCH) // timedelta(microseconds=1)
+    issued_us = claims.get("iat_us")
+    if type(issued_us) is not int:
+        issued_us = int(claims.get("iat", 0)) * 1_000_000
+    return issued_us > cutoff_us
 
 
 def principal_of(record: User | CadClient) -> Principal:
@@ -34,7 +87,8 @@ def _account_of(claims) -> tuple[User | CadClient | None, bool]:
     """The token's account and whether the token is revoked, in one round trip.
 
     flask-jwt-extended asks both questions on every request (blocklist, then user lookup); this
-    is the CAD hot path, so the answer is fetched once and kept for the request.
+    is the CAD hot path, so the answer is fetched once and kept for the request. A token issued
+    before the account's `tokens_valid_after` counts as revoked: that column is on the same row.
     """
     cached = g.get("token_account")
     if cached is not None and cached[0] == claims.get("jti"):
@@ -54,6 +108,8 @@ def _account_of(claims) -> tuple[User | CadClient | None, bool]:
             .first()
         )
         account, revoked = (row[0], row.revoked) if row else (None, False)
+        if account is not None and not _issued_after_cutoff(claims, account.tokens_valid_after):
+            revoked = True
     g.token_account = (claims.get("jti"), account, revoked)
     return account, revoked
 
@@ -72,7 +128,17 @@ def _load_principal(_header, claims) -> Principal | None:
     return principal_of(account)
 
 
+def issue_access_token(subject: str, fresh: bool, claims: dict | None = None) -> str:
+    """An access token; `fresh` ones (from presented credentials) allow sensitive actions for
+    REGISTRY_FRESH_LOGIN_MINUTES."""
+    window = timedelta(minutes=current_app.config["REGISTRY_FRESH_LOGIN_MINUTES"])
+    return create_access_token(
+        identity=subject, fresh=window if fresh else False, additional_claims=claims
+    )
+
+
 def _tokens_for(principal: Principal, with_refresh: bool) -> dict:
+    """Tokens for credentials presented just now (password or client secret): fresh."""
     result = {"token_type": "Bearer", "role": principal.role}
     claims = {}
     if with_refresh:
@@ -80,9 +146,7 @@ def _tokens_for(principal: Principal, with_refresh: bool) -> dict:
         # The access token names its refresh token, so logout can revoke both.
         claims["rjti"] = decode_token(refresh)["jti"]
         result["refresh_token"] = refresh
-    result["access_token"] = create_access_token(
-        identity=principal.subject, additional_claims=claims
-    )
+    result["access_token"] = issue_access_token(principal.subject, fresh=True, claims=claims)
     result["expires_in"] = _access_lifetime_seconds()
     return result
 
@@ -91,30 +155,154 @@ def _access_lifetime_seconds() -> int:
     return int(current_app.config["JWT_ACCESS_TOKEN_EXPIRES"].total_seconds())
 
 
+def _keep_updated_at(model) -> dict:
+    # Counters and rehashes are written with UPDATE statements, which neither bump the row
+    # version (the ETag an administrator edits against) nor should move `updated_at`.
+    return {"updated_at": model.updated_at}
+
+
 def login(session: Session, username: str, password: str) -> dict:
+    """Tokens for a user's password; 5 failures in a row (REGISTRY_LOCKOUT_ATTEMPTS) lock the
+    account for REGISTRY_LOCKOUT_MINUTES, and a success resets the count."""
     user = session.scalar(select(User).where(User.username == username))
+    # Verified for unknown and locked accounts too, so the answer takes as long either way.
     ok = verify_secret(user.password_hash if user else None, password)
-    if not ok or not user.is_active:
-        raise errors.Unauthorized("Unknown username or wrong password.")
-    return _tokens_for(principal_of(user), with_refresh=True)
+    if user is None:
+        # The submitted name is not kept (people paste passwords into it), only its length.
+        audit.record(
+            session,
+            None,
+            "auth.login_failed",
+            details={"reason": "unknown_username", "username_length": len(username)},
+        )
+        raise errors.Unauthorized(LOGIN_REFUSED).keeping_changes()
+    if user.locked_until is not None and user.locked_until > utcnow():
+        reason = "locked"  # even the right password: the lock is what stops guessing
+    elif not user.is_active:
+        reason = "inactive"
+    elif not ok:
+        reason = "wrong_password"
+        _count_failure(session, user)
+    else:
+        reason = None
+    if reason is not None:
+        audit.record(
+            session,
+            None,
+            "auth.login_failed",
+            record=user,
+            actor=f"user:{user.id}",
+            details={"reason": reason},
+        )
+        raise errors.Unauthorized(LOGIN_REFUSED).keeping_changes()
+    changes = {}
+    if user.failed_logins or user.locked_until is not None:
+        changes.update(failed_logins=0, locked_until=None)
+    if needs_rehash(user.password_hash):
+        # The hashing parameters were raised since this hash was made.
+        changes["password_hash"] = hash_secret(password)
+    if changes:
+        session.execute(
+            update(User).where(User.id == user.id).values(**changes, **_keep_updated_at(User))
+        )
+    principal = principal_of(user)
+    audit.record(session, principal, "auth.login", record=user)
+    return _tokens_for(principal, with_refresh=True)
+
+
+def _count_failure(session: Session, user: User) -> None:
+    """Count a wrong password; at the limit, lock the account and start the count again."""
+    config = current_app.config
+    limit = config["REGISTRY_LOCKOUT_ATTEMPTS"]
+    # One UPDATE that adds in the database: two guesses in parallel both count, where reading
+    # the count and writing it back would lose one.
+    failures = session.execute(
+        update(User)
+        .where(User.id == user.id)
+        .values(failed_logins=User.failed_logins + 1, **_keep_updated_at(User))
+        .returning(User.failed_logins)
+    ).scalar_one()
+    if failures < limit:
+        return
+    locked_until = utcnow() + timedelta(minutes=config["REGISTRY_LOCKOUT_MINUTES"])
+    # Conditional on the count, so of two parallel guesses that reach the limit one locks.
+    locked = session.execute(
+        update(User)
+        .where(User.id == user.id, User.failed_logins >= limit)
+        .values(failed_logins=0, locked_until=locked_until, **_keep_updated_at(User))
+    ).rowcount
+    if locked:
+        audit.record(
+            session,
+            None,
+            "auth.account_locked",
+            record=user,
+            actor=f"user:{user.id}",
+            details={"failed_logins": failures, "locked_until": locked_until.isoformat()},
+        )
 
 
 def client_token(session: Session, client_id: str, client_secret: str) -> dict:
     client = session.scalar(select(CadClient).where(CadClient.client_id == client_id))
     ok = verify_secret(client.secret_hash if client else None, client_secret)
     if not ok or not client.is_active:
-        raise errors.Unauthorized("Unknown client or wrong secret.")
+        if client is None:
+            actor, details = None, {"reason": "unknown_client", "client_id_length": len(client_id)}
+        else:
+            actor = f"cad:{client.id}"
+            details = {"reason": "wrong_secret" if not ok else "inactive"}
+        audit.record(
+            session,
+            None,
+            "auth.client_token_failed",
+            record=client,
+            actor=actor,
+            details=details,
+        )
+        raise errors.Unauthorized(CLIENT_REFUSED).keeping_changes()
+    if needs_rehash(client.secret_hash):
+        session.execute(
+            update(CadClient)
+            .where(CadClient.id == client.id)
+            .values(secret_hash=hash_secret(client_secret), **_keep_updated_at(CadClient))
+        )
     return _tokens_for(principal_of(client), with_refresh=False)
 
 
 def refresh(principal: Principal) -> dict:
-    """A new access token for the (already verified, re-read) holder of a refresh token."""
+    """A new access token for the (already verified, re-read) holder of a refresh token.
+
+    Not fresh: a refresh token proves a login hours ago, not that the person is still there.
+    """
     result = {"token_type": "Bearer", "role": principal.role}
-    result["access_token"] = create_access_token(
-        identity=principal.subject, additional_claims={"rjti": get_jwt()["jti"]}
+    result["access_token"] = issue_access_token(
+        principal.subject, fresh=False, claims={"rjti": get_jwt()["jti"]}
     )
     result["expires_in"] = _access_lifetime_seconds()
     return result
+
+
+def change_password(
+    session: Session, principal: Principal, current_password: str, new_password: str
+) -> None:
+    """A user replaces their own password; every token issued before stops working."""
+    if principal.kind != "user":
+        raise errors.Forbidden("Only users have passwords; an administrator replaces CAD clients.")
+    user = session.get(User, principal.id)
+    if not verify_secret(user.password_hash, current_password):
+        # A guess like any other: it counts toward the lockout and leaves a trace.
+        _count_failure(session, user)
+        audit.record(session, principal, "auth.password_change_failed", record=user)
+        raise errors.InvalidInput(
+            {"current_password": ["This is not your current password."]}
+        ).keeping_changes()
+    if new_password == current_password:
+        raise errors.InvalidInput({"new_password": ["Must differ from the current password."]})
+    check_password_strength(new_password, field="new_password", username=user.username)
+    user.password_hash = hash_secret(new_password)
+    user.tokens_valid_after = utcnow()
+    session.flush()
+    audit.record(session, principal, "auth.password_changed", record=user)
 
 
 def logout(session: Session) -> None:
@@ -134,15 +322,22 @@ def logout(session: Session) -> None:
     session.flush()
 
 
-def check_password_strength(password: str) -> None:
+def check_password_strength(
+    password: str, field: str = "password", username: str | None = None
+) -> None:
+    """Length is what makes a password strong (NIST SP 800-63B); one built from the username is
+    the first thing a guesser tries."""
+    problems = []
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise errors.InvalidInput(
-            {"password": [f"Must be at least {MIN_PASSWORD_LENGTH} characters."]}
-        )
+        problems.append(f"Must be at least {MIN_PASSWORD_LENGTH} characters.")
+    if username and username.casefold() in password.casefold():
+        problems.append("Must not contain the username.")
+    if problems:
+        raise errors.InvalidInput({field: problems})
 
 
 def create_user(session: Session, *, password: str, **fields) -> User:
-    check_password_strength(password)
+    check_password_strength(password, username=fields.get("username"))
     user = User(password_hash=hash_secret(password), **fields)
     session.add(user)
     session.flush()

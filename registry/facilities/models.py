@@ -247,6 +247,25 @@ class AccessPoint(_FacilityPoint, Base):
     key_location_key_id: Mapped[str | None] = mapped_column(String(40))
     facility: Mapped[Facility] = relationship(back_populates="access_points")
 
+    # Write-only: assigning seals the value (secrets.stage); reading it back takes an audited
+    # reveal (secrets.reveal), so no serializer or log line can pick it up by accident.
+    code = property(
+        lambda self: _write_only("code"),
+        lambda self, value: _stage_secret(self, "code", value),
+    )
+    key_location = property(
+        lambda self: _write_only("key_location"),
+        lambda self, value: _stage_secret(self, "key_location", value),
+    )
+
+    @property
+    def has_code(self) -> bool:
+        return self.code_ciphertext is not None
+
+    @property
+    def has_key_location(self) -> bool:
+        return self.key_location_ciphertext is not None
+
 
 class TacticalPoint(_FacilityPoint, Base):
     """A staging or tactical point: staging area, casualty collection point, command post …"""
@@ -256,3 +275,27 @@ class TacticalPoint(_FacilityPoint, Base):
 
     kind: Mapped[str] = mapped_column(String(40))
     facility: Mapped[Facility] = relationship(back_populates="tactical_points")
+
+
+def _write_only(name: str):
+    raise AttributeError(f"AccessPoint.{name} is write-only; use facilities.secrets.reveal")
+
+
+def _stage_secret(point: AccessPoint, name: str, value: str | None) -> None:
+    from . import secrets  # it needs the app's keyring and this module's classes
+
+    secrets.stage(point, name, value)
+
+
+@event.listens_for(AccessPoint, "after_insert")
+def _seal_new_secrets(_mapper, connection, point: AccessPoint) -> None:
+    from . import secrets
+
+    secrets.seal_after_insert(connection, point)
+
+
+@event.listens_for(AccessPoint, "before_update")
+def _reseal_moved_secrets(_mapper, _connection, point: AccessPoint) -> None:
+    from . import secrets
+
+    secrets.reseal_if_moved(point)

@@ -1,7 +1,7 @@
 from flask_restx import Namespace, Resource
 
 from .. import db
-from ..api import PageArgsSchema, doc, query, returns_page
+from ..api import PageArgsSchema, body, conditional, doc, query, returns, returns_page
 from ..auth.principal import current_principal, login_required
 from ..resources import collection_routes, item_routes, nested_collection_routes
 from .schemas import (
@@ -9,8 +9,11 @@ from .schemas import (
     FacilityFiltersSchema,
     FacilityHistorySchema,
     FacilitySchema,
+    RevealedSchema,
+    RevealRequestSchema,
     TacticalPointSchema,
 )
+from .secrets import reveal
 from .service import access_points, facilities, tactical_points
 
 ns = Namespace("facilities", description="Sites of partner organizations")
@@ -37,6 +40,28 @@ access_points_ns = Namespace(
     "access-points", description="Ways in and control points of a facility"
 )
 item_routes(access_points_ns, access_points, AccessPointSchema)
+_revealed = RevealedSchema()
+
+
+@access_points_ns.route("/<int:record_id>/reveal")
+class AccessPointReveal(Resource):
+    # Not @idempotent: nothing is created, and a stored response would keep the codes.
+    @doc(
+        responses={
+            "404": "No such access point, or not visible to you",
+            "409": "The stored secret cannot be decrypted; it must be entered again",
+        }
+    )
+    @login_required(fresh=True)
+    @body(RevealRequestSchema)
+    @returns(RevealedSchema)
+    def post(self, record_id, data):
+        """Show an access point's code and key location (fresh login; audited)."""
+        revealed = reveal(db.session(), current_principal(), record_id, data["reason"])
+        response = conditional(_revealed.dump(revealed), None)
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
 
 tactical_points_ns = Namespace(
     "tactical-points", description="Staging areas, casualty collection points, command posts …"

@@ -110,6 +110,51 @@ class _PointSchema(CoordinatesMixin, RecordSchema):
 
 class AccessPointSchema(_PointSchema):
     kind = OneOf(ACCESS_POINT_KINDS, required=True)
+    # Secrets go in, never come out: stored encrypted, read only through the audited reveal.
+    code = Text(
+        100,
+        allow_none=True,
+        load_only=True,
+        metadata={
+            "description": "Door, gate or alarm code; stored encrypted, shown only by "
+            "POST /access-points/{id}/reveal. Empty or null clears it.",
+            "example": "4711#",
+        },
+    )
+    key_location = Text(
+        500,
+        allow_none=True,
+        load_only=True,
+        metadata={
+            "description": "Where the key is kept (Knox box, lock box code holder …); stored "
+            "encrypted, shown only by reveal. Empty or null clears it.",
+        },
+    )
+    has_code = fields.Boolean(dump_only=True)
+    has_key_location = fields.Boolean(dump_only=True)
+
+
+class RevealRequestSchema(Schema):
+    reason = Text(
+        500,
+        required=True,
+        validate=validate.Length(min=3),
+        metadata={"description": "Why you need the codes now; kept in the audit trail"},
+    )
+
+
+class RevealedSchema(Schema):
+    access_point_id = fields.Integer(required=True)
+    code = fields.String(required=True, allow_none=True)
+    key_location = fields.String(required=True, allow_none=True)
+    break_glass = fields.Boolean(
+        required=True,
+        metadata={
+            "description": "Allowed only by your agency's open incident at the facility; the "
+            "facility's organization has been told"
+        },
+    )
+    incident_id = fields.Integer(required=True, allow_none=True)
 
 
 class TacticalPointSchema(_PointSchema):

@@ -5,5 +5,7 @@ from .schemas import MouFiltersSchema, MouSchema
 from .service import mous
 
 ns = Namespace("mous", description="Memoranda of understanding between partners and agencies")
-collection_routes(ns, mous, MouSchema, MouFiltersSchema)
-item_routes(ns, mous, MouSchema)
+# Share grants: an MOU decides which agencies read which facilities, so changing one needs a
+# fresh login.
+collection_routes(ns, mous, MouSchema, MouFiltersSchema, fresh=True)
+item_routes(ns, mous, MouSchema, fresh=True)

@@ -6,5 +6,6 @@ from .service import organizations
 
 ns = Namespace("organizations", description="Private-sector partners")
 
-collection_routes(ns, organizations, OrganizationSchema, OrganizationFiltersSchema)
-item_routes(ns, organizations, OrganizationSchema)
+# Admin changes need a fresh login.
+collection_routes(ns, organizations, OrganizationSchema, OrganizationFiltersSchema, fresh=True)
+item_routes(ns, organizations, OrganizationSchema, fresh=True)

@@ -1,0 +1,44 @@
+"""`flask --app wsgi secrets …`: the keys that seal access-point codes and key locations."""
+
+import click
+from flask.cli import AppGroup
+
+secrets_group = AppGroup("secrets", help="Encrypted access-point secrets and their keys.")
+
+
+@secrets_group.command("status")
+def status_command():
+    """Count the stored secrets under each key id."""
+    from .. import db
+    from ..encryption import keyring
+    from .secrets import key_counts
+
+    ring = keyring()
+    with db.session_scope() as session:
+        counts = key_counts(session)
+    if not counts:
+        click.echo("no secrets stored")
+    for key_id, fields in sorted(counts.items()):
+        state = "active" if key_id == ring.active_id else "not active"
+        if key_id not in ring.keys:
+            state = "NOT IN THE KEYRING: these values cannot be read"
+        click.echo(
+            f"{key_id} ({state}): {fields['code']} codes, {fields['key_location']} key locations"
+        )
+
+
+@secrets_group.command("rotate")
+@click.option("--batch-size", type=click.IntRange(1, 10_000), default=100, show_default=True)
+def rotate_command(batch_size):
+    """Re-encrypt every secret not under the active key (safe while the service runs)."""
+    from ..encryption import keyring
+    from .secrets import rotate
+
+    counts = rotate(batch_size)
+    click.echo(
+        f"{counts['rotated']} values re-encrypted under {keyring().active_id}; "
+        f"{counts['changed_meanwhile']} changed by an edit meanwhile (left as edited); "
+        f"{counts['unreadable']} could not be decrypted (see the log)"
+    )
+    if counts["unreadable"]:
+        raise SystemExit(1)

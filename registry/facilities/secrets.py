@@ -1,0 +1,365 @@
+"""Access-point secrets: the door or alarm code, and where the key is kept.
+
+Stored only sealed (encryption.py), each value bound to its row: the associated data names the
+table, the access point, its facility and the field, so a ciphertext copied into another access
+point (another facility's, or the other field of the same one) does not decrypt.
+
+Nobody reads a secret back through the API's records: they show `has_code` and
+`has_key_location`. `reveal` is the one way to the values: allowed to the people who hold the
+keys, audited every time (refusals too), and under break-glass the facility's organization is
+told.
+"""
+
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import exists, func, inspect, select, update
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+
+from .. import access, audit, db, errors
+from ..auth.principal import Principal
+from ..encryption import UnreadableSecret, keyring
+from ..fields import MAX_ID
+from ..incidents.models import Incident
+from ..mous.models import Mou, MouScope
+from ..notifications.service import notify
+from .models import AccessPoint, Facility
+
+FIELDS = ("code", "key_location")
+# An MOU with one of these lets an agency's people and CAD read the codes, not only the plan.
+REVEAL_SCOPES = ("key_holding", "access_codes")
+PENDING = "_pending_secrets"
+_table = AccessPoint.__table__
+log = logging.getLogger(__name__)
+
+
+def associated_data(point_id: int, facility_id: int, field: str) -> bytes:
+    return f"{_table.name}:{point_id}:{facility_id}:{field}".encode()
+
+
+def _sealed(point_id: int, facility_id: int, field: str, plaintext: str | None) -> dict:
+    """The two columns of `field`: ciphertext and key id (both None to clear)."""
+    if not plaintext:
+        return {f"{field}_ciphertext": None, f"{field}_key_id": None}
+    ciphertext, key_id = keyring().seal(plaintext, associated_data(point_id, facility_id, field))
+    return {f"{field}_ciphertext": ciphertext, f"{field}_key_id": key_id}
+
+
+def stage(point: AccessPoint, field: str, plaintext: str | None) -> None:
+    """Set a secret (None or "" clears it). A stored row is sealed at once. A new one has no id
+    until its INSERT, so the value waits on the instance for `seal_after_insert`."""
+    if point.id is not None and point.facility_id is not None:
+        for name, value in _sealed(point.id, point.facility_id, field, plaintext).items():
+            setattr(point, name, value)
+    else:
+        point.__dict__.setdefault(PENDING, {})[field] = plaintext
+
+
+def seal_after_insert(connection, point: AccessPoint) -> None:
+    """Seal the secrets of a just-inserted access point, now that its id is known.
+
+    Why here: the id is part of the associated data and only exists after the INSERT. A Core
+    UPDATE on the flush's own connection writes the ciphertext in the same transaction without
+    going through the ORM, so the row `version` (the ETag) stays 1 and no second history entry
+    appears; `updated_at` is set to itself so its onupdate does not fire. The instance is then
+    told the stored values as if it had loaded them, so it is not dirty.
+    """
+    pending = point.__dict__.pop(PENDING, None)
+    if not pending:
+        return
+    values = {}
+    for field, plaintext in pending.items():
+        values.update(_sealed(point.id, point.facility_id, field, plaintext))
+    if all(value is None for value in values.values()):
+        return
+    connection.execute(
+        update(_table)
+        .where(_table.c.id == point.id)
+        .values(**values, updated_at=_table.c.updated_at)
+    )
+    for name, value in values.items():
+        set_committed_value(point, name, value)
+
+
+def reseal_if_moved(point: AccessPoint) -> None:
+    """An access point moved to another facility: its sealed values name the old facility, so
+    seal them again for the new one (in the same UPDATE) rather than let them become unreadable."""
+    moved = inspect(point).attrs.facility_id.history
+    if not moved.deleted or not moved.added or moved.deleted[0] is None:
+        return
+    old_facility_id = moved.deleted[0]
+    for field in FIELDS:
+        ciphertext = getattr(point, f"{field}_ciphertext")
+        if ciphertext is None:
+            continue
+        plaintext = keyring().open(
+            ciphertext,
+            getattr(point, f"{field}_key_id"),
+            associated_data(point.id, old_facility_id, field),
+        )
+        for name, value in _sealed(point.id, point.facility_id, field, plaintext).items():
+            setattr(point, name, value)
+
+
+def open_secret(point: AccessPoint, field: str) -> str | None:
+    """The plaintext of one secret, or None when unset; UnreadableSecret when it does not open."""
+    ciphertext = getattr(point, f"{field}_ciphertext")
+    if ciphertext is None:
+        return None
+    key_id = getattr(point, f"{field}_key_id")
+    try:
+        return keyring().open(
+            ciphertext, key_id, associated_data(point.id, point.facility_id, field)
+        )
+    except UnreadableSecret as exc:
+        # Worth an operator's attention (a key dropped too early, or tampering); no value logged.
+        log.error(
+            "access point %s: stored %s (key %s) cannot be decrypted: %s",
+            point.id,
+            field,
+            key_id,
+            exc.detail,
+        )
+        raise UnreadableSecret(
+            f"The stored {field.replace('_', ' ')} of access point {point.id} cannot be "
+            "decrypted; ask the facility's manager to enter it again."
+        ) from None
+
+
+# ---------------------------------------------------------------------------------------------
+# Reveal
+
+
+@dataclass
+class Revealed:
+    access_point_id: int
+    code: str | None
+    key_location: str | None
+    break_glass: bool
+    incident_id: int | None
+
+
+def _holds_reveal_scope(session: Session, principal: Principal, facility: Facility) -> bool:
+    """An MOU in force between the caller's agency and the facility's organization, covering the
+    facility, with a key-holding or access-code scope."""
+    if principal.role not in access.AGENCY_ROLES:
+        return False
+    scoped = exists(
+        select(MouScope.mou_id).where(MouScope.mou_id == Mou.id, MouScope.scope.in_(REVEAL_SCOPES))
+    )
+    return bool(
+        session.scalar(
+            select(
+                exists(
+                    select(Mou.id).where(
+                        Mou.organization_id == facility.organization_id,
+                        Mou.agency_id == principal.agency_id,
+                        Mou.in_force,
+                        scoped,
+                        access.covers_facility(facility.id),
+                    )
+                )
+            )
+        )
+    )
+
+
+def open_incident(session: Session, principal: Principal, facility_id: int) -> Incident | None:
+    """The caller's agency's open incident at the facility, if any: a break-glass one while its
+    access lasts, else one opened through a normal match. Either lets the agency's responders
+    open the doors while it is open, MOU scope or not."""
+    incident = access.break_glass_incident(session, principal, facility_id)
+    if incident is not None or principal.role not in access.AGENCY_ROLES:
+        return incident
+    return session.scalar(
+        select(Incident)
+        .where(
+            Incident.agency_id == principal.agency_id,
+            Incident.facility_id == facility_id,
+            Incident.status == "open",
+            Incident.break_glass.is_(False),
+        )
+        .order_by(Incident.opened_at.desc())
+        .limit(1)
+    )
+
+
+def _may_read(session: Session, principal: Principal, facility_id: int) -> bool:
+    return bool(
+        session.scalar(
+            select(exists(access.live_facilities(principal).where(Facility.id == facility_id)))
+        )
+    )
+
+
+def reveal(session: Session, principal: Principal, point_id: int, reason: str) -> Revealed:
+    """An access point's code and key location, for those who may open its doors.
+
+    Every attempt is audited; a refused or failed one keeps its audit row (keeping_changes).
+    """
+    point = None
+    if 0 < point_id <= MAX_ID:
+        point = session.scalar(
+            select(AccessPoint)
+            .join(Facility, Facility.id == AccessPoint.facility_id)
+            .where(
+                AccessPoint.id == point_id,
+                AccessPoint.deleted_at.is_(None),
+                Facility.deleted_at.is_(None),
+            )
+        )
+    facility = point.facility if point is not None else None
+
+    def attempt(outcome: str, incident: Incident | None = None, break_glass: bool = False):
+        audit.record(
+            session,
+            principal,
+            "access_point.reveal",
+            record_type="access_point",
+            # An id past the column's range names nothing and would not fit the audit row.
+            record_id=point_id if 0 < point_id <= MAX_ID else None,
+            facility_id=facility.id if facility else None,
+            details={
+                "reason": reason,
+                "outcome": outcome,
+                "incident_id": incident.id if incident else None,
+            },
+            break_glass=break_glass,
+        )
+
+    incident, break_glass = None, False
+    if point is None:
+        attempt("refused")
+        raise errors.NotFound(
+            f"No access point with id {point_id} is visible to you."
+        ).keeping_changes()
+    if not (
+        access.manages_organization(principal, facility.organization_id)
+        or _holds_reveal_scope(session, principal, facility)
+    ):
+        incident = open_incident(session, principal, facility.id)
+        if incident is None:
+            attempt("refused")
+            if not _may_read(session, principal, facility.id):
+                raise errors.NotFound(
+                    f"No access point with id {point_id} is visible to you."
+                ).keeping_changes()
+            raise errors.Forbidden(
+                "Only the facility's managers, and agencies whose MOU covers key holding or "
+                "access codes or who have an open incident there, may reveal its codes."
+            ).keeping_changes()
+        break_glass = True
+
+    try:
+        values = {field: open_secret(point, field) for field in FIELDS}
+    except UnreadableSecret as exc:
+        attempt("unreadable", incident, break_glass)
+        raise exc.keeping_changes() from None
+    attempt("revealed", incident, break_glass)
+    if break_glass:
+        revealed = " and ".join(f.replace("_", " ") for f in FIELDS if values[f]) or "secrets"
+        notify(
+            session,
+            organization_id=facility.organization_id,
+            kind="break_glass_reveal",
+            actor=principal.subject,
+            facility_id=facility.id,
+            incident_id=incident.id,
+            message=(
+                f"During incident {incident.cad_incident_number} ({incident.incident_type}), "
+                f"{principal.subject} revealed the {revealed} of {point.name} at "
+                f"{facility.name}. Reason given: {reason}"
+            ),
+        )
+    return Revealed(
+        point.id, values["code"], values["key_location"], break_glass, incident and incident.id
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Key rotation
+
+
+def key_counts(session: Session) -> dict[str, dict[str, int]]:
+    """How many stored values each key id seals, per field."""
+    counts: dict[str, dict[str, int]] = {}
+    for field in FIELDS:
+        key_id = _table.c[f"{field}_key_id"]
+        rows = session.execute(
+            select(key_id, func.count()).where(key_id.is_not(None)).group_by(key_id)
+        )
+        for key, number in rows:
+            counts.setdefault(key, {name: 0 for name in FIELDS})[field] = number
+    return counts
+
+
+def rotate(batch_size: int = 100) -> dict[str, int]:
+    """Seal every value that is not under the active key with the active key.
+
+    No downtime: each batch is its own short transaction, and old-key rows keep opening until
+    they are moved. Each row is swapped only if its ciphertext is still the one just decrypted
+    (compare-and-swap), so an edit that lands meanwhile is never overwritten; the ORM is
+    bypassed, so the row `version`, and with it every editor's If-Match, stays valid.
+    """
+    ring = keyring()
+    counts = {"rotated": 0, "changed_meanwhile": 0, "unreadable": 0}
+    for field in FIELDS:
+        ciphertext_column = _table.c[f"{field}_ciphertext"]
+        key_id_column = _table.c[f"{field}_key_id"]
+        last_id = 0
+        while True:
+            with db.session_scope() as session:
+                rows = session.execute(
+                    select(_table.c.id, _table.c.facility_id, ciphertext_column, key_id_column)
+                    .where(
+                        ciphertext_column.is_not(None),
+                        key_id_column != ring.active_id,
+                        _table.c.id > last_id,
+                    )
+                    .order_by(_table.c.id)
+                    .limit(batch_size)
+                ).all()
+                if not rows:
+                    break
+                for point_id, facility_id, ciphertext, key_id in rows:
+                    last_id = point_id
+                    data = associated_data(point_id, facility_id, field)
+                    try:
+                        plaintext = ring.open(ciphertext, key_id, data)
+                    except UnreadableSecret as exc:
+                        log.error(
+                            "access point %s: stored %s (key %s) cannot be rotated: %s",
+                            point_id,
+                            field,
+                            key_id,
+                            exc.detail,
+                        )
+                        counts["unreadable"] += 1
+                        continue
+                    new_ciphertext, new_key_id = ring.seal(plaintext, data)
+                    swapped = session.execute(
+                        update(_table)
+                        .where(
+                            _table.c.id == point_id,
+                            _table.c.facility_id == facility_id,
+                            ciphertext_column == ciphertext,
+                        )
+                        .values(
+                            {
+                                ciphertext_column: new_ciphertext,
+                                key_id_column: new_key_id,
+                                _table.c.updated_at: _table.c.updated_at,
+                            }
+                        )
+                    ).rowcount
+                    counts["rotated" if swapped else "changed_meanwhile"] += 1
+    with db.session_scope() as session:
+        audit.record(
+            session,
+            None,
+            "secrets.rotate",
+            actor="cli",
+            details={**counts, "active_key_id": ring.active_id},
+        )
+    return counts

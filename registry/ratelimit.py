@@ -1,0 +1,143 @@
+"""Rate limits (Flask-Limiter): a budget per client for the whole API, and a tight one for
+password and client-secret attempts, per address and per account name.
+
+Counters live in REGISTRY_RATELIMIT_STORAGE_URI: `memory://` counts in each process (every
+gunicorn worker separately), `redis://…` shares them between workers and machines. A storage
+outage lets requests through and is logged: dispatch must not stop because Redis did.
+A breach is a 429 problem with Retry-After (errors.problem_response). Health checks are exempt:
+they are outside /api.
+"""
+
+import hashlib
+import hmac
+import math
+import time
+
+from flask import Flask, current_app, request
+from flask_jwt_extended import decode_token
+from flask_jwt_extended.exceptions import JWTExtendedException
+from flask_limiter import Limit, Limiter
+from jwt import PyJWTError
+from limits import parse_many
+
+from .config import ConfigError
+
+# The body field naming the account each credentials route tries.
+CREDENTIAL_ROUTES = {"/api/v1/auth/login": "username", "/api/v1/auth/token": "client_id"}
+# Login bodies are tiny; a larger one is not parsed here (the view refuses it).
+LARGEST_CREDENTIALS_BODY = 4096
+
+
+def address_key() -> str:
+    # Behind a reverse proxy this is the proxy unless werkzeug's ProxyFix is configured.
+    return f"address:{request.remote_addr or 'unknown'}"
+
+
+def client_key() -> str:
+    """The token's subject when the request carries a valid token, else the address.
+
+    The token is verified (a forged subject must not spend another client's budget), once: the
+    JWT manager keeps the verified claims for the request, so authenticating it later decodes
+    nothing again (auth.service.RegistryJWTManager). No database: revocation is checked by the
+    view, and a revoked token still spends its subject's budget.
+    """
+    parts = request.headers.get("Authorization", "").split()
+    if len(parts) == 2 and parts[0] == "Bearer":
+        try:
+            subject = decode_token(parts[1]).get("sub")
+        except (JWTExtendedException, PyJWTError):
+            subject = None
+        if isinstance(subject, str):
+            return f"subject:{subject}"
+    return address_key()
+
+
+def account_name_key() -> str:
+    """The username or client id being tried, as an HMAC: the counter's key in the storage names
+    nobody, and keeps nothing of a password pasted into the username field."""
+    field = CREDENTIAL_ROUTES.get(request.path)
+    payload = None
+    if field and 0 < (request.content_length or 0) <= LARGEST_CREDENTIALS_BODY:
+        payload = request.get_json(silent=True)
+    name = payload.get(field) if isinstance(payload, dict) else None
+    if not isinstance(name, str):
+        return address_key()
+    secret = current_app.config["SECRET_KEY"].encode()
+    # surrogatepass: a lone surrogate (valid JSON) must not break the key, or the check is skipped.
+    name_bytes = name.casefold().encode("utf-8", "surrogatepass")
+    digest = hmac.new(secret, name_bytes, hashlib.sha256).hexdigest()
+    return f"account:{digest[:32]}"
+
+
+def _outside_api() -> bool:
+    return not request.path.startswith("/api/")
+
+
+def _not_credentials() -> bool:
+    return request.method != "POST" or request.path not in CREDENTIAL_ROUTES
+
+
+def register_rate_limits(app: Flask) -> Limiter:
+    """One Limiter per app: Flask-Limiter keeps its storage on the instance, not per app."""
+    config = app.config
+    for name in ("REGISTRY_RATE_LIMIT", "REGISTRY_LOGIN_RATE_LIMIT"):
+        try:
+            parse_many(config[name])
+        except ValueError:
+            raise ConfigError(f"{name} must read like 1200/minute, not {config[name]!r}") from None
+    if config["REGISTRY_ENV"] == "production" and config[
+        "REGISTRY_RATELIMIT_STORAGE_URI"
+    ].startswith("memory://"):
+        app.logger.warning(
+            "rate limits are counted per worker process; set REGISTRY_RATELIMIT_STORAGE_URI "
+            "to a redis:// URL to share them"
+        )
+    attempts = config["REGISTRY_LOGIN_RATE_LIMIT"]
+    too_many_attempts = "Too many login attempts; wait before trying again (see Retry-After)."
+    limiter = Limiter(
+        client_key,
+        app=app,
+        storage_uri=config["REGISTRY_RATELIMIT_STORAGE_URI"],
+        key_prefix=config["REGISTRY_RATELIMIT_KEY_PREFIX"],
+        strategy="fixed-window",  # one counter per key and window: cheapest on the CAD path
+        swallow_errors=True,
+        default_limits=[
+            # shared=True with a scope: one budget across every route, not one per route.
+            Limit(
+                config["REGISTRY_RATE_LIMIT"],
+                key_function=client_key,
+                scope="api",
+                shared=True,
+                exempt_when=_outside_api,
+                error_message="Too many requests; slow down (see Retry-After).",
+            ),
+            Limit(
+                attempts,
+                key_function=address_key,
+                scope="credentials-by-address",
+                shared=True,
+                exempt_when=_not_credentials,
+                error_message=too_many_attempts,
+            ),
+            Limit(
+                attempts,
+                key_function=account_name_key,
+                scope="credentials-by-account",
+                shared=True,
+                exempt_when=_not_credentials,
+                error_message=too_many_attempts,
+            ),
+        ],
+    )
+    app.extensions["registry.limiter"] = limiter
+    return limiter
+
+
+def seconds_until_reset(error) -> int:
+    """Retry-After for a RateLimitExceeded: when the breached window ends."""
+    limiter = current_app.extensions.get("registry.limiter")
+    breached = limiter.current_limit if limiter is not None else None
+    if breached is not None:
+        # window[0]: when the window resets (RequestLimit.reset_at adds a second of margin).
+        return max(1, math.ceil(breached.window[0] - time.time()))
+    return error.limit.limit.get_expiry()
