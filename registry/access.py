@@ -98,23 +98,34 @@ def manages_organization(principal: Principal, organization_id: int | None) -> b
     )
 
 
-def break_glass_incident(session, principal: Principal, facility_id: int):
-    """The open break-glass incident through which the caller's agency may read this facility's
-    pre-plan now, or None. Read-only access, for that facility only, until the incident closes or
-    its access expires (REGISTRY_BREAK_GLASS_HOURS)."""
+def open_incident(session, principal: Principal, facility_id: int, break_glass_only: bool):
+    """The caller's agency's open incident at the facility whose access has not expired, or None.
+
+    Every incident at a facility gives its agency access for at most REGISTRY_BREAK_GLASS_HOURS
+    from opening, and only while open (re-opening a closed one does not extend it): a
+    break-glass one to read that pre-plan, read-only; any of them to reveal the door codes.
+    """
     from .incidents.models import Incident
 
     if principal.role not in AGENCY_ROLES or not 0 < facility_id <= MAX_ID:
         return None
+    conditions = [
+        Incident.agency_id == principal.agency_id,
+        Incident.facility_id == facility_id,
+        Incident.status == "open",
+        Incident.access_expires_at > utcnow(),
+    ]
+    if break_glass_only:
+        conditions.append(Incident.break_glass.is_(True))
     return session.scalar(
         select(Incident)
-        .where(
-            Incident.agency_id == principal.agency_id,
-            Incident.facility_id == facility_id,
-            Incident.status == "open",
-            Incident.break_glass.is_(True),
-            Incident.access_expires_at > utcnow(),
-        )
-        .order_by(Incident.opened_at.desc())
+        .where(*conditions)
+        .order_by(Incident.break_glass.desc(), Incident.opened_at.desc())
         .limit(1)
     )
+
+
+def break_glass_incident(session, principal: Principal, facility_id: int):
+    """The open break-glass incident through which the caller's agency may read this facility's
+    pre-plan now, or None."""
+    return open_incident(session, principal, facility_id, break_glass_only=True)

@@ -23,7 +23,9 @@
 | `REGISTRY_LOCKOUT_ATTEMPTS` | failed logins in a row that lock a user account | 5 |
 | `REGISTRY_LOCKOUT_MINUTES` | how long the lock lasts | 15 |
 | `REGISTRY_RATE_LIMIT` | requests per client (token subject, else address) to /api | `1200/minute` |
-| `REGISTRY_LOGIN_RATE_LIMIT` | login and client-token attempts, per address and per username | `10/minute` |
+| `REGISTRY_CAD_RATE_LIMIT` | requests per CAD client to /api (a whole dispatch centre) | `12000/minute` |
+| `REGISTRY_TRUSTED_PROXIES` | load balancers / reverse proxies in front that set X-Forwarded-For; the client address (rate limits, audit) is read from it | 0 |
+| `REGISTRY_LOGIN_RATE_LIMIT` | login and client-token attempts per address, and logins per username | `10/minute` |
 | `REGISTRY_RATELIMIT_STORAGE_URI` | where the counters live; `redis://host:6379/0` to share them between workers | `memory://` |
 | `REGISTRY_RATELIMIT_KEY_PREFIX` | prefix of the counters' keys (several deployments on one Redis) | `registry` |
 | `REGISTRY_CORS_ORIGINS` | comma-separated browser origins allowed to call the API | none |
@@ -174,6 +176,9 @@ def _hardening_config() -> dict:
         "REGISTRY_LOCKOUT_ATTEMPTS": int(env("REGISTRY_LOCKOUT_ATTEMPTS", 5)),
         "REGISTRY_LOCKOUT_MINUTES": int(env("REGISTRY_LOCKOUT_MINUTES", 15)),
         "REGISTRY_RATE_LIMIT": env("REGISTRY_RATE_LIMIT", "1200/minute"),
+        "REGISTRY_CAD_RATE_LIMIT": env("REGISTRY_CAD_RATE_LIMIT", "12000/minute"),
+        # Reverse proxies in front of the service that append X-Forwarded-For (0: none).
+        "REGISTRY_TRUSTED_PROXIES": int(env("REGISTRY_TRUSTED_PROXIES", 0)),
         "REGISTRY_LOGIN_RATE_LIMIT": env("REGISTRY_LOGIN_RATE_LIMIT", "10/minute"),
         "REGISTRY_RATELIMIT_STORAGE_URI": env("REGISTRY_RATELIMIT_STORAGE_URI", "memory://"),
         "REGISTRY_RATELIMIT_KEY_PREFIX": env("REGISTRY_RATELIMIT_KEY_PREFIX", "registry"),

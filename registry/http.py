@@ -12,6 +12,7 @@ import re
 
 from flask import Flask, request
 from flask_cors import CORS
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .config import ConfigError
 
@@ -34,12 +35,26 @@ CORS_REQUEST_HEADERS = [
     "Idempotency-Key",
     "X-Request-ID",
 ]
-CORS_EXPOSED_HEADERS = ["ETag", "Location", "Retry-After", "X-Request-ID", "Content-Disposition"]
+CORS_EXPOSED_HEADERS = [
+    "ETag",
+    "Location",
+    "Retry-After",
+    "X-Request-ID",
+    "Content-Disposition",
+    "Registry-Break-Glass",
+]
 _ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?")
 
 
 def init_app(app: Flask) -> None:
     production = app.config["REGISTRY_ENV"] == "production"
+    proxies = app.config["REGISTRY_TRUSTED_PROXIES"]
+    if proxies < 0:
+        raise ConfigError("REGISTRY_TRUSTED_PROXIES must be 0 or more")
+    if proxies:
+        # Behind load balancers the socket's address is theirs: rate limits and the audit trail
+        # need the client's, which the trusted hops append to X-Forwarded-For.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
 
     @app.after_request
     def _security_headers(response):

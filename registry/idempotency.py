@@ -122,9 +122,16 @@ def _claim(session, subject: str, key: str) -> None:
         )
 
 
-def idempotent(view):
+def idempotent(view=None, *, kept=None):
     """Make a POST view safe to retry with an Idempotency-Key (place it inside login_required,
-    and inside `form` for uploads)."""
+    and inside `form` for uploads).
+
+    `kept(body) -> body`: what of a JSON response may be stored and replayed. A replay skips the
+    view, so it skips the access checks and the audit trail: anything only some callers may read
+    at some times (an incident's pre-plan) must not be kept.
+    """
+    if view is None:
+        return lambda view: idempotent(view, kept=kept)
 
     @wraps(view)
     def wrapper(*args, **kwargs):
@@ -163,6 +170,8 @@ def idempotent(view):
         response = view(*args, **kwargs)
         record.status = response.status_code
         record.body = response.get_data(as_text=True)
+        if kept is not None and response.is_json:
+            record.body = json.dumps(kept(response.get_json()))
         record.headers = {h: response.headers[h] for h in REPLAYED_HEADERS if h in response.headers}
         session.flush()
         return response

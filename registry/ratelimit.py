@@ -13,7 +13,7 @@ import hmac
 import math
 import time
 
-from flask import Flask, current_app, request
+from flask import Flask, current_app, g, request
 from flask_jwt_extended import decode_token
 from flask_jwt_extended.exceptions import JWTExtendedException
 from flask_limiter import Limit, Limiter
@@ -23,7 +23,8 @@ from limits import parse_many
 from .config import ConfigError
 
 # The body field naming the account each credentials route tries.
-CREDENTIAL_ROUTES = {"/api/v1/auth/login": "username", "/api/v1/auth/token": "client_id"}
+LOGIN_ROUTE = "/api/v1/auth/login"
+CREDENTIAL_ROUTES = {LOGIN_ROUTE: "username", "/api/v1/auth/token": "client_id"}
 # Login bodies are tiny; a larger one is not parsed here (the view refuses it).
 LARGEST_CREDENTIALS_BODY = 4096
 
@@ -41,6 +42,12 @@ def client_key() -> str:
     nothing again (auth.service.RegistryJWTManager). No database: revocation is checked by the
     view, and a revoked token still spends its subject's budget.
     """
+    if "rate_limit_client" not in g:
+        g.rate_limit_client = _client_key()
+    return g.rate_limit_client
+
+
+def _client_key() -> str:
     parts = request.headers.get("Authorization", "").split()
     if len(parts) == 2 and parts[0] == "Bearer":
         try:
@@ -77,10 +84,24 @@ def _not_credentials() -> bool:
     return request.method != "POST" or request.path not in CREDENTIAL_ROUTES
 
 
+def _not_a_password_login() -> bool:
+    # Per account name for people only: a CAD client's id is no secret, and counting attempts
+    # at it would let anyone lock dispatch out of its tokens; its secret is 32 random bytes.
+    return request.method != "POST" or request.path != LOGIN_ROUTE
+
+
+def _is_cad() -> bool:
+    return client_key().startswith("subject:cad:")
+
+
+def _is_not_cad() -> bool:
+    return _outside_api() or not _is_cad()
+
+
 def register_rate_limits(app: Flask) -> Limiter:
     """One Limiter per app: Flask-Limiter keeps its storage on the instance, not per app."""
     config = app.config
-    for name in ("REGISTRY_RATE_LIMIT", "REGISTRY_LOGIN_RATE_LIMIT"):
+    for name in ("REGISTRY_RATE_LIMIT", "REGISTRY_CAD_RATE_LIMIT", "REGISTRY_LOGIN_RATE_LIMIT"):
         try:
             parse_many(config[name])
         except ValueError:
@@ -108,8 +129,18 @@ def register_rate_limits(app: Flask) -> Limiter:
                 key_function=client_key,
                 scope="api",
                 shared=True,
-                exempt_when=_outside_api,
+                exempt_when=lambda: _outside_api() or _is_cad(),
                 error_message="Too many requests; slow down (see Retry-After).",
+            ),
+            # A CAD client speaks for a whole dispatch centre during an attack: its own, larger
+            # budget, there to stop a leaked token from flooding the service, not dispatch.
+            Limit(
+                config["REGISTRY_CAD_RATE_LIMIT"],
+                key_function=client_key,
+                scope="api-cad",
+                shared=True,
+                exempt_when=_is_not_cad,
+                error_message="Too many requests from this CAD client (see Retry-After).",
             ),
             Limit(
                 attempts,
@@ -124,7 +155,7 @@ def register_rate_limits(app: Flask) -> Limiter:
                 key_function=account_name_key,
                 scope="credentials-by-account",
                 shared=True,
-                exempt_when=_not_credentials,
+                exempt_when=_not_a_password_login,
                 error_message=too_many_attempts,
             ),
         ],

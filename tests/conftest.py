@@ -40,6 +40,7 @@ TEST_KEYS = {
 # tests of the limits build their own app with low ones.
 GENEROUS_LIMITS = {
     "REGISTRY_RATE_LIMIT": "1000000/minute",
+    "REGISTRY_CAD_RATE_LIMIT": "1000000/minute",
     "REGISTRY_LOGIN_RATE_LIMIT": "1000000/minute",
 }
 

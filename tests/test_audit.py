@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
 
 from registry import db
 from registry.audit.models import AuditEvent, AuditHead
@@ -203,7 +204,7 @@ def test_concurrent_appends_keep_one_gapless_chain(app, make, site):
         thread.join()
     assert errors == []
     result = check(app)
-    assert result.ok and result.events == 30
+    assert result.ok and result.events == 30, [(e.seq, e.action, e.actor) for e in events(app)]
     assert [r.seq for r in events(app)] == list(range(1, 31))
     with app.app_context(), db.session_scope() as session:
         assert session.get(AuditHead, 1).seq == 30
@@ -358,3 +359,48 @@ def test_only_transactions_that_just_record_reads_skip_the_wal_flush(
     # A data change (and its audit row) is committed durably.
     assert not [s for s in statements if "synchronous_commit" in s]
     assert any(s.startswith("INSERT INTO audit_events") for s in statements)
+
+
+def test_events_appended_during_verification_are_not_an_alarm(app, client, make, site):
+    """verify reads the head first: a lookup appending meanwhile is not tampering."""
+    org, facility = site
+    headers = make.manager(org)
+    for _ in range(3):
+        client.get(f"{API}/preplans/{facility.id}", headers=headers)
+    from registry.audit import trail
+
+    real_scalars = Session.scalars
+    appended = []
+
+    def scalars_then_append(self, *args, **kwargs):
+        result = real_scalars(self, *args, **kwargs)
+        if not appended:
+            appended.append(client.get(f"{API}/preplans/{facility.id}", headers=headers))
+        return result
+
+    with app.app_context(), db.session_scope() as session:
+        Session.scalars = scalars_then_append
+        try:
+            result = trail.verify(session)
+        finally:
+            Session.scalars = real_scalars
+    assert appended and appended[0].status_code == 200
+    assert result.ok and result.events == 3
+    assert check(app).events == 4
+
+
+def test_a_deleted_head_is_reported_and_then_recorded_in_the_chain(app, client, make, site):
+    org, facility = site
+    headers = make.manager(org)
+    for _ in range(3):
+        client.get(f"{API}/preplans/{facility.id}", headers=headers)
+    with app.app_context(), db.session_scope() as session:
+        session.execute(delete(AuditEvent).where(AuditEvent.seq == 3))
+        session.execute(delete(AuditHead))
+    result = check(app)
+    assert not result.ok and "head is missing" in result.problem
+    # The next append puts the head back and says so in the trail itself.
+    client.get(f"{API}/preplans/{facility.id}", headers=headers)
+    actions = [e.action for e in events(app)]
+    assert actions[-2:] == ["audit.head_restored", "preplan.view"]
+    assert check(app).ok

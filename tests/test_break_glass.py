@@ -153,6 +153,8 @@ def test_the_limit_comes_from_configuration(app, client, world, incident):  # no
 def test_an_agency_that_shares_gets_no_break_glass(client, world):  # noqa: F811
     body = opened(client, world.headers["cad_x"])
     assert body["match_status"] == "matched" and body["break_glass"] is False
+    # Its reveal rights end like break-glass access does.
+    assert body["access_expires_at"] is not None
     assert body["lookup"]["break_glass"] is None
     assert "break_glass" not in body["lookup"]["preplan"]
     assert count(client.application, Notification) == 0
@@ -189,3 +191,28 @@ def test_the_floor_plans_it_lists_can_be_downloaded_flagged(app, client, make, w
     assert all(e["break_glass"] for e in rows)
     # Another agency's plan metadata and other routes stay closed.
     assert_problem(client.get(f"{API}/floor-plans/{plan['id']}", headers=headers), 404)
+
+
+def test_a_retried_opening_replays_no_preplan(app, client, world):  # noqa: F811
+    """A replay skips access checks and the audit trail, so it must not carry the pre-plan:
+    after the incident closes, a retry with the same key must not read it."""
+    headers = {**world.headers["cad_y"], "Idempotency-Key": "open-1"}
+    body = {"cad_incident_number": "Y-9", "incident_type": "fire", "address": STORE_ADDRESS}
+    first = client.post(INCIDENTS, json=body, headers=headers)
+    assert first.status_code == 201 and first.json["lookup"]["preplan"] is not None
+    url = f"{INCIDENTS}/{first.json['id']}"
+    etag = client.get(url, headers=headers).headers["ETag"]
+    client.patch(url, json={"status": "closed"}, headers={**headers, "If-Match": etag})
+    views = count(app, AuditEvent, AuditEvent.action == "preplan.view")
+    again = client.post(INCIDENTS, json=body, headers=headers)
+    assert again.status_code == 201 and again.headers["Idempotent-Replayed"] == "true"
+    assert again.json["id"] == first.json["id"]
+    assert again.json["lookup"]["preplan"] is None
+    assert "Propane" not in again.get_data(as_text=True)
+    assert any("/preplans/" in note for note in again.json["lookup"]["notes"])
+    assert count(app, AuditEvent, AuditEvent.action == "preplan.view") == views
+    with app.app_context():
+        from registry.idempotency import IdempotencyKey
+
+        stored = db.session().query(IdempotencyKey).one()
+        assert "Propane" not in stored.body

@@ -13,7 +13,7 @@ from registry import create_app, db
 from registry.config import ConfigError
 from tests import sample_files
 
-from .conftest import GENEROUS_LIMITS, PASSWORD, TEST_KEYS, assert_problem
+from .conftest import CLIENT_SECRET, GENEROUS_LIMITS, PASSWORD, TEST_KEYS, assert_problem
 from .test_floorplans import upload
 
 API = "/api/v1"
@@ -153,7 +153,7 @@ def test_odd_usernames_are_limited_too(build_app):
     assert_too_many(attempt("10.2.0.2"))
 
 
-def test_client_credentials_are_limited_too(build_app, make):
+def test_client_credentials_are_limited_per_address(build_app, make):
     limited = build_app(REGISTRY_LOGIN_RATE_LIMIT="1/minute")
     client = limited.test_client()
     cad = make.cad_client(make.agency())
@@ -162,6 +162,56 @@ def test_client_credentials_are_limited_too(build_app, make):
     assert_problem(client.post(f"{API}/auth/token", json=credentials), 401)
 
     assert_too_many(client.post(f"{API}/auth/token", json=credentials))
+
+
+def test_nobody_can_lock_a_cad_client_out_of_its_tokens(build_app, make):
+    """Client ids are no secret: wrong secrets from elsewhere must not spend the budget of the
+    dispatch centre that holds the right one."""
+    limited = build_app(REGISTRY_LOGIN_RATE_LIMIT="2/minute")
+    client = limited.test_client()
+    cad = make.cad_client(make.agency())
+    wrong = {"client_id": cad.client_id, "client_secret": "Wrong-Secret-1234"}
+    for n in range(5):
+        address = f"10.9.0.{n}"
+        assert_problem(
+            client.post(f"{API}/auth/token", json=wrong, environ_base={"REMOTE_ADDR": address}),
+            401,
+        )
+    right = {"client_id": cad.client_id, "client_secret": CLIENT_SECRET}
+    response = client.post(
+        f"{API}/auth/token", json=right, environ_base={"REMOTE_ADDR": "10.8.0.1"}
+    )
+    assert response.status_code == 200, response.get_data(as_text=True)
+
+
+def test_cad_clients_have_their_own_larger_budget(build_app, make):
+    limited = build_app(REGISTRY_RATE_LIMIT="2/minute", REGISTRY_CAD_RATE_LIMIT="4/minute")
+    client = limited.test_client()
+    agency = make.agency()
+    cad = make.headers(make.cad_client(agency))
+    officer = make.officer(agency)
+    for _ in range(2):
+        assert client.get(ME, headers=officer).status_code == 200
+    assert_too_many(client.get(ME, headers=officer))
+    for _ in range(4):
+        assert client.get(ME, headers=cad).status_code == 200
+    assert_too_many(client.get(ME, headers=cad))
+
+
+def test_behind_trusted_proxies_the_forwarded_address_counts(build_app, app, make):
+    limited = build_app(REGISTRY_RATE_LIMIT="1/minute", REGISTRY_TRUSTED_PROXIES=1)
+    client = limited.test_client()
+
+    def call(forwarded):
+        return client.get(
+            ME,
+            headers={"X-Forwarded-For": forwarded},
+            environ_base={"REMOTE_ADDR": "10.0.0.254"},  # the load balancer
+        )
+
+    assert_problem(call("198.51.100.1"), 401)
+    assert_problem(call("198.51.100.2"), 401)  # another client behind the same balancer
+    assert_too_many(call("198.51.100.1"))
 
 
 def test_counter_keys_never_hold_the_username(build_app, make):

@@ -1656,7 +1656,7 @@ def assert_too_many(response) -> None:
 @pytest.mark.parametrize(
     ("request_kind", "limit"),
     [
-        ("cad-lookups", {"REGISTRY_RATE_LIMIT": "3/minute"}),
+        ("cad-lookups", {"REGISTRY_CAD_RATE_LIMIT": "3/minute"}),
         ("anonymous-requests", {"REGISTRY_RATE_LIMIT": "3/minute"}),
         ("login-attempts", {"REGISTRY_LOGIN_RATE_LIMIT": "3/minute"}),
         ("client-token-attempts", {"REGISTRY_LOGIN_RATE_LIMIT": "3/minute"}),

@@ -496,7 +496,7 @@ BREAK_GLASS = {
         "break_glass": True,
         "access_expires_at": utcnow() + timedelta(hours=2),
     },
-    "normal match": dict,
+    "normal match": lambda: {"access_expires_at": utcnow() + timedelta(hours=2)},
 }
 
 
@@ -541,8 +541,11 @@ def test_an_open_incident_reveals_flagged_and_tells_the_organization(
             "break_glass": True,
             "access_expires_at": utcnow() - timedelta(minutes=1),
         },
+        # An ordinary incident's reveal rights end too (CAD systems often never close them).
+        {"access_expires_at": utcnow() - timedelta(minutes=1)},
+        {"access_expires_at": None},
     ],
-    ids=["closed", "break-glass expired"],
+    ids=["closed", "break-glass expired", "normal match expired", "no expiry recorded"],
 )
 def test_a_closed_or_expired_incident_reveals_nothing(client, app, make, site, fields):
     agency = make.agency()
@@ -557,7 +560,7 @@ def test_a_closed_or_expired_incident_reveals_nothing(client, app, make, site, f
 
 def test_another_agencys_incident_or_another_facility_does_not_count(client, make, site):
     mine, theirs = make.agency(), make.agency()
-    _incident(make, site, theirs.id)
+    _incident(make, site, theirs.id, access_expires_at=utcnow() + timedelta(hours=2))
     other_facility = make.facility(site.org)
     with make.app.app_context(), db.session_scope() as session:
         session.add(
@@ -569,6 +572,7 @@ def test_another_agencys_incident_or_another_facility_does_not_count(client, mak
                 match_status="matched",
                 opened_by="cad:1",
                 status="open",
+                access_expires_at=utcnow() + timedelta(hours=2),
             )
         )
 

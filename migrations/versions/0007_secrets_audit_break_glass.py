@@ -16,6 +16,7 @@ branch_labels = None
 depends_on = None
 
 GENESIS_HASH = "0" * 64
+COUNTER = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # see registry/audit/models.py
 ROLE_BINDING = (
     "(role IN ({admins}) AND organization_id IS NULL AND agency_id IS NULL)"
     " OR (role = 'facility_manager' AND organization_id IS NOT NULL AND agency_id IS NULL)"
@@ -39,8 +40,8 @@ def _user_roles(roles: tuple, admins: tuple) -> None:
 def upgrade() -> None:
     op.create_table(
         "audit_events",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("seq", sa.Integer(), nullable=False),
+        sa.Column("id", COUNTER, nullable=False),
+        sa.Column("seq", COUNTER, nullable=False),
         sa.Column("at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("actor", sa.String(length=120), nullable=False),
         sa.Column("role", sa.String(length=20), nullable=True),
@@ -67,7 +68,7 @@ def upgrade() -> None:
     audit_head = op.create_table(
         "audit_head",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("seq", sa.Integer(), nullable=False),
+        sa.Column("seq", COUNTER, nullable=False),
         sa.Column("last_hash", sa.String(length=64), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_head")),
         sqlite_autoincrement=True,

@@ -1,11 +1,14 @@
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, Index, Integer, String
+from sqlalchemy import JSON, BigInteger, Boolean, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db import Base, UTCDateTime, utcnow
 
 GENESIS_HASH = "0" * 64
+# One row per lookup adds up: 64-bit counters (SQLite's INTEGER already is, and AUTOINCREMENT
+# needs that exact type name).
+Counter = BigInteger().with_variant(Integer(), "sqlite")
 
 
 class AuditEvent(Base):
@@ -23,8 +26,8 @@ class AuditEvent(Base):
         Index("ix_audit_events_action_at", "action", "at"),
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    seq: Mapped[int] = mapped_column(Integer, unique=True)
+    id: Mapped[int] = mapped_column(Counter, primary_key=True)
+    seq: Mapped[int] = mapped_column(Counter, unique=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     actor: Mapped[str] = mapped_column(String(120))  # "user:12", "cad:3", "anonymous", "cli"
     role: Mapped[str | None] = mapped_column(String(20))
@@ -48,5 +51,5 @@ class AuditHead(Base):
     __tablename__ = "audit_head"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    seq: Mapped[int] = mapped_column(Integer, default=0)
+    seq: Mapped[int] = mapped_column(Counter, default=0)
     last_hash: Mapped[str] = mapped_column(String(64), default=GENESIS_HASH)

@@ -13,6 +13,7 @@ longer matches its hash, a deleted one leaves a gap, a truncated tail disagrees 
 
 import hashlib
 import json
+import logging
 import re
 import uuid
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from sqlalchemy.orm import Session
 from ..db import utcnow
 from .models import GENESIS_HASH, AuditEvent, AuditHead
 
+log = logging.getLogger(__name__)
 PENDING = "audit_pending"
 WROTE = "audit_wrote"  # the transaction changed data (not only recorded reads)
 HEAD_ID = 1
@@ -123,8 +125,9 @@ def _digest(row: dict) -> str:
     return hashlib.sha256(encoded.encode()).hexdigest()
 
 
-def _take_head(session: Session, count: int) -> tuple[int, str]:
-    """Reserve `count` sequence numbers; returns (last seq before them, hash of that row)."""
+def _take_head(session: Session, count: int) -> tuple[int, str] | None:
+    """Reserve `count` sequence numbers; returns (last seq before them, hash of that row), or
+    None when there was no head row (it is put back first)."""
     statement = (
         update(AuditHead)
         .where(AuditHead.id == HEAD_ID)
@@ -132,27 +135,53 @@ def _take_head(session: Session, count: int) -> tuple[int, str]:
         .returning(AuditHead.seq, AuditHead.last_hash)
     )
     row = session.execute(statement).first()
-    if row is None:
-        # A database emptied by hand (or by the tests) lost its head row (the migration made
-        # it): put it back after whatever events remain, once even when appends race here.
-        last = session.execute(
-            select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
-        ).first()
-        seq, last_hash = (last.seq, last.hash) if last else (0, GENESIS_HASH)
-        dialect_insert = {"postgresql": pg_insert, "sqlite": sqlite_insert}[
-            session.get_bind().dialect.name
-        ]
-        session.execute(
-            dialect_insert(AuditHead)
-            .values(id=HEAD_ID, seq=seq, last_hash=last_hash)
-            .on_conflict_do_nothing()
-        )
-        row = session.execute(statement).one()
-    return row.seq - count, row.last_hash
+    return (row.seq - count, row.last_hash) if row is not None else None
+
+
+def _restore_head(session: Session) -> bool:
+    """Put the head row back (the migration made it) after whatever events remain, once even
+    when appends race here. True when events remained: the head was deleted, not never made."""
+    last = session.execute(
+        select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
+    ).first()
+    seq, last_hash = (last.seq, last.hash) if last else (0, GENESIS_HASH)
+    dialect_insert = {"postgresql": pg_insert, "sqlite": sqlite_insert}[
+        session.get_bind().dialect.name
+    ]
+    inserted = session.execute(
+        dialect_insert(AuditHead.__table__)
+        .values(id=HEAD_ID, seq=seq, last_hash=last_hash)
+        .on_conflict_do_nothing()
+        .returning(AuditHead.__table__.c.id)
+    ).first()
+    # Another append that raced here restored it (and this one read `last` too late to judge).
+    return inserted is not None and last is not None
 
 
 def append(session: Session, events: list[dict]) -> None:
-    seq, prev_hash = _take_head(session, len(events))
+    head = _take_head(session, len(events))
+    if head is None:
+        if _restore_head(session):
+            # Someone deleted the head (and maybe the events after it): the trail says so for
+            # good, in the chain itself, besides the log.
+            log.warning("audit chain head was missing; restored after the last event")
+            events = [
+                {
+                    **events[0],
+                    "actor": "system",
+                    "role": None,
+                    "action": "audit.head_restored",
+                    "record_type": None,
+                    "record_id": None,
+                    "facility_id": None,
+                    "break_glass": False,
+                    "changes": {},
+                    "details": {"problem": "the chain head row was missing"},
+                },
+                *events,
+            ]
+        head = _take_head(session, len(events))
+    seq, prev_hash = head
     rows = []
     for event_ in events:
         seq += 1
@@ -169,6 +198,8 @@ def _append_pending(session: Session) -> None:
     events = session.info.pop(PENDING, None)
     if not events:
         return
+    # Commit flushes only after this hook: flush now, so a pending change counts as a write.
+    session.flush()
     if not session.info.pop(WROTE, False) and session.get_bind().dialect.name == "postgresql":
         # The transaction only records reads (a lookup, a pre-plan view): commit it without
         # waiting for the WAL flush. A database crash can lose the last fraction of a second of
@@ -208,43 +239,40 @@ class Verification:
 
 
 def verify(session: Session, batch: int = 5000) -> Verification:
-    """Recompute the whole chain; report the first row that does not fit."""
-    expected_seq, prev_hash, count = 1, GENESIS_HASH, 0
-    while True:
+    """Recompute the chain up to its head; report the first row that does not fit.
+
+    The head is read first, so events appended while this runs (every lookup appends one) are
+    not judged: the head and the events up to it commit together.
+    """
+    head = session.execute(select(AuditHead.seq, AuditHead.last_hash)).first()
+    if head is None:
+        if session.scalar(select(AuditEvent.seq).limit(1)) is not None:
+            return Verification(False, 0, GENESIS_HASH, "the chain head is missing", 1)
+        return Verification(True, 0, GENESIS_HASH)
+    expected_seq, prev_hash = 1, GENESIS_HASH
+    while expected_seq <= head.seq:
         rows = session.scalars(
             select(AuditEvent)
-            .where(AuditEvent.seq >= expected_seq)
+            .where(AuditEvent.seq >= expected_seq, AuditEvent.seq <= head.seq)
             .order_by(AuditEvent.seq)
             .limit(batch)
         ).all()
         if not rows:
             break
         for row in rows:
-            values = {name: getattr(row, name) for name in HASHED}
+            problem = None
             if row.seq != expected_seq:
-                return Verification(
-                    False, count, prev_hash, f"event {expected_seq} is missing", expected_seq
-                )
-            if row.prev_hash != prev_hash:
-                return Verification(
-                    False,
-                    count,
-                    prev_hash,
-                    f"event {row.seq} does not follow the one before it",
-                    row.seq,
-                )
-            if _digest(values) != row.hash:
-                return Verification(
-                    False,
-                    count,
-                    prev_hash,
-                    f"event {row.seq} was changed after it was written",
-                    row.seq,
-                )
-            prev_hash, expected_seq, count = row.hash, expected_seq + 1, count + 1
+                problem = f"event {expected_seq} is missing"
+            elif row.prev_hash != prev_hash:
+                problem = f"event {row.seq} does not follow the one before it"
+            elif _digest({name: getattr(row, name) for name in HASHED}) != row.hash:
+                problem = f"event {row.seq} was changed after it was written"
+            if problem:
+                return Verification(False, expected_seq - 1, prev_hash, problem, expected_seq)
+            prev_hash, expected_seq = row.hash, expected_seq + 1
         session.expunge_all()
-    head = session.get(AuditHead, HEAD_ID)
-    if head is not None and (head.seq != count or head.last_hash != prev_hash):
+    count = expected_seq - 1
+    if count != head.seq or prev_hash != head.last_hash:
         return Verification(
             False,
             count,

@@ -30,8 +30,10 @@ class UserService(RecordService):
             password = data.pop("password")
             check_password_strength(password, username=data.get("username", record.username))
             record.password_hash = hash_secret(password)
-            # A stolen token is a common reason to change a password: end every session.
+            # A stolen token is a common reason to change a password: end every session. An
+            # administrator's reset is also how a locked-out person gets back in at once.
             cut_off = cut_off or record.id is not None
+            record.failed_logins, record.locked_until = 0, None
         super().assign(session, record, data)
         if cut_off:
             record.tokens_valid_after = utcnow()

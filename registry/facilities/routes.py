@@ -1,7 +1,10 @@
+import json
+
+from flask import Response
 from flask_restx import Namespace, Resource
 
 from .. import db
-from ..api import PageArgsSchema, body, conditional, doc, query, returns, returns_page
+from ..api import PageArgsSchema, body, doc, query, returns, returns_page
 from ..auth.principal import current_principal, login_required
 from ..resources import collection_routes, item_routes, nested_collection_routes
 from .schemas import (
@@ -58,9 +61,12 @@ class AccessPointReveal(Resource):
     def post(self, record_id, data):
         """Show an access point's code and key location (fresh login; audited)."""
         revealed = reveal(db.session(), current_principal(), record_id, data["reason"])
-        response = conditional(_revealed.dump(revealed), None)
-        response.headers["Cache-Control"] = "no-store"
-        return response
+        # Never stored by any cache, and no ETag: a code is not a representation to revalidate.
+        return Response(
+            json.dumps(_revealed.dump(revealed)),
+            mimetype="application/json",
+            headers={"Cache-Control": "no-store"},
+        )
 
 
 tactical_points_ns = Namespace(

@@ -165,26 +165,6 @@ def _holds_reveal_scope(session: Session, principal: Principal, facility: Facili
     )
 
 
-def open_incident(session: Session, principal: Principal, facility_id: int) -> Incident | None:
-    """The caller's agency's open incident at the facility, if any: a break-glass one while its
-    access lasts, else one opened through a normal match. Either lets the agency's responders
-    open the doors while it is open, MOU scope or not."""
-    incident = access.break_glass_incident(session, principal, facility_id)
-    if incident is not None or principal.role not in access.AGENCY_ROLES:
-        return incident
-    return session.scalar(
-        select(Incident)
-        .where(
-            Incident.agency_id == principal.agency_id,
-            Incident.facility_id == facility_id,
-            Incident.status == "open",
-            Incident.break_glass.is_(False),
-        )
-        .order_by(Incident.opened_at.desc())
-        .limit(1)
-    )
-
-
 def _may_read(session: Session, principal: Principal, facility_id: int) -> bool:
     return bool(
         session.scalar(
@@ -238,7 +218,7 @@ def reveal(session: Session, principal: Principal, point_id: int, reason: str) -
         access.manages_organization(principal, facility.organization_id)
         or _holds_reveal_scope(session, principal, facility)
     ):
-        incident = open_incident(session, principal, facility.id)
+        incident = access.open_incident(session, principal, facility.id, break_glass_only=False)
         if incident is None:
             attempt("refused")
             if not _may_read(session, principal, facility.id):

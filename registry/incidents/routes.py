@@ -17,6 +17,20 @@ from .service import incidents
 ns = Namespace("incidents", description="CAD events: who looked up which facility, and why")
 
 
+def without_preplan(body: dict) -> dict:
+    """An opening as a retry replays it: without the pre-plan, which is read again (checked and
+    audited) from /preplans/{id}; access may have ended since."""
+    lookup = dict(body.get("lookup") or {})
+    if lookup.get("preplan") is not None:
+        lookup["preplan"] = lookup["break_glass"] = None
+        facility_id = body.get("facility_id")
+        lookup["notes"] = [
+            *lookup.get("notes", []),
+            f"replayed: fetch the pre-plan from /api/v1/preplans/{facility_id}",
+        ]
+    return {**body, "lookup": lookup}
+
+
 @ns.route("")
 class IncidentCollection(Resource):
     @login_required()
@@ -28,7 +42,7 @@ class IncidentCollection(Resource):
         return incidents.list(db.session(), principal, args, *incidents.filters(args))
 
     @login_required("cad", "agency_user")
-    @idempotent
+    @idempotent(kept=without_preplan)
     @body(IncidentOpenSchema)
     @returns(IncidentOpenedSchema, 201, "Opened; `lookup` holds the match and the pre-plan")
     def post(self, data):

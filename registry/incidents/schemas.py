@@ -28,7 +28,14 @@ class IncidentSchema(RecordSchema):
             "is open (until access_expires_at) your agency may read its pre-plan"
         },
     )
-    access_expires_at = fields.AwareDateTime(dump_only=True, allow_none=True)
+    access_expires_at = fields.AwareDateTime(
+        dump_only=True,
+        allow_none=True,
+        metadata={
+            "description": "Until when (and only while open) the incident lets your agency "
+            "reveal the facility's door codes and, under break-glass, read its pre-plan"
+        },
+    )
 
 
 class IncidentOpenSchema(IncidentSchema, LookupQuerySchema):

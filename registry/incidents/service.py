@@ -64,7 +64,12 @@ class IncidentService(RecordService):
             status="open",
         )
         if result.status == "not_shared":
-            self._break_glass(session, principal, incident, result)
+            self._break_glass(incident, result)
+        if incident.facility_id is not None:
+            # What the incident lets its agency do at the facility (reveal door codes; read the
+            # pre-plan under break-glass) ends when it closes, or at the latest then.
+            hours = current_app.config["REGISTRY_BREAK_GLASS_HOURS"]
+            incident.access_expires_at = utcnow() + timedelta(hours=hours)
         session.add(incident)
         session.flush()
         audit.record(
@@ -101,15 +106,12 @@ class IncidentService(RecordService):
         incident.lookup = result
         return incident
 
-    def _break_glass(self, session, principal: Principal, incident: Incident, result) -> None:
+    def _break_glass(self, incident: Incident, result) -> None:
         """The lookup found one registered facility the agency may not read: the agency is
-        responding there, so it may read that pre-plan while the incident is open, for at most
-        REGISTRY_BREAK_GLASS_HOURS. Recording the facility also lets its managers see the
-        incident."""
-        hours = current_app.config["REGISTRY_BREAK_GLASS_HOURS"]
+        responding there, so it may read that pre-plan while the incident is open. Recording the
+        facility also lets its managers see the incident."""
         incident.facility_id = result.facility_id
         incident.break_glass = True
-        incident.access_expires_at = utcnow() + timedelta(hours=hours)
 
     def update(self, session, principal: Principal, record, data: dict):
         new_status = data.get("status")
