@@ -110,6 +110,14 @@ class _PointSchema(CoordinatesMixin, RecordSchema):
 
 class AccessPointSchema(_PointSchema):
     kind = OneOf(ACCESS_POINT_KINDS, required=True)
+    notes = Text(
+        5000,
+        allow_none=True,
+        metadata={
+            "description": "Read by everyone who reads the pre-plan, and stored as written: "
+            "never a code or where a key is; those go in `code` and `key_location`."
+        },
+    )
     # Secrets go in, never come out: stored encrypted, read only through the audited reveal.
     code = Text(
         100,
