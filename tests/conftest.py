@@ -87,6 +87,31 @@ def _empty_database(app):
 
 
 @pytest.fixture
+def build_app(app, tmp_path):
+    """Another app on the session database, with its own settings (and its own rate-limit
+    counters): for tests of configuration, limits, CORS."""
+    built = []
+
+    def build(**overrides):
+        other = create_app(
+            {
+                "REGISTRY_DATABASE_URL": app.config["REGISTRY_DATABASE_URL"],
+                "REGISTRY_STORAGE_DIR": str(tmp_path / "files"),
+                **TEST_KEYS,
+                **GENEROUS_LIMITS,
+                **overrides,
+            }
+        )
+        built.append(other)
+        return other
+
+    yield build
+    for other in built:
+        with other.app_context():
+            db.engine().dispose()
+
+
+@pytest.fixture
 def client(app):
     return app.test_client()
 

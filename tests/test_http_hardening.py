@@ -9,41 +9,16 @@ import uuid
 import pytest
 from flask_jwt_extended import jwt_manager
 
-from registry import create_app, db
 from registry.config import ConfigError
 from tests import sample_files
 
-from .conftest import CLIENT_SECRET, GENEROUS_LIMITS, PASSWORD, TEST_KEYS, assert_problem
+from .conftest import CLIENT_SECRET, PASSWORD, TEST_KEYS, assert_problem
 from .test_floorplans import upload
 
 API = "/api/v1"
 LOGIN = f"{API}/auth/login"
 ME = f"{API}/auth/me"
 ORIGIN = "https://dispatch.example.org"
-
-
-@pytest.fixture
-def build_app(app, tmp_path):
-    """Another app on the session database, with its own settings (and its own counters)."""
-    built = []
-
-    def build(**overrides):
-        other = create_app(
-            {
-                "REGISTRY_DATABASE_URL": app.config["REGISTRY_DATABASE_URL"],
-                "REGISTRY_STORAGE_DIR": str(tmp_path / "files"),
-                **TEST_KEYS,
-                **GENEROUS_LIMITS,
-                **overrides,
-            }
-        )
-        built.append(other)
-        return other
-
-    yield build
-    for other in built:
-        with other.app_context():
-            db.engine().dispose()
 
 
 def login(client, username, password=PASSWORD, address="10.0.0.1"):

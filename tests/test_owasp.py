@@ -27,7 +27,7 @@ from flask_jwt_extended import create_access_token, create_refresh_token
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import update
 
-from registry import create_app, db
+from registry import db
 from registry.agencies.models import Agency
 from registry.auth.models import CadClient, User
 from registry.cli import OPENAPI_PATH
@@ -40,7 +40,7 @@ from registry.mous.models import Mou
 from registry.organizations.models import Organization
 
 from . import sample_files
-from .conftest import GENEROUS_LIMITS, PASSWORD, TEST_KEYS, assert_problem, count, fetch
+from .conftest import PASSWORD, assert_problem, count, fetch
 
 API = "/api/v1"
 MISSING_ID = 987654  # an id no record has
@@ -1621,30 +1621,6 @@ def test_api4_oversized_values_are_422_and_change_nothing(client, app, w, case):
     assert HUGE not in json.dumps(body)
     assert [count(app, m) for m in models] == totals
     assert {m: row(app, m, getattr(w, a)["a"].id) for m, a in rows.items()} == before
-
-
-@pytest.fixture
-def build_app(app, tmp_path):
-    """Another app on the session database with its own settings and rate-limit counters."""
-    built = []
-
-    def build(**overrides):
-        other = create_app(
-            {
-                "REGISTRY_DATABASE_URL": app.config["REGISTRY_DATABASE_URL"],
-                "REGISTRY_STORAGE_DIR": str(tmp_path / "files"),
-                **TEST_KEYS,
-                **GENEROUS_LIMITS,
-                **overrides,
-            }
-        )
-        built.append(other)
-        return other
-
-    yield build
-    for other in built:
-        with other.app_context():
-            db.engine().dispose()
 
 
 def assert_too_many(response) -> None:
