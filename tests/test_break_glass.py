@@ -216,3 +216,25 @@ def test_a_retried_opening_replays_no_preplan(app, client, world):  # noqa: F811
 
         stored = db.session().query(IdempotencyKey).one()
         assert "Propane" not in stored.body
+
+
+def test_the_preplan_renderer_checks_the_incident_it_is_given(app, world, incident):  # noqa: F811
+    """Break-glass rendering skips the MOU check, so it takes the incident, not a flag, and
+    refuses one that does not open this facility for this caller."""
+    from registry import errors
+    from registry.auth.service import principal_of
+    from registry.preplans.document import preplan
+
+    with app.app_context():
+        session = db.session()
+        row = session.get(Incident, incident["id"])
+        caller = principal_of(world.cad_y)
+        assert preplan(session, caller, world.store.id, row).document["facility"]["id"] == (
+            world.store.id
+        )
+        for facility_id, who in (
+            (world.annex.id, caller),  # another facility
+            (world.store.id, principal_of(world.cad_x)),  # another agency
+        ):
+            with pytest.raises(errors.NotFound):
+                preplan(session, who, facility_id, row)

@@ -29,7 +29,7 @@ from .models import AccessPoint, Facility
 FIELDS = ("code", "key_location")
 # An MOU with one of these lets an agency's people and CAD read the codes, not only the plan.
 REVEAL_SCOPES = ("key_holding", "access_codes")
-PENDING = "_pending_secrets"
+PENDING_SECRETS = "_pending_secrets"
 _table = AccessPoint.__table__
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ def stage(point: AccessPoint, field: str, plaintext: str | None) -> None:
         for name, value in _sealed(point.id, point.facility_id, field, plaintext).items():
             setattr(point, name, value)
     else:
-        point.__dict__.setdefault(PENDING, {})[field] = plaintext
+        point.__dict__.setdefault(PENDING_SECRETS, {})[field] = plaintext
 
 
 def seal_after_insert(connection, point: AccessPoint) -> None:
@@ -65,7 +65,7 @@ def seal_after_insert(connection, point: AccessPoint) -> None:
     appears; `updated_at` is set to itself so its onupdate does not fire. The instance is then
     told the stored values as if it had loaded them, so it is not dirty.
     """
-    pending = point.__dict__.pop(PENDING, None)
+    pending = point.__dict__.pop(PENDING_SECRETS, None)
     if not pending:
         return
     values = {}

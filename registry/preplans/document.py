@@ -114,13 +114,20 @@ def _stamp(session: Session, principal: Principal, facility_id: int, break_glass
 
 
 def preplan(
-    session: Session, principal: Principal, facility_id: int, break_glass: bool = False
+    session: Session, principal: Principal, facility_id: int, incident=None
 ) -> RenderedPreplan:
     """The pre-plan of a facility the caller may read (NotFound otherwise).
 
-    `break_glass`: the caller has already been found to hold an open break-glass incident
-    there (access.break_glass_incident); the facility need not be shared with its agency.
+    `incident`: the caller's open break-glass incident at this facility
+    (access.break_glass_incident), through which the facility need not be shared with its agency.
     """
+    break_glass = incident is not None
+    if break_glass and (
+        incident.facility_id != facility_id
+        or incident.agency_id != principal.agency_id
+        or not incident.break_glass
+    ):
+        raise errors.NotFound(f"No facility with id {facility_id} is visible to you.")
     stamp = _stamp(session, principal, facility_id, break_glass)
     rendered = cache.get(stamp)
     if rendered is None:

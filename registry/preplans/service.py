@@ -35,7 +35,7 @@ def readable_preplan(
         incident = access.break_glass_incident(session, principal, facility_id)
         if incident is None:
             raise
-        return preplan(session, principal, facility_id, break_glass=True), incident
+        return preplan(session, principal, facility_id, incident), incident
 
 
 def with_break_glass(document: dict, incident) -> dict:
@@ -45,7 +45,7 @@ def with_break_glass(document: dict, incident) -> dict:
 
 def attach_break_glass(session: Session, principal: Principal, result: LookupResult, incident):
     result.break_glass = break_glass_flag(incident)
-    document = preplan(session, principal, result.facility_id, break_glass=True).document
+    document = preplan(session, principal, result.facility_id, incident).document
     result.preplan = with_break_glass(document, incident)
 
 
