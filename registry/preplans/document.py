@@ -148,8 +148,12 @@ def _render(session: Session, principal: Principal, facility_id: int, etag: str)
             selectinload(Facility.external_ids),
         )
     )
+    # Only live rows, like the points (live_* relationships) and floor plans (`current`): a
+    # deleted contact answers no phone, and listed first it would cost the first minutes.
     contacts = session.scalars(
-        select(Contact).where(Contact.facility_id == facility.id).order_by(*in_call_order())
+        select(Contact)
+        .where(Contact.facility_id == facility.id, Contact.deleted_at.is_(None))
+        .order_by(*in_call_order())
     ).all()
     mous = session.scalars(
         select(Mou)
