@@ -96,11 +96,15 @@ def create_user(username, role, organization_id, agency_id):
 @click.command("seed-demo")
 @with_appcontext
 def seed_demo():
-    """Load the demo data set (idempotent: does nothing if it is already there)."""
-    from .demo import load_demo
+    """Load the demo data set (idempotent: does nothing if it is already there; refused when
+    REGISTRY_ENV is production)."""
+    from .demo import DemoRefused, load_demo
 
-    with db.session_scope() as session:
-        click.echo(load_demo(session))
+    try:
+        with db.session_scope() as session:
+            click.echo(load_demo(session))
+    except DemoRefused as refusal:
+        raise click.ClickException(str(refusal)) from None
 
 
 @click.command("export-openapi")

@@ -2,6 +2,7 @@
 
 from datetime import UTC, date, datetime, timedelta
 
+from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -24,7 +25,18 @@ DEMO_PASSWORD = "demo-password-1"
 DEMO_CAD_CLIENT = ("springfield-cad", "demo-cad-secret-0123456789")
 
 
+class DemoRefused(RuntimeError):
+    """The demo data set was asked for where it must never be loaded."""
+
+
 def load_demo(session: Session) -> str:
+    """Load the demo data set, unless it is there already; never into a production registry,
+    whose `admin` would then log in with the password the README publishes."""
+    if current_app.config["REGISTRY_ENV"] == "production":
+        raise DemoRefused(
+            "Refusing to load the demo data set: REGISTRY_ENV is production, and the demo "
+            "accounts' passwords are published in the README. Nothing was written."
+        )
     if session.scalar(select(User).where(User.username == "admin")) is not None:
         return "demo data already loaded"
     now = datetime.now(UTC)

@@ -37,7 +37,7 @@ def upload_floor_plan(client, headers, facility_id, level, title):
     return response.get_json()["id"]
 
 
-def everything_shown(client, make, headers, facility_id) -> str:
+def everything_shown(client, headers, facility_id) -> str:
     """Every representation a reader gets of the facility, as one text to search."""
     texts = []
     for path, extra in (
@@ -98,7 +98,7 @@ def test_deleted_parts_leave_every_representation(client, make):
 
     # Read once by everyone (the rendered pre-plans are now cached) ...
     readers = {"admin": admin, "manager": manager, "cad": cad}
-    before = {name: everything_shown(client, make, h, fid) for name, h in readers.items()}
+    before = {name: everything_shown(client, h, fid) for name, h in readers.items()}
     gone = (
         "Gone Contact",
         DELETED_PHONE,
@@ -138,7 +138,7 @@ def test_deleted_parts_leave_every_representation(client, make):
 
     # ... and read again: nothing deleted is served, cached or freshly rendered.
     for name, headers in readers.items():
-        text = everything_shown(client, make, headers, fid)
+        text = everything_shown(client, headers, fid)
         for value in gone:
             assert value not in text, (name, value)
         for value in ("Kept Contact", "Kept Door", "Kept Lot", "Kept Plan", "Kept Alias"):
