@@ -5,6 +5,7 @@ from sqlalchemy import text
 
 from . import db, encryption, errors
 from .api import AUTHORIZATIONS, RegistryApi, install_models
+from .audit.trail import event_beyond_head
 from .config import load_config
 
 API_PREFIX = "/api/v1"
@@ -117,9 +118,20 @@ def register_health(app: Flask) -> None:
         try:
             with db.engine().connect() as connection:
                 connection.execute(text("SELECT 1"))
+                planted = event_beyond_head(connection)
         except Exception:
             app.logger.warning("readiness check: database unreachable")
             return errors.problem(503, "The database is unreachable.", "not-ready")
+        if planted is not None:
+            # Every audited request fails once the head reaches that event: say so here, where
+            # operators look, and before it does (the seq stays in the log: this is public).
+            app.logger.error("readiness check: audit event %d lies beyond the chain head", planted)
+            return errors.problem(
+                503,
+                "The audit trail cannot be appended: an event lies beyond its chain head. "
+                "See the log and 'flask audit verify'.",
+                "audit-trail-broken",
+            )
         return {"status": "ready"}
 
 

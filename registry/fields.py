@@ -1,6 +1,6 @@
 """marshmallow fields for the registry's value types (text, phones, coordinates, enums, times)."""
 
-from datetime import UTC
+from datetime import UTC, datetime, timedelta
 
 import phonenumbers
 from marshmallow import Schema, ValidationError, fields, validate
@@ -62,14 +62,30 @@ def normalize_phone(text: str) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+# The first and last times the API takes, in UTC: a day inside Python's calendar at each end. A
+# PostgreSQL session in another time zone hands a timestamptz back in that zone, and psycopg
+# cannot read 0001-01-01T00:00Z in Chicago (1 BC) or 9999-12-31T23:00Z in Tokyo (year 10000):
+# such a row could be written but never read again. Offsets are under a day, so a day is enough.
+EARLIEST_TIME = datetime.min.replace(tzinfo=UTC) + timedelta(days=1)
+LATEST_TIME = datetime.max.replace(tzinfo=UTC) - timedelta(days=1)
+OUT_OF_RANGE = "Out of the supported range of times."
+
+
 class UTCDateTime(fields.AwareDateTime):
-    """An ISO 8601 time with an offset, converted to UTC on input (the API shows times in UTC)."""
+    """An ISO 8601 time with an offset, converted to UTC on input (the API shows times in UTC).
+
+    Every time the API takes, from a body or a query string, is one of these: a time too close
+    to either end of the calendar is a 422 here rather than a 500 where it is converted to UTC.
+    """
 
     def _deserialize(self, value, attr, data, **kwargs):
         try:
-            return super()._deserialize(value, attr, data, **kwargs).astimezone(UTC)
+            value = super()._deserialize(value, attr, data, **kwargs).astimezone(UTC)
         except OverflowError:  # e.g. 9999-12-31T23:00-05:00 is past year 9999 in UTC
-            raise ValidationError("Out of the supported range of times.") from None
+            raise ValidationError(OUT_OF_RANGE) from None
+        if not EARLIEST_TIME <= value <= LATEST_TIME:
+            raise ValidationError(OUT_OF_RANGE)
+        return value
 
 
 class WholeNested(fields.Nested):

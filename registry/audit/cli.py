@@ -18,3 +18,11 @@ def verify_command():
     # Keep the head hash somewhere else (a ticket, a log host): a later verify that reaches
     # a different hash at the same event means the trail was rewritten wholesale.
     click.echo(f"audit trail intact: {result.events} events, head {result.head_hash}")
+    if result.head_restored_at:
+        # Still exit 0: the chain since then is whole. What came before each marker may be gone;
+        # only a head hash kept elsewhere can say what.
+        events = ", ".join(map(str, result.head_restored_at))
+        click.echo(
+            f"note: the chain head had been deleted and was restored at event {events}; "
+            "compare with a head hash kept elsewhere"
+        )

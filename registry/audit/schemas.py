@@ -1,7 +1,7 @@
 from marshmallow import Schema, ValidationError, fields, validates_schema
 
 from ..api import PageArgsSchema
-from ..fields import Id, Text
+from ..fields import Id, Text, UTCDateTime
 
 
 class AuditEventSchema(Schema):
@@ -32,8 +32,8 @@ class AuditFiltersSchema(PageArgsSchema):
     record_type = Text(40)
     record_id = Id(strict=False)
     break_glass = fields.Boolean()
-    since = fields.AwareDateTime(metadata={"description": "From this time (inclusive)"})
-    until = fields.AwareDateTime(metadata={"description": "Before this time"})
+    since = UTCDateTime(metadata={"description": "From this time (inclusive)"})
+    until = UTCDateTime(metadata={"description": "Before this time"})
 
     @validates_schema
     def _range(self, data, **_kwargs):
@@ -49,3 +49,11 @@ class AuditVerificationSchema(Schema):
     )
     problem = fields.String(allow_none=True)
     first_bad_seq = fields.Integer(allow_none=True)
+    head_restored_at = fields.List(
+        fields.Integer(),
+        required=True,
+        metadata={
+            "description": "Events where the chain head had been deleted and was restored "
+            "(an audit.head_restored marker): events before each may be gone"
+        },
+    )
