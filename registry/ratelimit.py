@@ -19,14 +19,17 @@ from flask_jwt_extended.exceptions import JWTExtendedException
 from flask_limiter import Limit, Limiter
 from jwt import PyJWTError
 from limits import parse_many
+from marshmallow import ValidationError
 
+from .auth.schemas import LoginSchema
 from .config import ConfigError
 
-# The body field naming the account each credentials route tries.
+# The routes that check a password or a client secret.
 LOGIN_ROUTE = "/api/v1/auth/login"
-CREDENTIAL_ROUTES = {LOGIN_ROUTE: "username", "/api/v1/auth/token": "client_id"}
+CREDENTIAL_ROUTES = (LOGIN_ROUTE, "/api/v1/auth/token")
 # Login bodies are tiny; a larger one is not parsed here (the view refuses it).
 LARGEST_CREDENTIALS_BODY = 4096
+_USERNAME = LoginSchema().fields["username"]
 
 
 def address_key() -> str:
@@ -60,14 +63,26 @@ def _client_key() -> str:
 
 
 def account_name_key() -> str:
-    """The username or client id being tried, as an HMAC: the counter's key in the storage names
-    nobody, and keeps nothing of a password pasted into the username field."""
-    field = CREDENTIAL_ROUTES.get(request.path)
+    """The username being tried, as an HMAC: the counter's key in the storage names nobody, and
+    keeps nothing of a password pasted into the username field.
+
+    The name is read through the login's own username field (trimmed, as the account lookup
+    sees it), so a name padded with spaces or tabs spends the plain name's budget. It is
+    case-folded on top: the lookup is exact, so folding only joins names of different accounts
+    (a stricter limit), never splits one account's attempts.
+    """
     payload = None
-    if field and 0 < (request.content_length or 0) <= LARGEST_CREDENTIALS_BODY:
+    if (
+        request.path == LOGIN_ROUTE
+        and 0 < (request.content_length or 0) <= LARGEST_CREDENTIALS_BODY
+    ):
         payload = request.get_json(silent=True)
-    name = payload.get(field) if isinstance(payload, dict) else None
-    if not isinstance(name, str):
+    name = payload.get("username") if isinstance(payload, dict) else None
+    try:
+        name = _USERNAME.deserialize(name) if isinstance(name, str) else None
+    except ValidationError:
+        name = None  # the login refuses it (422) without checking any password
+    if name is None:
         return address_key()
     secret = current_app.config["SECRET_KEY"].encode()
     # surrogatepass: a lone surrogate (valid JSON) must not break the key, or the check is skipped.

@@ -2,6 +2,7 @@
 
 import secrets
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app, g, has_request_context
@@ -12,7 +13,7 @@ from flask_jwt_extended import (
     decode_token,
     get_jwt,
 )
-from sqlalchemy import delete, exists, select, update
+from sqlalchemy import case, delete, exists, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from .. import audit, db, errors
@@ -165,11 +166,19 @@ def _keep_updated_at(model) -> dict:
 
 
 def login(session: Session, username: str, password: str) -> dict:
-    """Tokens for a user's password; 5 failures in a row (REGISTRY_LOCKOUT_ATTEMPTS) lock the
-    account for REGISTRY_LOCKOUT_MINUTES, and a success resets the count."""
+    """Tokens for a user's password; 5 attempts in a row without success
+    (REGISTRY_LOCKOUT_ATTEMPTS) lock the account for REGISTRY_LOCKOUT_MINUTES, and a success
+    resets the count.
+
+    The attempt is counted before the password is checked (`_take_attempt`), so parallel guesses
+    get no more checks than the lockout allows.
+    """
+    attempt = _take_attempt(User.username == username)
     user = session.scalar(select(User).where(User.username == username))
-    # Verified for unknown and locked accounts too, so the answer takes as long either way.
-    ok = verify_secret(user.password_hash if user else None, password)
+    # The real hash is checked only for a counted attempt; otherwise the dummy one, so the
+    # answer takes as long for unknown, locked and inactive accounts.
+    checked = user is not None and attempt is not None and user.is_active
+    ok = verify_secret(user.password_hash if checked else None, password)
     if user is None:
         # The submitted name is not kept (people paste passwords into it), only its length.
         audit.record(
@@ -179,13 +188,12 @@ def login(session: Session, username: str, password: str) -> dict:
             details={"reason": "unknown_username", "username_length": len(username)},
         )
         raise errors.Unauthorized(LOGIN_REFUSED).keeping_changes()
-    if user.locked_until is not None and user.locked_until > utcnow():
-        reason = "locked"  # even the right password: the lock is what stops guessing
-    elif not user.is_active:
+    if not user.is_active:
         reason = "inactive"
+    elif attempt is None:
+        reason = "locked"  # even the right password: the lock is what stops guessing
     elif not ok:
         reason = "wrong_password"
-        _count_failure(session, user)
     else:
         reason = None
     if reason is not None:
@@ -197,52 +205,81 @@ def login(session: Session, username: str, password: str) -> dict:
             actor=f"user:{user.id}",
             details={"reason": reason},
         )
+        if reason == "wrong_password" and attempt.locked_until is not None:
+            _record_lock(session, user, attempt)
         raise errors.Unauthorized(LOGIN_REFUSED).keeping_changes()
-    changes = {}
-    if user.failed_logins or user.locked_until is not None:
-        changes.update(failed_logins=0, locked_until=None)
+    changes = {"failed_logins": 0, "locked_until": None}
     if needs_rehash(user.password_hash):
         # The hashing parameters were raised since this hash was made.
         changes["password_hash"] = hash_secret(password)
-    if changes:
-        session.execute(
-            update(User).where(User.id == user.id).values(**changes, **_keep_updated_at(User))
-        )
+    session.execute(
+        update(User).where(User.id == user.id).values(**changes, **_keep_updated_at(User))
+    )
     principal = principal_of(user)
     audit.record(session, principal, "auth.login", record=user)
     return _tokens_for(principal, with_refresh=True)
 
 
-def _count_failure(session: Session, user: User) -> None:
-    """Count a wrong password; at the limit, lock the account and start the count again."""
+@dataclass(frozen=True)
+class Attempt:
+    """A password attempt counted against an account: its number in the current run of
+    attempts without success, and the lock it started when it was the last one allowed."""
+
+    number: int
+    locked_until: datetime | None
+
+
+def _take_attempt(account) -> Attempt | None:
+    """Count one password attempt at the active user `account` (a WHERE clause), or None when
+    the account is locked (or not there): then no password may be checked.
+
+    One conditional UPDATE, committed at once on its own connection, before the slow password
+    check: parallel guesses each take their own number, and none is checked once the count is
+    spent, where counting after the check let every guess in flight be checked. Committed apart
+    from the request, it stands whatever becomes of the request; a success resets it.
+
+    The attempt that spends the count locks the account at once (count back to 0, locked for
+    REGISTRY_LOCKOUT_MINUTES): its own check may still succeed, and a success lifts the lock.
+    A lock taken by a request that then died ends like any other.
+    """
     config = current_app.config
     limit = config["REGISTRY_LOCKOUT_ATTEMPTS"]
-    # One UPDATE that adds in the database: two guesses in parallel both count, where reading
-    # the count and writing it back would lose one.
-    failures = session.execute(
+    now = utcnow()
+    lock_ends = now + timedelta(minutes=config["REGISTRY_LOCKOUT_MINUTES"])
+    spends_the_count = User.failed_logins + 1 >= limit
+    # Both right-hand sides read the row as it was before this UPDATE (SQL semantics).
+    statement = (
         update(User)
-        .where(User.id == user.id)
-        .values(failed_logins=User.failed_logins + 1, **_keep_updated_at(User))
-        .returning(User.failed_logins)
-    ).scalar_one()
-    if failures < limit:
-        return
-    locked_until = utcnow() + timedelta(minutes=config["REGISTRY_LOCKOUT_MINUTES"])
-    # Conditional on the count, so of two parallel guesses that reach the limit one locks.
-    locked = session.execute(
-        update(User)
-        .where(User.id == user.id, User.failed_logins >= limit)
-        .values(failed_logins=0, locked_until=locked_until, **_keep_updated_at(User))
-    ).rowcount
-    if locked:
-        audit.record(
-            session,
-            None,
-            "auth.account_locked",
-            record=user,
-            actor=f"user:{user.id}",
-            details={"failed_logins": failures, "locked_until": locked_until.isoformat()},
+        .where(account, User.is_active, or_(User.locked_until.is_(None), User.locked_until <= now))
+        .values(
+            failed_logins=case((spends_the_count, 0), else_=User.failed_logins + 1),
+            locked_until=case(
+                (spends_the_count, literal(lock_ends, User.locked_until.type)),
+                else_=User.locked_until,
+            ),
+            **_keep_updated_at(User),
         )
+        .returning(User.failed_logins, User.locked_until)
+    )
+    with db.engine().begin() as connection:
+        row = connection.execute(statement).first()
+    if row is None:
+        return None
+    if row.failed_logins == 0:
+        return Attempt(limit, row.locked_until)
+    return Attempt(row.failed_logins, None)
+
+
+def _record_lock(session: Session, user: User, attempt: Attempt) -> None:
+    """The attempt that spent the count failed too: the lock it took stands."""
+    audit.record(
+        session,
+        None,
+        "auth.account_locked",
+        record=user,
+        actor=f"user:{user.id}",
+        details={"failed_logins": attempt.number, "locked_until": attempt.locked_until.isoformat()},
+    )
 
 
 def client_token(session: Session, client_id: str, client_secret: str) -> dict:
@@ -292,16 +329,31 @@ def change_password(
     if principal.kind != "user":
         raise errors.Forbidden("Only users have passwords; an administrator replaces CAD clients.")
     user = session.get(User, principal.id)
-    if not verify_secret(user.password_hash, current_password):
-        # A guess like any other: it counts toward the lockout and leaves a trace.
-        _count_failure(session, user)
-        audit.record(session, principal, "auth.password_change_failed", record=user)
-        raise errors.InvalidInput(
-            {"current_password": ["This is not your current password."]}
-        ).keeping_changes()
+    # The new password is judged first: a refusal for it must not spend an attempt.
     if new_password == current_password:
         raise errors.InvalidInput({"new_password": ["Must differ from the current password."]})
     check_password_strength(new_password, field="new_password", username=user.username)
+    # A guess like any other: counted toward the lockout before the check, and traced.
+    attempt = _take_attempt(User.id == user.id)
+    if attempt is None:
+        audit.record(session, principal, "auth.password_change_failed", record=user)
+        raise errors.InvalidInput(
+            {"current_password": ["Too many wrong passwords in a row; try again later."]}
+        ).keeping_changes()
+    if not verify_secret(user.password_hash, current_password):
+        audit.record(session, principal, "auth.password_change_failed", record=user)
+        if attempt.locked_until is not None:
+            _record_lock(session, user, attempt)
+        raise errors.InvalidInput(
+            {"current_password": ["This is not your current password."]}
+        ).keeping_changes()
+    # An UPDATE, not the ORM: the loaded count predates the attempt taken above, so assigning
+    # 0 might look like no change and be skipped.
+    session.execute(
+        update(User)
+        .where(User.id == user.id)
+        .values(failed_logins=0, locked_until=None, **_keep_updated_at(User))
+    )
     user.password_hash = hash_secret(new_password)
     user.tokens_valid_after = utcnow()
     session.flush()
