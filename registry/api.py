@@ -16,9 +16,9 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Response, current_app, request
 from flask_restx import Api, Namespace, SchemaModel
 from marshmallow import Schema, ValidationError, fields, missing, validate
-from werkzeug.exceptions import RequestEntityTooLarge
 
 from . import db, errors
+from .multipart import limit_upload, read_upload
 
 # ---------------------------------------------------------------------------------------------
 # One schema source: marshmallow -> JSON Schema (apispec) -> restx models
@@ -260,8 +260,9 @@ def form(schema_cls, files=("file",), limit_setting="REGISTRY_MAX_UPLOAD_BYTES")
 
     The view gets `load_form`, to call once it has answered 404/403 for the record; it returns
     `(data, {name: FileStorage})`. The body may be up to the `limit_setting` configuration value
-    (413 above it, judged on Content-Length before anything is read, or while streaming);
-    Werkzeug spools large parts to temporary files, so a file is never held in memory whole.
+    (413 above it, judged on Content-Length before anything is read, or while streaming), in at
+    most multipart.MAX_FORM_PARTS parts (413 above, saying so); Werkzeug spools large parts to
+    temporary files, so a file is never held in memory whole.
     """
     schema = schema_cls()
     params = {}
@@ -276,14 +277,8 @@ def form(schema_cls, files=("file",), limit_setting="REGISTRY_MAX_UPLOAD_BYTES")
     def load():
         if request.mimetype != "multipart/form-data":
             raise errors.UnsupportedMediaType("Send the file as multipart/form-data.")
-        limit = current_app.config[limit_setting]
-        request.max_content_length = limit  # above the app-wide cap for JSON bodies
-        try:
-            raw, uploads = request.form.to_dict(), {n: request.files.get(n) for n in files}
-        except RequestEntityTooLarge:
-            raise errors.ContentTooLarge(
-                f"The upload is larger than the limit of {limit:,} bytes."
-            ) from None
+        parsed_form, parsed_files = read_upload()
+        raw, uploads = parsed_form.to_dict(), {n: parsed_files.get(n) for n in files}
         _reject_nul(raw)
         problems = {n: ["Missing file."] for n, f in uploads.items() if f is None}
         try:
@@ -297,8 +292,8 @@ def form(schema_cls, files=("file",), limit_setting="REGISTRY_MAX_UPLOAD_BYTES")
     def decorator(view):
         @wraps(view)
         def wrapper(*args, **kwargs):
-            # Raised now, so decorators inside this one (idempotent) may read the body too.
-            request.max_content_length = current_app.config[limit_setting]
+            # Applied now, so decorators inside this one (idempotent) may read the body too.
+            limit_upload(current_app.config[limit_setting])
             kwargs["load_form"] = load
             return view(*args, **kwargs)
 

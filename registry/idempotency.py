@@ -18,12 +18,12 @@ from flask import Response, current_app, request
 from sqlalchemy import JSON, Integer, String, Text, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
-from werkzeug.exceptions import RequestEntityTooLarge
 
 from . import db, errors
 from .api import doc
 from .auth.principal import current_principal
 from .db import Base, UTCDateTime, utcnow
+from .multipart import read_upload
 
 KEY_LIFETIME = timedelta(hours=24)
 MAX_KEY_LENGTH = 255
@@ -59,21 +59,16 @@ def _key_from_header() -> str | None:
 
 def _multipart_fingerprint() -> str:
     """Fields, and each file's name and SHA-256 read from its spooled part: an upload is never
-    held in memory whole (the size cap was raised by the form decorator outside this one)."""
-    try:
-        fields = sorted(request.form.items(multi=True))
-        files = []
-        for name, part in sorted(request.files.items(multi=True), key=lambda item: item[0]):
-            digest = hashlib.sha256()
-            for chunk in iter(lambda part=part: part.stream.read(1 << 20), b""):
-                digest.update(chunk)
-            part.stream.seek(0)
-            files.append([name, part.filename, digest.hexdigest()])
-    except RequestEntityTooLarge:
-        limit = request.max_content_length
-        raise errors.ContentTooLarge(
-            f"The upload is larger than the limit of {limit:,} bytes."
-        ) from None
+    held in memory whole (its limits were applied by the form decorator outside this one)."""
+    form, uploads = read_upload()
+    fields = sorted(form.items(multi=True))
+    files = []
+    for name, part in sorted(uploads.items(multi=True), key=lambda item: item[0]):
+        digest = hashlib.sha256()
+        for chunk in iter(lambda part=part: part.stream.read(1 << 20), b""):
+            digest.update(chunk)
+        part.stream.seek(0)
+        files.append([name, part.filename, digest.hexdigest()])
     return json.dumps([fields, files])
 
 

@@ -7,14 +7,17 @@ import stat
 import subprocess
 from pathlib import Path
 
+import pytest
 from sqlalchemy.engine import make_url
 
 from registry import backup as backup_module
 from registry.auth.models import User
 from registry.backup import backup, restore
+from registry.floorplans.models import FloorPlan
+from registry.multipart import MAX_FORM_PARTS
 from registry.organizations.models import Organization
 from tests import sample_files
-from tests.conftest import count
+from tests.conftest import assert_problem, count
 from tests.file_store import file_part
 
 
@@ -111,3 +114,66 @@ def test_backups_are_private_whatever_the_umask(app, make, client, tmp_path):
         assert stat.S_IMODE(path.stat().st_mode) == 0o700, path
     for path in files:
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+
+
+# --- multipart bodies (issue 15.13) ---------------------------------------------------------
+
+
+def many_parts_body(parts: int, boundary: str = "parts-boundary") -> bytes:
+    """A small multipart body of `parts` tiny fields and one file."""
+    chunks = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="f{i}"\r\n\r\nx\r\n'
+        for i in range(parts - 1)
+    ]
+    chunks.append(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="p.pdf"\r\n'
+        "Content-Type: application/pdf\r\n\r\n%PDF-1.4\r\n"
+        f"--{boundary}--\r\n"
+    )
+    return "".join(chunks).encode()
+
+
+@pytest.mark.parametrize("key", [None, "parts-1"])
+def test_a_body_of_many_tiny_parts_is_refused_for_its_parts(client, make, app, key):
+    org = make.organization()
+    facility = make.facility(org)
+    headers = {**make.manager(org), **({"Idempotency-Key": key} if key else {})}
+    body = many_parts_body(3000)
+    assert len(body) < app.config["REGISTRY_MAX_UPLOAD_BYTES"] / 100  # far under the byte cap
+    response = client.post(
+        f"/api/v1/facilities/{facility.id}/floor-plans",
+        data=body,
+        content_type="multipart/form-data; boundary=parts-boundary",
+        headers=headers,
+    )
+    problem = assert_problem(response, 413)
+    assert f"more than {MAX_FORM_PARTS} parts" in problem["detail"]
+    assert "bytes" not in problem["detail"]
+    assert count(app, FloorPlan) == 0
+
+
+def test_a_form_field_over_the_memory_limit_is_named_as_such(client, make, app):
+    org = make.organization()
+    facility = make.facility(org)
+    held_in_memory = app.config["MAX_FORM_MEMORY_SIZE"]  # Flask's cap on one text field
+    response = client.post(
+        f"/api/v1/facilities/{facility.id}/floor-plans",
+        data={"title": "x" * (held_in_memory + 1), "file": file_part(b"%PDF-1.4", "p.pdf")},
+        content_type="multipart/form-data",
+        headers=make.manager(org),
+    )
+    problem = assert_problem(response, 413)
+    assert f"form field is larger than {held_in_memory:,} bytes" in problem["detail"]
+
+
+def test_a_few_parts_are_still_an_ordinary_upload(client, make):
+    org = make.organization()
+    facility = make.facility(org)
+    response = client.post(
+        f"/api/v1/facilities/{facility.id}/floor-plans",
+        data=many_parts_body(MAX_FORM_PARTS),
+        content_type="multipart/form-data; boundary=parts-boundary",
+        headers=make.manager(org),
+    )
+    # Within the part limit the form is judged on its fields, not refused for its shape.
+    assert_problem(response, 422)
