@@ -30,6 +30,11 @@ class RecordService:
     def may_write(self, principal: Principal, record) -> bool:
         return principal.is_admin
 
+    def restorable_filter(self, principal: Principal):
+        """`may_write` as a SQL clause, where readers may see more than they may change (deleted
+        records are listed to those who may restore them, nobody else)."""
+        return true()
+
     def validate(self, session: Session, record) -> None:
         """Cross-field and cross-record checks on the new state (raise InvalidInput)."""
 
@@ -67,7 +72,11 @@ class RecordService:
         deleted = bool(args.get("deleted"))
         if deleted:
             # What was deleted is shown to those who may restore it, nobody else.
-            self.authorize_create(principal)
+            if principal.role not in self.creator_roles:
+                raise errors.Forbidden(
+                    f"Only those who may restore a deleted {self.noun} may list the deleted ones."
+                )
+            conditions = (*conditions, self.restorable_filter(principal))
         stmt = select(self.model).where(
             self.read_filter(principal), self._deleted(deleted), *conditions
         )

@@ -177,3 +177,63 @@ def test_a_few_parts_are_still_an_ordinary_upload(client, make):
     )
     # Within the part limit the form is judged on its fields, not refused for its shape.
     assert_problem(response, 422)
+
+
+# --- refusals of reads say "read" (issue 15.13) ---------------------------------------------
+
+
+def test_a_reader_refused_the_history_is_told_it_is_for_managers(client, make):
+    org, agency = make.organization(), make.agency()
+    facility = make.facility(org)
+    make.mou(org, agency)
+    officer = make.officer(agency)
+    assert client.get(f"/api/v1/facilities/{facility.id}", headers=officer).status_code == 200
+    problem = assert_problem(
+        client.get(f"/api/v1/facilities/{facility.id}/history", headers=officer), 403
+    )
+    assert "history" in problem["detail"] and "manag" in problem["detail"]
+    assert "change" not in problem["detail"]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/facilities?deleted=true",
+        "/api/v1/facilities/{fid}/access-points?deleted=true",
+        "/api/v1/facilities/{fid}/tactical-points?deleted=true",
+    ],
+)
+def test_a_reader_refused_the_deleted_records_is_told_why(client, make, path):
+    org, agency = make.organization(), make.agency()
+    facility = make.facility(org)
+    make.mou(org, agency)
+    response = client.get(path.format(fid=facility.id), headers=make.officer(agency))
+    problem = assert_problem(response, 403)
+    assert "deleted" in problem["detail"] and "restore" in problem["detail"]
+    assert "create" not in problem["detail"]
+
+
+def test_deleted_contacts_are_listed_only_to_who_may_restore_them(client, make):
+    """An agency keeps its own contacts (so it may list its deleted ones) and reads a partner's
+    facility contacts, but a partner's deleted contact, phone number and all, is not its to see."""
+    org, agency = make.organization(), make.agency()
+    facility = make.facility(org)
+    make.mou(org, agency)
+    gone = make.contact(facility_id=facility.id, name="Gone Guard")
+    manager, officer = make.manager(org), make.officer(agency)
+    path = f"/api/v1/contacts/{gone.id}"
+    etag = client.get(path, headers=manager).headers["ETag"]
+    assert client.delete(path, headers={**manager, "If-Match": etag}).status_code == 204
+    own = make.contact(agency_id=agency.id, name="Own Liaison")
+    path = f"/api/v1/contacts/{own.id}"
+    etag = client.get(path, headers=officer).headers["ETag"]
+    assert client.delete(path, headers={**officer, "If-Match": etag}).status_code == 204
+
+    listed = f"/api/v1/facilities/{facility.id}/contacts?deleted=true"
+    response = client.get(listed, headers=officer)
+    assert response.status_code == 200
+    assert response.get_json()["items"] == []
+    response = client.get(listed, headers=manager)
+    assert [c["name"] for c in response.get_json()["items"]] == ["Gone Guard"]
+    response = client.get(f"/api/v1/agencies/{agency.id}/contacts?deleted=true", headers=officer)
+    assert [c["name"] for c in response.get_json()["items"]] == ["Own Liaison"]

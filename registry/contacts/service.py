@@ -1,4 +1,4 @@
-from sqlalchemy import exists, false, or_, select
+from sqlalchemy import exists, false, or_, select, true
 
 from .. import access
 from ..agencies.models import Agency
@@ -52,6 +52,22 @@ class ContactService(RecordService):
         return principal.is_admin or (
             principal.role == "agency_user" and principal.agency_id == record.agency_id
         )
+
+    def restorable_filter(self, principal: Principal):
+        # may_write in SQL: an agency reads a partner's contacts but restores only its own.
+        if principal.is_admin:
+            return true()
+        if principal.role == "facility_manager":
+            own_facilities = select(Facility.id).where(
+                Facility.organization_id == principal.organization_id
+            )
+            return or_(
+                Contact.facility_id.in_(own_facilities),
+                Contact.organization_id == principal.organization_id,
+            )
+        if principal.role == "agency_user":
+            return Contact.agency_id == principal.agency_id
+        return false()
 
     def assign(self, session, record, data):
         owners = {"facility_id": Facility, "organization_id": Organization, "agency_id": Agency}

@@ -23,7 +23,11 @@ class FacilityService(RecordService):
     def history(self, session, principal: Principal, facility_id: int, args: dict) -> Page:
         """The facility's history, for those who manage it (deleted facilities included)."""
         facility = self.get(session, principal, facility_id, deleted=None)
-        self.authorize_write(principal, facility)
+        if not self.may_write(principal, facility):
+            raise errors.Forbidden(
+                "A facility's history is read only by its organization's managers and by "
+                "administrators."
+            )
         rows = select(FacilityHistory).where(FacilityHistory.facility_id == facility_id)
         return paginate(session, rows.order_by(FacilityHistory.id.desc()), args)
 
