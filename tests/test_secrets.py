@@ -603,7 +603,9 @@ def test_reveal_needs_a_reason(client, app, site, payload):
 
     assert_problem(response, 422)
     assert CODE not in response.get_data(as_text=True)
-    assert audit_events(app, "access_point.reveal") == []
+    # Refused, and audited as such (tests/test_reveal_audit.py).
+    (event,) = audit_events(app, "access_point.reveal")
+    assert event.details["refused_because"] == "invalid_request"
 
 
 # ---------------------------------------------------------------------------------------------

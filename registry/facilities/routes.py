@@ -5,7 +5,7 @@ from flask_restx import Namespace, Resource
 
 from .. import db
 from ..api import PageArgsSchema, body, doc, query, returns, returns_page
-from ..auth.principal import current_principal, login_required
+from ..auth.principal import current_principal, is_fresh, login_required
 from ..resources import collection_routes, item_routes, nested_collection_routes
 from .schemas import (
     AccessPointSchema,
@@ -51,16 +51,19 @@ class AccessPointReveal(Resource):
     # Not @idempotent: nothing is created, and a stored response would keep the codes.
     @doc(
         responses={
+            "401": "Missing, invalid, expired or revoked token, or not from a fresh login",
             "404": "No such access point, or not visible to you",
             "409": "The stored secret cannot be decrypted; it must be entered again",
         }
     )
-    @login_required(fresh=True)
-    @body(RevealRequestSchema)
+    # Any valid token here: `reveal` judges freshness and the body itself, so that a refusal
+    # for either is audited like every other attempt.
+    @login_required()
+    @body(RevealRequestSchema, deferred=True)
     @returns(RevealedSchema)
-    def post(self, record_id, data):
+    def post(self, record_id, load_body):
         """Show an access point's code and key location (fresh login; audited)."""
-        revealed = reveal(db.session(), current_principal(), record_id, data["reason"])
+        revealed = reveal(db.session(), current_principal(), record_id, load_body, fresh=is_fresh())
         # Never stored by any cache, and no ETag: a code is not a representation to revalidate.
         return Response(
             json.dumps(_revealed.dump(revealed)),

@@ -11,6 +11,7 @@ told.
 """
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import exists, func, inspect, select, update
@@ -25,11 +26,13 @@ from ..incidents.models import Incident
 from ..mous.models import Mou, MouScope
 from ..notifications.service import notify
 from .models import AccessPoint, Facility
+from .schemas import RevealRequestSchema
 
 FIELDS = ("code", "key_location")
 # An MOU with one of these lets an agency's people and CAD read the codes, not only the plan.
 REVEAL_SCOPES = ("key_holding", "access_codes")
 PENDING_SECRETS = "_pending_secrets"
+_REQUEST_FIELDS = frozenset(RevealRequestSchema().fields)
 _table = AccessPoint.__table__
 log = logging.getLogger(__name__)
 
@@ -173,10 +176,28 @@ def _may_read(session: Session, principal: Principal, facility_id: int) -> bool:
     )
 
 
-def reveal(session: Session, principal: Principal, point_id: int, reason: str) -> Revealed:
+def _invalid_fields(problem: errors.RegistryError) -> list[str]:
+    """The request fields a refused body got wrong, for the audit row. Only the schema's own
+    names: any other is text the caller chose (a code pasted as a field name, say)."""
+    return sorted(
+        {name if name in _REQUEST_FIELDS else "(unknown field)" for name in problem.errors or {}}
+    )
+
+
+def reveal(
+    session: Session,
+    principal: Principal,
+    point_id: int,
+    load_request: Callable[[], dict],
+    fresh: bool,
+) -> Revealed:
     """An access point's code and key location, for those who may open its doors.
 
-    Every attempt is audited; a refused or failed one keeps its audit row (keeping_changes).
+    Every attempt by a known caller is audited, refused ones with why (`refused_because`), and
+    a refused or failed one keeps its audit row (keeping_changes). The answers come in the
+    API's usual order: a stale login (`fresh` false: 401), then the body (`load_request`, which
+    raises 400/415/422), then the access point (404/403), then the stored values (409). The row
+    keeps the reason only from a valid body, never the body itself.
     """
     point = None
     if 0 < point_id <= MAX_ID:
@@ -190,8 +211,12 @@ def reveal(session: Session, principal: Principal, point_id: int, reason: str) -
             )
         )
     facility = point.facility if point is not None else None
+    try:
+        reason, invalid_request = load_request()["reason"], None
+    except errors.RegistryError as problem:
+        reason, invalid_request = None, problem
 
-    def attempt(outcome: str, incident: Incident | None = None, break_glass: bool = False):
+    def attempt(outcome: str, incident: Incident | None = None, break_glass: bool = False, **more):
         audit.record(
             session,
             principal,
@@ -204,13 +229,24 @@ def reveal(session: Session, principal: Principal, point_id: int, reason: str) -
                 "reason": reason,
                 "outcome": outcome,
                 "incident_id": incident.id if incident else None,
+                **more,
             },
             break_glass=break_glass,
         )
 
+    if not fresh:
+        attempt("refused", refused_because="fresh_login_required")
+        raise errors.FreshLoginRequired().keeping_changes()
+    if invalid_request is not None:
+        attempt(
+            "refused",
+            refused_because="invalid_request",
+            invalid_fields=_invalid_fields(invalid_request),
+        )
+        raise invalid_request.keeping_changes()
     incident, break_glass = None, False
     if point is None:
-        attempt("refused")
+        attempt("refused", refused_because="no_such_access_point")
         raise errors.NotFound(
             f"No access point with id {point_id} is visible to you."
         ).keeping_changes()
@@ -220,7 +256,7 @@ def reveal(session: Session, principal: Principal, point_id: int, reason: str) -
     ):
         incident = access.open_incident(session, principal, facility.id, break_glass_only=False)
         if incident is None:
-            attempt("refused")
+            attempt("refused", refused_because="not_allowed")
             if not _may_read(session, principal, facility.id):
                 raise errors.NotFound(
                     f"No access point with id {point_id} is visible to you."
