@@ -38,6 +38,13 @@ class RecordService:
     def validate(self, session: Session, record) -> None:
         """Cross-field and cross-record checks on the new state (raise InvalidInput)."""
 
+    def judge_write(self, session: Session, principal: Principal, record) -> None:
+        """Decisions on the new state that depend on who writes (after `validate`, before the
+        flush), e.g. holding a contested facility for review."""
+
+    def after_write(self, session: Session, principal: Principal, record) -> None:
+        """What follows a write once the record has its id (after the flush)."""
+
     def history_facility_id(self, record) -> int | None:
         """The facility whose history records changes to `record` (None: no history kept)."""
         return None
@@ -103,8 +110,10 @@ class RecordService:
             self.assign(session, record, data)
             self.authorize_write(principal, record)
             self.validate(session, record)
+            self.judge_write(session, principal, record)
         session.add(record)
         session.flush()
+        self.after_write(session, principal, record)
         self._changed(
             session, principal, record, "create", history.diff({}, history.snapshot(record))
         )
@@ -120,10 +129,12 @@ class RecordService:
             self.assign(session, record, data)
             self.authorize_write(principal, record)
             self.validate(session, record)
+            self.judge_write(session, principal, record)
             # Touching the row guarantees an UPDATE, hence a version check and a new ETag, even
             # when only related rows (scopes, facility lists) changed.
             record.updated_at = utcnow()
         session.flush()
+        self.after_write(session, principal, record)
         self._changed(
             session, principal, record, "update", history.diff(before, history.snapshot(record))
         )

@@ -5,6 +5,7 @@ def load_all() -> None:
     from . import history as _history  # noqa: F401
     from . import idempotency as _idempotency  # noqa: F401
     from .agencies import models as _agencies  # noqa: F401
+    from .aliases import models as _aliases  # noqa: F401
     from .audit import models as _audit  # noqa: F401
     from .auth import models as _auth  # noqa: F401
     from .contacts import models as _contacts  # noqa: F401

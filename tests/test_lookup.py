@@ -186,7 +186,8 @@ ADDRESS_VARIANTS = [
     V("123 N Main St", ambiguous("main", "chicago"), id="no-locality"),
     V("123 N Main St Ste 9, Springfield IL", ambiguous("main"), id="wrong-suite"),
     V("123 S Main St, Springfield IL", ambiguous("main"), id="other-directional"),
-    V("123 Main St, Springfield IL", ambiguous("main"), id="directional-omitted"),
+    # One tolerated relaxation, unique in its town (Chicago's 123 N Main is another town).
+    V("123 Main St, Springfield IL", matched("main"), id="directional-omitted"),
     V("123 Main, Springfield IL", ambiguous("main"), id="type-and-directional-omitted"),
     V("500 W 5th St, Springfield IL", ambiguous("fifth"), id="other-street-type"),
     V("500 E 5th Ave, Springfield IL", ambiguous("fifth"), id="east-for-west"),
@@ -329,10 +330,15 @@ def test_a_shared_alias_in_a_third_city_is_no_match(client, airports):
 
 @pytest.mark.parametrize(
     "address",
-    ["123 Main, Springfield IL", "123 Main St, Springfield IL 62701", "123 N Main, Springfield"],
+    [
+        "123 Main, Springfield IL",  # two relaxations: type and directional
+        "123 N Main, Springfield",  # no state typed, none implied
+        "123 S Main St, Springfield IL 62701",  # a conflicting directional
+        "123 N Main Ave, Springfield IL 62701",  # a conflicting type
+    ],
 )
-def test_an_omitted_directional_or_street_type_is_never_certain(client, make, address):
-    # Even when only one facility could be meant, a partial street is a candidate, not a match.
+def test_a_partial_or_conflicting_street_is_never_certain(client, make, address):
+    # Even when only one facility could be meant, these are candidates, not a match.
     org = make.organization()
     facility = make.facility(org, address_line1="123 N Main St", postal_code="62701")
     headers, _ = cad_with_mou(make, org)
@@ -340,6 +346,23 @@ def test_an_omitted_directional_or_street_type_is_never_certain(client, make, ad
     assert_not_matched(body, "ambiguous")
     assert [c["facility_id"] for c in body["candidates"]] == [facility.id]
     assert body["candidates"][0]["confident"] is False
+
+
+def test_an_omitted_directional_is_certain_only_when_no_other_street_shares_the_root(
+    client, make
+):
+    org = make.organization()
+    north = make.facility(org, address_line1="123 N Main St", postal_code="62701")
+    headers, _ = cad_with_mou(make, org)
+    body = lookup(client, headers, address="123 Main St, Springfield IL 62701")
+    assert_matched(body, north.id)
+    assert body["match"]["kind"] == "relaxed"
+    assert body["match"]["relaxations"] == ["directional N not typed"]
+    # A South Main at the same number in the same town: the dropped "N" now matters.
+    south = make.facility(org, address_line1="123 S Main St", postal_code="62701")
+    body = lookup(client, headers, address="123 Main St, Springfield IL 62701")
+    assert_not_matched(body, "ambiguous")
+    assert candidate_ids(body) == {north.id, south.id}
 
 
 def test_address_and_position_of_different_facilities_is_not_a_match(client, make):

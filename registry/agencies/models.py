@@ -1,4 +1,4 @@
-from sqlalchemy import CheckConstraint, String, Text
+from sqlalchemy import JSON, CheckConstraint, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db import Base, Versioned
@@ -17,8 +17,11 @@ class Agency(Versioned, Base):
     # NCIC Originating Agency Identifier (police) and fire department id (NFIRS FDID).
     ori: Mapped[str | None] = mapped_column(String(9), unique=True)
     fdid: Mapped[str | None] = mapped_column(String(10))
-    jurisdiction: Mapped[str | None] = mapped_column(String(200))
+    jurisdiction: Mapped[str | None] = mapped_column(String(200))  # in words
+    # Where the agency serves: its state and counties (5-digit FIPS codes; none listed means
+    # the whole state). A lookup that names no state and no ZIP is read in this state.
     state: Mapped[str | None] = mapped_column(String(2))
+    county_fips: Mapped[list] = mapped_column(JSON, default=list, server_default="[]")
     main_phone: Mapped[str | None] = mapped_column(String(20))
     dispatch_phone: Mapped[str | None] = mapped_column(String(20))
     email: Mapped[str | None] = mapped_column(String(254))

@@ -18,7 +18,20 @@ class AgencySchema(RecordSchema):
     )
     fdid = Text(10, allow_none=True, metadata={"description": "Fire department id (NFIRS)"})
     jurisdiction = Text(200, allow_none=True)
-    state = Text(2, allow_none=True, validate=validate.Regexp(r"^[A-Z]{2}$"))
+    state = Text(
+        2,
+        allow_none=True,
+        validate=validate.Regexp(r"^[A-Z]{2}$"),
+        metadata={"description": "Where the agency serves; a lookup with no state uses it"},
+    )
+    county_fips = fields.List(
+        Text(5, validate=validate.Regexp(r"^\d{5}$", error="A 5-digit county FIPS code.")),
+        validate=validate.Length(max=300),
+        metadata={
+            "description": "Counties served (FIPS, in `state`); none: the whole state",
+            "example": ["17167"],
+        },
+    )
     main_phone = Phone(allow_none=True)
     dispatch_phone = Phone(allow_none=True)
     email = fields.Email(allow_none=True, validate=validate.Length(max=254))

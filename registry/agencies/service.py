@@ -1,3 +1,5 @@
+from .. import errors
+from ..addresses import gazetteer
 from ..crud import RecordService, contains
 from .models import Agency
 
@@ -17,6 +19,19 @@ class AgencyService(RecordService):
             if args.get(name):
                 conditions.append(getattr(Agency, name) == args[name])
         return conditions
+
+    def validate(self, session, record):
+        counties = list(dict.fromkeys(record.county_fips or ()))
+        problems = [
+            f"{code} is not a county of {record.state}."
+            for code in counties
+            if gazetteer.county_state(code) is None or gazetteer.county_state(code) != record.state
+        ]
+        if counties and not record.state:
+            problems = ["Counties need the agency's state."]
+        if problems:
+            raise errors.InvalidInput({"county_fips": problems})
+        record.county_fips = counties
 
     def order_by(self):
         return (Agency.name, Agency.id)

@@ -16,6 +16,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from .. import addresses
+from ..addresses import gazetteer
 from ..db import Base, SoftDeleted, UTCDateTime, Versioned
 
 FACILITY_TYPES = (
@@ -60,6 +61,12 @@ TACTICAL_POINT_KINDS = (
 )
 
 
+# A facility that shares another organization's address or stands within the certain-match
+# distance of another organization's facility waits for an administrator ("pending") and is
+# matched by nothing until approved: registering cannot take over another partner's lookups.
+REVIEW_STATUSES = ("approved", "pending")
+
+
 class Facility(SoftDeleted, Versioned, Base):
     """One site of an organization: the unit a pre-plan is about."""
 
@@ -68,8 +75,11 @@ class Facility(SoftDeleted, Versioned, Base):
         CheckConstraint(f"facility_type IN {FACILITY_TYPES}", name="facility_type"),
         CheckConstraint("lat IS NULL OR (lat >= -90 AND lat <= 90)", name="lat_range"),
         CheckConstraint("lon IS NULL OR (lon >= -180 AND lon <= 180)", name="lon_range"),
+        CheckConstraint(f"review_status IN {REVIEW_STATUSES}", name="review_status"),
         # The CAD lookup by coordinates filters on a bounding box over this index.
         Index("ix_facilities_lat_lon", "lat", "lon"),
+        # Near candidates for a misspelt street: the same number in the same ZIP.
+        Index("ix_facilities_address_number_postal_code", "address_number", "postal_code"),
     )
 
     organization_id: Mapped[int] = mapped_column(
@@ -86,10 +96,20 @@ class Facility(SoftDeleted, Versioned, Base):
     postal_code: Mapped[str] = mapped_column(String(10), index=True)
     country: Mapped[str] = mapped_column(String(2), default="US")
     normalized_address: Mapped[str | None] = mapped_column(String(300))
+    # "W204N11509", "123-45", "1212 1/2": NENA's Address Number Complete, compared whole.
+    address_number: Mapped[str | None] = mapped_column(String(20))
+    # "123 N MAIN ST": number and canonical street (addresses.streets); equal means exact.
     address_key: Mapped[str | None] = mapped_column(String(200), index=True)
+    # "123 MAIN": number and street root, what the lookup searches (ParsedAddress.root_key).
     address_key_core: Mapped[str | None] = mapped_column(String(200), index=True)
     unit_key: Mapped[str | None] = mapped_column(String(20))
     city_key: Mapped[str | None] = mapped_column(String(100))
+    # The county of the facility's ZIP (FIPS, from the gazetteer): what an agency's
+    # jurisdiction (agencies.county_fips) is compared with.
+    county_fips: Mapped[str | None] = mapped_column(String(5))
+    review_status: Mapped[str] = mapped_column(
+        String(10), default="approved", server_default="approved"
+    )
     name_key: Mapped[str | None] = mapped_column(String(200), index=True)
     lat: Mapped[float | None] = mapped_column(Float)
     lon: Mapped[float | None] = mapped_column(Float)
@@ -167,16 +187,20 @@ class Facility(SoftDeleted, Versioned, Base):
         if getattr(self, "_match_keys_source", None) == source:
             return self._match_keys_error
         try:
-            address, error = addresses.normalize_parts(*source[:5]), None
+            address, error = addresses.parse_parts(*source[:5]), None
         except addresses.AddressError as exc:
             # The API refuses such addresses (FacilityService.validate); rows written another
             # way stay findable by coordinates, phone, name and external id.
             address, error = None, exc
         self.normalized_address = address.display if address else None
-        self.address_key = address.street if address else None
-        self.address_key_core = address.street_core if address else None
+        self.address_number = address.number if address else None
+        self.address_key = address.key if address else None
+        self.address_key_core = address.root_key if address else None
         self.unit_key = address.unit if address else None
         self.city_key = addresses.city_key(self.city)
+        info = gazetteer.zip_info((self.postal_code or "")[:5])
+        if info is not None and info.state == self.state:
+            self.county_fips = info.county_fips
         self.name_key = addresses.name_key(self.name)
         self._match_keys_source, self._match_keys_error = source, error
         return error

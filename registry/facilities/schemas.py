@@ -57,6 +57,18 @@ class FacilitySchema(CoordinatesMixin, RecordSchema):
         allow_none=True,
         metadata={"description": "The address as the CAD lookup matches it (USPS form)"},
     )
+    county_fips = fields.String(
+        dump_only=True,
+        allow_none=True,
+        metadata={"description": "County (FIPS) of its ZIP: compared with agency jurisdictions"},
+    )
+    review_status = fields.String(
+        dump_only=True,
+        metadata={
+            "description": "pending: shares another organization's address or position and "
+            "waits for an administrator; dispatch cannot find it until approved"
+        },
+    )
     aliases = fields.List(
         Text(
             200,
@@ -96,6 +108,7 @@ class FacilityFiltersSchema(DeletedArgsSchema):
     state = Text(2)
     postal_code = Text(10)
     organization_id = Id(strict=False)
+    review_status = OneOf(("approved", "pending"), metadata={"description": "pending: held"})
 
 
 class _PointSchema(CoordinatesMixin, RecordSchema):

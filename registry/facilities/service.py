@@ -6,6 +6,7 @@ from ..auth.principal import Principal
 from ..crud import RecordService, contains, paginate
 from ..history import FacilityHistory
 from ..organizations.models import Organization
+from . import review
 from .models import AccessPoint, Facility, FacilityAlias, FacilityExternalId, TacticalPoint
 
 
@@ -68,13 +69,19 @@ class FacilityService(RecordService):
                 {"address_line1": [f"Dispatch could not find this address: {error.reason}"]}
             )
 
+    def judge_write(self, session, principal, record):
+        review.hold_if_contested(session, principal, record)
+
+    def after_write(self, session, principal, record):
+        review.notify_review(session, principal, record)
+
     def filters(self, args):
         conditions = []
         if args.get("name"):
             conditions.append(contains(Facility.name, args["name"]))
         if args.get("city"):
             conditions.append(func.lower(Facility.city) == args["city"].lower())
-        for name in ("facility_type", "state", "postal_code", "organization_id"):
+        for name in ("facility_type", "state", "postal_code", "organization_id", "review_status"):
             if args.get(name) is not None:
                 conditions.append(getattr(Facility, name) == args[name])
         return conditions

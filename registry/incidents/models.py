@@ -57,3 +57,7 @@ class Incident(Versioned, Base):
     # this incident lets the agency read that facility's pre-plan until it closes or expires.
     break_glass: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     access_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The facility's organization may end a break-glass grant early, with a reason (audited).
+    break_glass_ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    break_glass_ended_by: Mapped[str | None] = mapped_column(String(40))
+    break_glass_end_reason: Mapped[str | None] = mapped_column(String(500))

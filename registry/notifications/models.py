@@ -5,7 +5,12 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db import Base, UTCDateTime, utcnow
 
-NOTIFICATION_KINDS = ("break_glass_access", "break_glass_reveal")
+NOTIFICATION_KINDS = (
+    "break_glass_access",
+    "break_glass_reveal",
+    "break_glass_ended",  # the organization ended an agency's break-glass grant early
+    "facility_review",  # a registration at another organization's address waits for review
+)
 
 
 class Notification(Base):

@@ -17,10 +17,15 @@ from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from .. import access, addresses, errors
+from ..addresses import gazetteer
+from ..agencies.models import Agency
+from ..aliases.models import AddressAlias, StreetAlias
 from ..auth.principal import Principal
 from ..contacts.models import Contact, ContactPhone
 from ..facilities.models import Facility, FacilityAlias, FacilityExternalId
 from ..fields import normalize_phone
+from . import address_match
+from .address_match import Comparison, Reading
 
 MARGIN = 0.2
 MAX_CANDIDATES = 10
@@ -41,6 +46,9 @@ _COLUMNS = (
     Facility.postal_code,
     Facility.lat,
     Facility.lon,
+    Facility.city,
+    Facility.county_fips,
+    Facility.address_number,
 )
 
 
@@ -53,11 +61,24 @@ def _statements(scope: tuple) -> dict:
     caller may read each candidate comes back with it, in the same query.
     """
     columns = (*_COLUMNS, access.visibility(*scope).label("visible"))
-    live = Facility.deleted_at.is_(None)  # a deleted facility is matched by nothing
+    # A deleted facility is matched by nothing, nor is one waiting for an administrator's review
+    # (it must not change how an established facility is matched until it is approved).
+    live = Facility.deleted_at.is_(None) & (Facility.review_status == "approved")
     aliased = select(FacilityAlias.facility_id).where(FacilityAlias.alias_key == bindparam("key"))
     return {
+        # The number and street root find the exact address and its near relatives, in one
+        # indexed query; the certainty rule (address_match) then reads each row.
         "address": select(*columns, Facility.address_key).where(
-            Facility.address_key_core == bindparam("core"), live
+            Facility.address_key_core.in_(bindparam("cores", expanding=True)), live
+        ),
+        "address_alias": select(
+            *columns, AddressAlias.address_key, AddressAlias.address_key_core.label("alias_core")
+        )
+        .join(AddressAlias, AddressAlias.facility_id == Facility.id)
+        .where(AddressAlias.address_key_core.in_(bindparam("cores", expanding=True)), live),
+        # A misspelt street: the same number, then compared by similarity (never certain).
+        "same_number": select(*columns, Facility.address_key).where(
+            Facility.address_number == bindparam("number"), live
         ),
         # A bounding box on the indexed (lat, lon) pair; the exact distance is computed after.
         "position": select(*columns).where(
@@ -110,6 +131,17 @@ class Candidate:
     distance_m: float | None = None
     methods: int = 1
     visible: bool = False  # may the caller read this facility?
+    # The address rule's reading of this facility: how it fits and how it differs.
+    match_kind: str | None = None  # exact | alias | relaxed
+    relaxations: list[str] = field(default_factory=list)
+    evidence: list[str] = field(default_factory=list)
+    differences: list[str] = field(default_factory=list)
+    # A near miss (a similar street or city): shown so the call-taker can check a typo.
+    near: bool = False
+    state: str | None = None
+    county_fips: str | None = None
+    lat: float | None = None
+    lon: float | None = None
 
 
 @dataclass
@@ -125,6 +157,9 @@ class LookupResult:
     # knows a pre-plan exists and can open an incident there (break-glass).
     registered_match: dict | None = None
     break_glass: dict | None = None  # set when the pre-plan is shown through break-glass
+    parsed: dict | None = None  # how the address was read
+    match: dict | None = None  # matched: its kind, relaxations and evidence
+    outside_jurisdiction: bool = False  # matched outside the calling agency's area
 
     @property
     def matched_facility_id(self) -> int | None:
@@ -141,8 +176,40 @@ def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 
 def _candidate(row, score: float, confident: bool, reason: str) -> Candidate:
     return Candidate(
-        row.id, row.name, row.normalized_address, score, confident, [reason], visible=row.visible
+        row.id,
+        row.name,
+        row.normalized_address,
+        score,
+        confident,
+        [reason],
+        visible=row.visible,
+        state=row.state,
+        county_fips=row.county_fips,
+        lat=row.lat,
+        lon=row.lon,
     )
+
+
+@dataclass(frozen=True)
+class Jurisdiction:
+    """Where the calling agency serves: a state, and counties (none listed: the whole state)."""
+
+    state: str | None
+    counties: tuple[str, ...]
+
+    def covers(self, state: str | None, county_fips: str | None) -> bool:
+        if self.state is None or state != self.state:
+            return False
+        return not self.counties or county_fips in self.counties
+
+
+def jurisdiction_of(session: Session, principal: Principal) -> Jurisdiction | None:
+    if principal.agency_id is None:
+        return None
+    agency = session.get(Agency, principal.agency_id)
+    if agency is None or not agency.state:
+        return None
+    return Jurisdiction(agency.state, tuple(agency.county_fips or ()))
 
 
 def _locality(row, city: str | None, state: str | None, zip5: str | None):
@@ -150,11 +217,12 @@ def _locality(row, city: str | None, state: str | None, zip5: str | None):
     when they contradict it (same street, other town: a near miss, not a candidate)."""
     if state and row.state != state:
         return None
+    names = gazetteer.locality_names(row.city, row.state, row.postal_code[:5])
     checks = [
         ok
         for ok in (
             None if not zip5 else row.postal_code[:5] == zip5,
-            None if not city else row.city_key == city,
+            None if not city else city in names,
         )
         if ok is not None
     ]
@@ -168,39 +236,180 @@ def _locality(row, city: str | None, state: str | None, zip5: str | None):
     return 1.0, True, "city/ZIP agree"
 
 
-def _by_address(session: Session, query: LookupQuery, statements) -> tuple[list[Candidate], str]:
+def _read_address(query: LookupQuery, jurisdiction: Jurisdiction | None) -> Reading:
+    """Parse the typed address; separate city/state/postal_code fields win over the text, and a
+    state comes from the ZIP or, when neither is typed, from the caller's jurisdiction."""
+    agency_state = jurisdiction.state if jurisdiction else None
     try:
-        wanted = addresses.normalize(query.address)
+        parsed = addresses.parse(query.address, agency_state=agency_state)
     except addresses.AddressError as exc:
         raise errors.InvalidInput(
             {"address": [exc.reason]}, "The address cannot be matched."
         ) from None
-    city = addresses.city_key(query.city) or wanted.city
-    state = (query.state or wanted.state or "").upper() or None
-    zip5 = (query.postal_code or "")[:5] or wanted.zip5
-    found = []
-    # The core key ("123 MAIN") finds the exact address and its near relatives in one indexed
-    # query; only the exact street ("123 N MAIN ST") can be certain.
-    rows = session.execute(statements["address"], {"core": wanted.street_core})
-    for row in rows:
-        locality = _locality(row, city, state, zip5)
-        if locality is None:
+    city = addresses.city_key(query.city) or parsed.city
+    zip5 = (query.postal_code or "")[:5] or parsed.zip5
+    state, source = parsed.state, parsed.state_source
+    if query.state:
+        state, source = query.state.upper(), "typed"
+    elif state is None and zip5 and gazetteer.zip_info(zip5):
+        state, source = gazetteer.zip_info(zip5).state, "zip"
+    if state is None and zip5 is None and agency_state:
+        state, source = agency_state, "agency"
+    return Reading(parsed, city, state, zip5, source)
+
+
+def _street_aliases(session: Session, reading: Reading) -> list:
+    """An agency's aliases for the typed street (in the typed or implied state)."""
+    street = reading.address.street
+    stmt = select(StreetAlias).where(StreetAlias.alias_root == street.root)
+    if reading.state:
+        stmt = stmt.where(StreetAlias.state == reading.state)
+    return [a for a in session.scalars(stmt) if a.alias_full == street.full]
+
+
+def _compare(reading: Reading, row, registered_key: str, via: str | None) -> Comparison | None:
+    typed = reading.address
+    registered = address_match.registered_street(registered_key, typed.number)
+    if via is not None:
+        kind, relaxations, differences = (
+            (address_match.ALIAS, [], [])
+            if registered.full == typed.street.full
+            else address_match.compare_street(typed.street, registered)
+        )
+    else:
+        kind, relaxations, differences = address_match.compare_street(typed.street, registered)
+    comparison = Comparison(kind, relaxations, [], differences)
+    if via is not None and kind is not None:
+        comparison.kind = address_match.ALIAS if kind != address_match.RELAXED else kind
+        comparison.evidence.append(via)
+    if typed.unit and row.unit_key and typed.unit != row.unit_key:
+        comparison.differences.append(f"unit {typed.unit}, registered {row.unit_key}")
+    if not address_match.compare_locality(reading, row, comparison):
+        return None
+    return comparison
+
+
+_SCORES = {address_match.EXACT: 1.0, address_match.ALIAS: 0.98, address_match.RELAXED: 0.95}
+
+
+def _address_candidate(row, comparison: Comparison) -> Candidate:
+    if comparison.certain:
+        score = _SCORES[comparison.kind]
+        reason = f"address ({comparison.kind})"
+    else:
+        # Never within MARGIN of a certain match: a contradicted address is a question.
+        score = 0.7 if comparison.kind is not None else 0.5
+        score *= 0.9 ** len(comparison.differences)
+        reason = "address, not certain: " + "; ".join(comparison.differences + comparison.missing)
+    candidate = _candidate(row, round(score, 3), comparison.certain, reason)
+    candidate.match_kind = comparison.kind
+    candidate.relaxations = comparison.relaxations
+    candidate.evidence = comparison.evidence
+    candidate.differences = comparison.differences
+    candidate.near = comparison.near
+    return candidate
+
+
+def _by_address(
+    session: Session, query: LookupQuery, statements, jurisdiction: Jurisdiction | None
+) -> tuple[list[Candidate], Reading]:
+    reading = _read_address(query, jurisdiction)
+    typed = reading.address
+    aliases = _street_aliases(session, reading)
+    cores = {typed.root_key} | {f"{typed.number} {a.street_root}" for a in aliases}
+    found: dict[int, tuple] = {}  # facility id -> (row, comparison), the best reading of it
+
+    def consider(row, key: str, via: str | None) -> None:
+        comparison = _compare(reading, row, key, via)
+        if comparison is None:
+            return
+        known = found.get(row.id)
+        if known is None or (comparison.certain and not known[1].certain):
+            found[row.id] = (row, comparison)
+
+    params = {"cores": sorted(cores)}
+    for row in session.execute(statements["address"], params):
+        if row.address_number != typed.number:
             continue
-        factor, confident, locality_reason = locality
-        if row.address_key == wanted.street:
-            score, reasons = factor, [f"address ({locality_reason})"]
-        else:
-            score, confident = 0.7 * factor, False
-            reasons = [f"same number and street name, but {row.address_key} ({locality_reason})"]
-        if wanted.unit and row.unit_key and wanted.unit != row.unit_key:
-            score, confident = score * 0.6, False
-            reasons.append(f"unit {wanted.unit} differs from {row.unit_key}")
-        elif bool(wanted.unit) != bool(row.unit_key):
-            score *= 0.95
-        candidate = _candidate(row, score, confident, reasons[0])
-        candidate.reasons = reasons
+        consider(row, row.address_key, None)
+        for alias in aliases:
+            in_scope = alias.state == row.state and alias.county_fips in (None, row.county_fips)
+            if (
+                in_scope
+                and address_match.registered_street(row.address_key, typed.number).full
+                == alias.street_full
+            ):
+                consider(row, f"{typed.number} {alias.alias_full}", f"street alias: {alias.alias}")
+    for row in session.execute(statements["address_alias"], params):
+        alias_number = row.address_key.split(" ")[0]
+        if row.address_key.startswith(f"{typed.number} ") or alias_number == typed.number:
+            consider(row, row.address_key, f"address alias: {row.address_key}")
+
+    _require_unique_street(found)
+    _prefer_own_counties(found, reading, jurisdiction)
+    candidates = [_address_candidate(row, c) for row, c in found.values()]
+    if not any(c.confident for c in candidates):
+        candidates += _near_candidates(session, statements, reading, set(found))
+    return candidates, reading
+
+
+def _require_unique_street(found: dict) -> None:
+    """A relaxed match stands only when no other registered facility in the same place shares
+    the number and street root with a different street ("100 N Main" and "100 S Main")."""
+    for row, comparison in found.values():
+        if comparison.kind != address_match.RELAXED or not comparison.certain:
+            continue
+        rivals = [
+            other
+            for other, _ in found.values()
+            if other.id != row.id
+            and other.state == row.state
+            and (other.postal_code[:5] == row.postal_code[:5] or other.city_key == row.city_key)
+            and other.address_key != row.address_key
+        ]
+        if rivals:
+            comparison.differences.append(
+                "another registered facility here has the same number on "
+                + ", ".join(sorted({r.address_key for r in rivals}))
+            )
+
+
+def _prefer_own_counties(found: dict, reading: Reading, jurisdiction) -> None:
+    """With the state taken from the caller's jurisdiction, two certain facilities ("Franklin"
+    twice in one state) are told apart by the agency's counties, when exactly one is in them."""
+    if reading.state_source != "agency" or not jurisdiction or not jurisdiction.counties:
+        return
+    certain = [(row, c) for row, c in found.values() if c.certain]
+    inside = [(row, c) for row, c in certain if row.county_fips in jurisdiction.counties]
+    if len(certain) > 1 and len(inside) == 1:
+        inside[0][1].evidence.append("in your agency's counties")
+        for row, comparison in certain:
+            if row.county_fips not in jurisdiction.counties:
+                comparison.missing.append("outside your agency's counties")
+
+
+def _near_candidates(
+    session: Session, statements, reading: Reading, seen: set[int]
+) -> list[Candidate]:
+    """A misspelt street ("Wabsh") or city ("Springfeld"): the same number on a similar street
+    in the same ZIP, city or state. Listed for the call-taker; never a match."""
+    typed = reading.address
+    found = []
+    for row in session.execute(statements["same_number"], {"number": typed.number}):
+        if row.id in seen or (reading.state and row.state != reading.state):
+            continue
+        registered = address_match.registered_street(row.address_key, typed.number)
+        same_place = (reading.zip5 and row.postal_code[:5] == reading.zip5) or (
+            reading.city
+            and reading.city in gazetteer.locality_names(row.city, row.state, row.postal_code[:5])
+        )
+        if not (same_place and address_match.similar(typed.street.root, registered.root)):
+            continue
+        candidate = _candidate(row, 0.4, False, "same number on a similar street")
+        candidate.differences = [f"street: typed {typed.street.full}, registered {registered.full}"]
+        candidate.near = True
         found.append(candidate)
-    return found, wanted.display
+    return found
 
 
 def _by_position(session: Session, query: LookupQuery, statements) -> list[Candidate]:
@@ -286,10 +495,14 @@ def _merge(groups: list[list[Candidate]]) -> list[Candidate]:
             known.score = max(known.score, candidate.score)
             known.confident = known.confident or candidate.confident
             known.reasons += candidate.reasons
+            known.differences += candidate.differences
+            known.near = known.near and candidate.near
             if candidate.distance_m is not None:
                 known.distance_m = candidate.distance_m
     for candidate in merged.values():
         candidate.score = round(min(1.0, candidate.score + 0.05 * (candidate.methods - 1)), 3)
+        # Whatever else agrees, a typed part that contradicts the facility keeps it uncertain.
+        candidate.confident = candidate.confident and not candidate.differences
     return sorted(
         merged.values(),
         key=lambda c: (-c.score, c.distance_m if c.distance_m is not None else 0, c.facility_id),
@@ -306,11 +519,14 @@ def lookup(
     sent), it becomes a note and the other ways are still tried.
     """
     statements = _statements(access.scope_of(principal))
-    groups, normalized, notes = [], None, []
+    jurisdiction = jurisdiction_of(session, principal)
+    groups, normalized, notes, reading = [], None, [], None
     if query.address:
         other_ways = query.lat is not None or query.phone or query.external_id or query.name
         try:
-            found, normalized = _by_address(session, query, statements)
+            found, reading = _by_address(session, query, statements, jurisdiction)
+            normalized = reading.address.display
+            notes += reading.address.notes
             groups.append(found)
         except errors.InvalidInput as exc:
             if not (lenient or other_ways):
@@ -325,8 +541,45 @@ def lookup(
     if query.name:
         groups.append(_by_name(session, query, statements))
     ranked = _merge(groups)
-    if not ranked:
-        return LookupResult("no_match", [], 0, None, normalized, notes)
+    result = _decide(ranked, groups, normalized, notes)
+    result.parsed = reading.as_dict() if reading else None
+    if result.facility_id is None:
+        return result
+    best = next(c for c in ranked if c.facility_id == result.facility_id)
+    if best.match_kind:
+        result.match = {
+            "kind": best.match_kind,
+            "relaxations": best.relaxations,
+            "evidence": best.evidence,
+        }
+    if jurisdiction is not None and not jurisdiction.covers(best.state, best.county_fips):
+        # Never dropped: a mutual-aid call or a border address is real. Said, not hidden.
+        result.outside_jurisdiction = True
+        notes.append("the facility is outside your agency's jurisdiction")
+    if query.address and query.lat is not None and best.lat is not None:
+        distance = haversine_m(query.lat, query.lon, best.lat, best.lon)
+        if distance > query.radius_m:
+            best.distance_m = distance
+            notes.append(
+                f"the position given is {round(distance)} m from this facility, "
+                f"outside radius_m {query.radius_m}"
+            )
+    return result
+
+
+def _decide(ranked: list[Candidate], groups, normalized, notes) -> LookupResult:
+    """The status: one certain candidate well ahead of the rest, and every way in agreeing."""
+    if not ranked or all(c.near for c in ranked):
+        # Only near misses (a misspelt street, another ZIP): listed, never matched.
+        visible = [c for c in ranked if c.visible]
+        return LookupResult(
+            "no_match",
+            visible[:MAX_CANDIDATES],
+            len(ranked) - len(visible),
+            None,
+            normalized,
+            notes,
+        )
 
     best = ranked[0]
     runner_up = ranked[1].score if len(ranked) > 1 else 0.0

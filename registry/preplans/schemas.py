@@ -55,6 +55,47 @@ class CandidateSchema(Schema):
     )
     reasons = fields.List(fields.String(), required=True)
     distance_m = fields.Float(allow_none=True, metadata={"description": "From lat/lon, metres"})
+    match_kind = fields.String(
+        allow_none=True,
+        metadata={"description": "How the street fits: exact, alias or relaxed (else null)"},
+    )
+    differences = fields.List(
+        fields.String(),
+        metadata={"description": 'What typed contradicts it: "ZIP 30309, registered 30308"'},
+    )
+
+
+class ParsedAddressSchema(Schema):
+    """How the lookup read the typed address."""
+
+    number = fields.String(
+        metadata={"description": 'Address Number Complete: "W204N11509", "123-45", "12 1/2"'}
+    )
+    street = fields.String(metadata={"description": 'Canonical street: "N MAIN ST", "SR 1"'})
+    unit = fields.String(allow_none=True)
+    city = fields.String(allow_none=True)
+    state = fields.String(allow_none=True)
+    postal_code = fields.String(allow_none=True)
+    state_source = OneOf(
+        ("typed", "zip", "agency"),
+        allow_none=True,
+        metadata={"description": "Where the state came from: typed, the ZIP, or your agency"},
+    )
+    landmark = fields.String(
+        allow_none=True, metadata={"description": "Words before the address, set aside"}
+    )
+
+
+class MatchSchema(Schema):
+    """Why a match is certain."""
+
+    kind = OneOf(("exact", "alias", "relaxed"), required=True)
+    relaxations = fields.List(
+        fields.String(), required=True, metadata={"description": "At most one, for relaxed"}
+    )
+    evidence = fields.List(
+        fields.String(), required=True, metadata={"description": "What confirmed the place"}
+    )
 
 
 class FloorPlanReferenceSchema(Schema):
@@ -156,6 +197,19 @@ class LookupResultSchema(Schema):
     notes = fields.List(
         fields.String(),
         metadata={"description": "Input that was not used, and why; disagreements"},
+    )
+    parsed = fields.Nested(
+        ParsedAddressSchema,
+        allow_none=True,
+        metadata={"description": "How the address was read (when an address was given)"},
+    )
+    match = fields.Nested(
+        MatchSchema,
+        allow_none=True,
+        metadata={"description": "matched/not_shared by address: how the address fits"},
+    )
+    outside_jurisdiction = fields.Boolean(
+        metadata={"description": "The facility lies outside your agency's state or counties"}
     )
     preplan = Serialized(PreplanSchema, allow_none=True)
     registered_match = fields.Nested(
