@@ -59,6 +59,7 @@ def register_storage(app: Flask) -> None:
 
 def register_api(app: Flask) -> None:
     from .agencies.routes import ns as agencies
+    from .aliases.routes import address_aliases_ns, street_aliases_ns
     from .audit.routes import ns as audit
     from .auth.routes import cad_clients_ns, users_ns
     from .auth.routes import ns as auth
@@ -94,6 +95,8 @@ def register_api(app: Flask) -> None:
         facilities,
         access_points_ns,
         tactical_points_ns,
+        address_aliases_ns,
+        street_aliases_ns,
         contacts,
         mous,
         floor_plans,

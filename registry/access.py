@@ -12,6 +12,9 @@ from .fields import MAX_ID
 from .mous.models import Mou, MouScope, mou_facilities
 
 AGENCY_ROLES = ("agency_user", "cad")
+# Who may run the CAD lookup: those who dispatch or plan a response. For anyone else it would be
+# an oracle (another tenant's manager learning facility names, or whose phone is a liaison's).
+LOOKUP_ROLES = ("admin", *AGENCY_ROLES)
 # Response header naming the incident through which a break-glass read was allowed.
 BREAK_GLASS_HEADER = "Registry-Break-Glass"
 

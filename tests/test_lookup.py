@@ -348,9 +348,7 @@ def test_a_partial_or_conflicting_street_is_never_certain(client, make, address)
     assert body["candidates"][0]["confident"] is False
 
 
-def test_an_omitted_directional_is_certain_only_when_no_other_street_shares_the_root(
-    client, make
-):
+def test_an_omitted_directional_is_certain_only_when_no_other_street_shares_the_root(client, make):
     org = make.organization()
     north = make.facility(org, address_line1="123 N Main St", postal_code="62701")
     headers, _ = cad_with_mou(make, org)
@@ -774,16 +772,42 @@ def test_with_an_active_data_sharing_mou_it_is_matched(client, make, partner, ca
     assert [m["id"] for m in body["preplan"]["mous"]] == [mou.id]
 
 
-def test_a_facility_manager_sees_only_its_own_facilities(client, make, partner):
-    assert_matched(
-        lookup(client, make.manager(partner.org), address="10 S Walnut St, Springfield IL"),
-        partner.facility.id,
-    )
-    body = lookup(
-        client, make.manager(make.organization()), address="10 S Walnut St, Springfield IL"
-    )
-    assert_not_matched(body, "not_shared")
-    assert body["candidates"] == []
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_only_those_who_dispatch_or_plan_may_look_up(client, make, partner, method):
+    # For anyone else the lookup is an oracle: another tenant's manager would learn facility
+    # names, an auditor whether a phone number is a liaison's (issue 15, item 9).
+    query = {"address": "10 S Walnut St, Springfield IL", "phone": "+12175550100"}
+    for headers in (
+        make.manager(partner.org),
+        make.manager(make.organization()),
+        make.headers(make.user("auditor")),
+    ):
+        if method == "get":
+            response = client.get(LOOKUP, query_string=query, headers=headers)
+        else:
+            response = client.post(LOOKUP, json=query, headers=headers)
+        assert_problem(response, 403)
+        assert "Walnut" not in response.get_data(as_text=True)
+    for headers in (make.admin(), make.headers(make.cad_client(partner.agency))):
+        response = getattr(client, method)(
+            LOOKUP,
+            **({"query_string": query} if method == "get" else {"json": query}),
+            headers=headers,
+        )
+        assert response.status_code == 200
+        found = response.get_json()
+        assert partner.facility.id in (found["facility_id"], found["registered_match"]["id"])
+
+
+def test_the_lookup_as_a_post_keeps_the_query_out_of_the_url(client, make, partner):
+    headers = make.headers(make.cad_client(partner.agency))
+    body = {"address": "10 S Walnut St, Springfield IL", "lat": 39.8, "lon": -89.6}
+    response = client.post(LOOKUP, json=body, headers=headers)
+    assert response.status_code == 200
+    assert response.get_json() == lookup(client, headers, **body)
+    # The body is validated like the query string: bad input is a problem, nothing guessed.
+    assert_problem(client.post(LOOKUP, json={"lat": 39.8}, headers=headers), 422, "lat")
+    assert_problem(client.post(LOOKUP, json={"radius_m": "x"}, headers=headers), 422)
 
 
 def test_a_hidden_facility_keeps_a_shared_one_ambiguous(client, make, partner):

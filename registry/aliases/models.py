@@ -1,5 +1,5 @@
 from sqlalchemy import ForeignKey, Index, String
-from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .. import addresses
 from ..addresses import streets
@@ -23,11 +23,12 @@ class AddressAlias(Versioned, Base):
 
     facility = relationship("Facility")
 
-    @validates("address")
-    def _derive_keys(self, _attribute, address: str) -> str:
-        parsed = addresses.parse_parts(address, None, None, None, None)
+    def derive_keys(self) -> None:
+        """The lookup's keys from the address as entered; raises addresses.AddressError."""
+        parsed = addresses.parse_parts(self.address, None, None, None, None)
+        if parsed.unit:
+            raise addresses.AddressError("An address alias names a site, without a unit.")
         self.address_key, self.address_key_core = parsed.key, parsed.root_key
-        return address
 
 
 class StreetAlias(Versioned, Base):
@@ -50,14 +51,7 @@ class StreetAlias(Versioned, Base):
     street_root: Mapped[str] = mapped_column(String(200))
     created_by: Mapped[str] = mapped_column(String(40))
 
-    @validates("alias")
-    def _derive_alias(self, _attribute, alias: str) -> str:
-        parsed = streets.parse_street(alias)
-        self.alias_full, self.alias_root = parsed.full, parsed.root
-        return alias
-
-    @validates("street")
-    def _derive_street(self, _attribute, street: str) -> str:
-        parsed = streets.parse_street(street)
-        self.street_full, self.street_root = parsed.full, parsed.root
-        return street
+    def derive_keys(self) -> None:
+        alias, street = streets.parse_street(self.alias), streets.parse_street(self.street)
+        self.alias_full, self.alias_root = alias.full, alias.root
+        self.street_full, self.street_root = street.full, street.root

@@ -341,8 +341,7 @@ def _by_address(
             ):
                 consider(row, f"{typed.number} {alias.alias_full}", f"street alias: {alias.alias}")
     for row in session.execute(statements["address_alias"], params):
-        alias_number = row.address_key.split(" ")[0]
-        if row.address_key.startswith(f"{typed.number} ") or alias_number == typed.number:
+        if row.address_key.startswith(f"{typed.number} "):
             consider(row, row.address_key, f"address alias: {row.address_key}")
 
     _require_unique_street(found)

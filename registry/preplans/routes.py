@@ -2,7 +2,7 @@ from flask import request
 from flask_restx import Namespace, Resource
 
 from .. import access, audit, db
-from ..api import conditional, doc, query, returns
+from ..api import body, conditional, doc, query, returns
 from ..auth.principal import current_principal, login_required
 from ..errors import PROBLEM_JSON
 from .lookup import LookupQuery
@@ -13,34 +13,46 @@ ns = Namespace("preplans", description="The CAD lookup and facility pre-plans")
 GEOJSON = "application/geo+json"
 
 
+def _lookup(args: dict):
+    session, principal = db.session(), current_principal()
+    result = find_preplan(session, principal, LookupQuery(**args))
+    audit.record(
+        session,
+        principal,
+        "preplan.lookup",
+        record_type="facility",
+        record_id=result.facility_id,
+        facility_id=result.facility_id,
+        break_glass=result.break_glass is not None,
+        details={
+            # The calling number may be a 911 caller's own phone, and facility managers read
+            # their facilities' trail: it is noted as given, not kept.
+            "query": {k: ("given" if k == "phone" else v) for k, v in args.items()},
+            "status": result.status,
+            # How many, not which: the other candidates are not this facility's business.
+            "candidates": len(result.candidates),
+            "hidden_matches": result.hidden_matches,
+        },
+    )
+    return result
+
+
 @ns.route("/lookup")
 class Lookup(Resource):
-    @login_required()
+    @login_required(*access.LOOKUP_ROLES)
     @query(LookupQuerySchema)
     @returns(LookupResultSchema)
     def get(self, args):
         """Find the facility at an address, position, phone number, CAD premise id or name."""
-        session, principal = db.session(), current_principal()
-        result = find_preplan(session, principal, LookupQuery(**args))
-        audit.record(
-            session,
-            principal,
-            "preplan.lookup",
-            record_type="facility",
-            record_id=result.facility_id,
-            facility_id=result.facility_id,
-            break_glass=result.break_glass is not None,
-            details={
-                # The calling number may be a 911 caller's own phone, and facility managers read
-                # their facilities' trail: it is noted as given, not kept.
-                "query": {k: ("given" if k == "phone" else v) for k, v in args.items()},
-                "status": result.status,
-                # How many, not which: the other candidates are not this facility's business.
-                "candidates": len(result.candidates),
-                "hidden_matches": result.hidden_matches,
-            },
-        )
-        return result
+        return _lookup(args)
+
+    @login_required(*access.LOOKUP_ROLES)
+    @body(LookupQuerySchema)
+    @returns(LookupResultSchema)
+    def post(self, data):
+        """The same lookup with the query in a JSON body: a calling number or a caller's
+        position then stays out of URLs and access logs."""
+        return _lookup(data)
 
 
 @ns.route("/<int:facility_id>")
