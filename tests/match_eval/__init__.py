@@ -1,0 +1,1 @@
+"""The CAD lookup's address-matching evaluation set (facilities, queries) and its loader."""
