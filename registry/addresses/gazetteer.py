@@ -68,6 +68,7 @@ class Zip:
     city: str  # the preferred postal city, as a place key
     names: frozenset[str]  # every place key the ZIP answers to (preferred, acceptable, not)
     county_fips: str | None
+    county: str | None  # "ST LOUIS" for St. Louis County: a name people use, never certain
 
 
 _ALL_STATES = [*us.states.STATES_AND_TERRITORIES, us.states.DC]
@@ -142,8 +143,18 @@ def _zips() -> dict[str, Zip]:
             city=place_key(row["city"]),
             names=keys,
             county_fips=county_fips(row["state"], row.get("county")),
+            county=_county_place(row.get("county")),
         )
     return table
+
+
+def _county_place(county: str | None) -> str | None:
+    key = place_key(county)
+    if not key:
+        return None
+    for suffix in (" COUNTY", " PARISH", " BOROUGH", " CITY AND BOROUGH", " CENSUS AREA"):
+        key = key.removesuffix(suffix)
+    return key
 
 
 def zip_info(zip5: str | None) -> Zip | None:

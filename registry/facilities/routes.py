@@ -7,6 +7,7 @@ from .. import db
 from ..api import PageArgsSchema, body, doc, query, returns, returns_page
 from ..auth.principal import current_principal, is_fresh, login_required
 from ..resources import collection_routes, item_routes, nested_collection_routes
+from . import review
 from .schemas import (
     AccessPointSchema,
     FacilityFiltersSchema,
@@ -87,3 +88,15 @@ class FacilityHistoryList(Resource):
     def get(self, facility_id, args):
         """List every change to a facility and its points and contacts, newest first."""
         return facilities.history(db.session(), current_principal(), facility_id, args)
+
+
+@ns.route("/<int:facility_id>/approval")
+class FacilityApproval(Resource):
+    @login_required("admin", fresh=True)
+    @doc(responses={"404": "No such facility", "409": "The facility is not waiting for review"})
+    @returns(FacilitySchema)
+    def post(self, facility_id):
+        """Approve a facility held for review (it shares another organization's address or
+        position); from then on the CAD lookup sees it."""
+        session, principal = db.session(), current_principal()
+        return review.approve(session, principal, facilities.get(session, principal, facility_id))

@@ -161,11 +161,12 @@ def compare_locality(reading: Reading, row, comparison: Comparison) -> bool:
         nickname = gazetteer.nickname_of(reading.city, reading.state)
         if reading.city in names or (nickname and nickname in names):
             agrees.append(f"city {reading.city}")
-        elif not agrees and not any(similar(reading.city, name) for name in names):
+        elif not agrees and not _county_or_similar(reading.city, names, row_zip):
             # The same street in another town: a near miss, not a candidate.
             return False
         else:
-            comparison.near = not agrees
+            # Only a misspelling ties it to the text: a near candidate (status no_match).
+            comparison.near = not agrees and not _is_county(reading.city, row_zip)
             comparison.differences.append(
                 f"city {reading.city}, registered {gazetteer.place_key(row.city)}"
             )
@@ -178,6 +179,17 @@ def compare_locality(reading: Reading, row, comparison: Comparison) -> bool:
         comparison.evidence += agrees
     comparison.locality_agrees = bool(agrees) and reading.state == row.state
     return True
+
+
+def _is_county(city: str, zip5: str) -> bool:
+    info = gazetteer.zip_info(zip5)
+    return info is not None and info.county == city
+
+
+def _county_or_similar(city: str, names: frozenset[str], zip5: str) -> bool:
+    """A misspelt name of the place, or its county's name ("St Louis" for Maryland Heights, in
+    St. Louis County): worth showing as a candidate, never enough to be certain."""
+    return _is_county(city, zip5) or any(similar(city, n) for n in names)
 
 
 def similar(a: str | None, b: str | None) -> bool:
