@@ -9,19 +9,25 @@ POSTGRES_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
 .PHONY: run test test-postgres lint format openapi migrate demo clean
 
-$(BIN)/.installed: requirements.txt requirements-dev.txt
+# The service alone (make run) installs only what it runs with; tests and lint tools come on top.
+$(BIN)/.runtime: requirements.txt
 	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+$(BIN)/.installed: $(BIN)/.runtime requirements-dev.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
 ## Set up, migrate the SQLite database, load the demo data and serve on http://$(HOST):$(PORT)
-run: $(BIN)/.installed migrate demo
+# gunicorn reads ./gunicorn.conf.py (an access log without query strings).
+run: $(BIN)/.runtime migrate demo
 	$(BIN)/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) --access-logfile - wsgi:app
 
-migrate: $(BIN)/.installed
+migrate: $(BIN)/.runtime
 	$(BIN)/flask --app wsgi db upgrade
 
-demo: $(BIN)/.installed
+demo: $(BIN)/.runtime
 	$(BIN)/flask --app wsgi seed-demo
 
 ## Lint, then the whole test suite on SQLite

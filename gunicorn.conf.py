@@ -1,0 +1,10 @@
+"""gunicorn settings read from the working directory (`make run`, and production started from the
+checkout): gunicorn loads ./gunicorn.conf.py by itself.
+
+The access log leaves every query string and the referrer out: a CAD lookup's query names a
+911 caller's number and position (GET /api/v1/preplans/lookup?phone=...), and a reveal's path is
+logged without anything that could carry a code. Paths, methods, statuses and timings stay.
+"""
+
+# %(U)s is the path without its query string; %(r)s (the request line) and %(q)s would carry it.
+access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms "%(a)s"'
