@@ -47,6 +47,7 @@ def load_demo(session: Session) -> str:
         ori="IL0840100",
         jurisdiction="City of Springfield",
         state="IL",
+        county_fips=["17167"],  # Sangamon County
         main_phone="+12175550100",
         dispatch_phone="+12175550111",
     )
@@ -56,6 +57,7 @@ def load_demo(session: Session) -> str:
         fdid="84010",
         jurisdiction="City of Springfield",
         state="IL",
+        county_fips=["17167"],  # Sangamon County
         main_phone="+12175550200",
     )
     ems = Agency(
@@ -63,6 +65,7 @@ def load_demo(session: Session) -> str:
         agency_type="ems",
         jurisdiction="Sangamon County",
         state="IL",
+        county_fips=["17167"],  # Sangamon County
         main_phone="+12175550300",
     )
     mutual_aid = Agency(
@@ -71,6 +74,7 @@ def load_demo(session: Session) -> str:
         ori="IL0840300",
         jurisdiction="Village of Chatham",
         state="IL",
+        county_fips=["17167"],  # Sangamon County
         main_phone="+12175550400",
     )
     retailer = Organization(name="Prairie Goods Stores", kind="retailer", main_phone="+12175551000")
