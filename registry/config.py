@@ -12,6 +12,11 @@
 | `REGISTRY_MAX_BODY_BYTES` | largest accepted request body | 1 MiB |
 | `REGISTRY_MAX_UPLOAD_BYTES` | largest file upload request (floor plans, MOU documents) | 25 MiB |
 | `REGISTRY_MAX_IMAGE_PIXELS` | largest image accepted, in pixels (at most Pillow's bomb limit) | 50,000,000 |
+| `REGISTRY_UPLOAD_CHECK_SECONDS` | CPU and wall-clock seconds the process checking one upload may take | 10 |
+| `REGISTRY_UPLOAD_CHECK_MEMORY_BYTES` | address space of that process | 1 GiB |
+| `REGISTRY_UPLOAD_DECODED_BYTES` | bytes a PDF's check may decode: its first page's images, its object streams | 512 MiB |
+| `REGISTRY_UPLOAD_MAX_PDF_IMAGES` | images a PDF's first page may draw | 1,000 |
+| `REGISTRY_UPLOAD_CHECKS_AT_ONCE` | uploads checked at the same time by all workers on one host (more: 503) | 1 |
 | `REGISTRY_STORAGE` | where files are kept: `local` or `s3` | `local` |
 | `REGISTRY_STORAGE_DIR` | the local file store | `instance/files` |
 | `REGISTRY_S3_BUCKET` | the bucket (required with `s3`) | |
@@ -44,6 +49,7 @@ MIN_KEY_BYTES = 32
 # Pillow's own decompression-bomb threshold (Image.MAX_IMAGE_PIXELS): above it Pillow warns or
 # refuses before our check runs, so the configured cap may not exceed it.
 PILLOW_BOMB_PIXELS = 89_478_485
+MIN_CHECK_MEMORY_BYTES = 128 * 1024 * 1024
 
 
 class ConfigError(RuntimeError):
@@ -154,6 +160,17 @@ def _storage_config() -> dict:
     return {
         "REGISTRY_MAX_UPLOAD_BYTES": int(env("REGISTRY_MAX_UPLOAD_BYTES", 25 * 1024 * 1024)),
         "REGISTRY_MAX_IMAGE_PIXELS": int(env("REGISTRY_MAX_IMAGE_PIXELS", 50_000_000)),
+        # The checking process's budget (floorplans/checker.py): a 50-megapixel RGBA PNG needs
+        # about 630 MB; the seconds stay well under gunicorn's 30 s worker timeout.
+        "REGISTRY_UPLOAD_CHECK_SECONDS": float(env("REGISTRY_UPLOAD_CHECK_SECONDS", 10)),
+        "REGISTRY_UPLOAD_CHECK_MEMORY_BYTES": int(
+            env("REGISTRY_UPLOAD_CHECK_MEMORY_BYTES", 1024 * 1024 * 1024)
+        ),
+        "REGISTRY_UPLOAD_DECODED_BYTES": int(
+            env("REGISTRY_UPLOAD_DECODED_BYTES", 512 * 1024 * 1024)
+        ),
+        "REGISTRY_UPLOAD_MAX_PDF_IMAGES": int(env("REGISTRY_UPLOAD_MAX_PDF_IMAGES", 1000)),
+        "REGISTRY_UPLOAD_CHECKS_AT_ONCE": int(env("REGISTRY_UPLOAD_CHECKS_AT_ONCE", 1)),
         "REGISTRY_STORAGE": backend,
         # Set only for a local store: backups copy this directory (an S3 store has its own).
         "REGISTRY_STORAGE_DIR": (
@@ -201,3 +218,17 @@ def _check_storage_config(config: dict) -> None:
         raise ConfigError("REGISTRY_MAX_UPLOAD_BYTES must be positive")
     if not 1 <= config["REGISTRY_MAX_IMAGE_PIXELS"] <= PILLOW_BOMB_PIXELS:
         raise ConfigError(f"REGISTRY_MAX_IMAGE_PIXELS must be between 1 and {PILLOW_BOMB_PIXELS}")
+    if not 0 < config["REGISTRY_UPLOAD_CHECK_SECONDS"] <= 300:
+        raise ConfigError("REGISTRY_UPLOAD_CHECK_SECONDS must be above 0 and at most 300")
+    if config["REGISTRY_UPLOAD_CHECK_MEMORY_BYTES"] < MIN_CHECK_MEMORY_BYTES:
+        # Below this the checking process cannot even load its decoders.
+        raise ConfigError(
+            f"REGISTRY_UPLOAD_CHECK_MEMORY_BYTES must be at least {MIN_CHECK_MEMORY_BYTES}"
+        )
+    for name in (
+        "REGISTRY_UPLOAD_DECODED_BYTES",
+        "REGISTRY_UPLOAD_MAX_PDF_IMAGES",
+        "REGISTRY_UPLOAD_CHECKS_AT_ONCE",
+    ):
+        if config[name] < 1:
+            raise ConfigError(f"{name} must be positive")

@@ -10,6 +10,8 @@ import boto3
 import pytest
 from flask.testing import FlaskClient
 from moto import mock_aws
+from werkzeug.datastructures import FileStorage
+from werkzeug.test import encode_multipart
 
 from registry import create_app, db
 from registry.floorplans.storage import LocalBlobStore, S3BlobStore
@@ -94,3 +96,31 @@ def small_client(small_app, store):
 
 def file_part(content: bytes, name: str, content_type: str = "application/octet-stream"):
     return (io.BytesIO(content), name, content_type)
+
+
+@pytest.fixture
+def plan_site(make):
+    """A facility and a manager of its organization, who may upload its floor plans."""
+    organization = make.organization()
+    return make.facility(organization), make.manager(organization)
+
+
+def upload_plan(client, plan_site, content: bytes, name: str = "plan.pdf"):
+    """POST a floor plan with `content`. The body is encoded here, in memory: the test client
+    would spool one over 500 KB to a temporary file it never closes (a ResourceWarning)."""
+    facility, headers = plan_site
+    boundary, body = encode_multipart(
+        {
+            "building": "Main building",
+            "level_number": "1",
+            "level_label": "Level 1",
+            "title": "First floor",
+            "file": FileStorage(io.BytesIO(content), name),
+        }
+    )
+    return client.post(
+        f"/api/v1/facilities/{facility.id}/floor-plans",
+        data=body,
+        headers=headers,
+        content_type=f"multipart/form-data; boundary={boundary}",
+    )

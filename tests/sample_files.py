@@ -26,13 +26,21 @@ def webp(size=(40, 30), color="olive") -> bytes:
     return _image("WEBP", size, color)
 
 
-def pdf(catalog_extra: bytes = b"", extra_objects: tuple[bytes, ...] = ()) -> bytes:
-    """A one-page PDF (a blue rectangle), written object by object with a correct xref."""
-    content = b"0 0 1 rg 10 10 180 80 re f"
+def pdf(
+    catalog_extra: bytes = b"",
+    extra_objects: tuple[bytes, ...] = (),
+    page_extra: bytes = b"",
+    content: bytes = b"0 0 1 rg 10 10 180 80 re f",
+) -> bytes:
+    """A one-page PDF (a blue rectangle), written object by object with a correct xref.
+    Objects 1-4 are the catalog, the page tree, the page and its content; `extra_objects`
+    are numbered from 5."""
     objects = [
         b"<< /Type /Catalog /Pages 2 0 R " + catalog_extra + b" >>",
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 100] /Contents 4 0 R >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 100] /Contents 4 0 R "
+        + page_extra
+        + b" >>",
         b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
         *extra_objects,
     ]
@@ -98,3 +106,116 @@ SVG = (
     b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" width="10" height="10">'
     b"<script>alert(1)</script></svg>"
 )
+
+
+# --- hostile files for the upload budget and the action checks (tests/test_upload_*.py) --------
+
+
+def blank_zlib(size: int) -> bytes:
+    """A valid zlib stream of `size` zero bytes, made in milliseconds whatever the size: one
+    compressed MiB, fully flushed (so the next MiB compresses to the same bytes), repeated."""
+    mib = 1024 * 1024
+    deflate = zlib.compressobj(9, zlib.DEFLATED, -15)
+    piece = deflate.compress(bytes(mib)) + deflate.flush(zlib.Z_FULL_FLUSH)
+    rest = deflate.compress(bytes(size % mib)) + deflate.flush()
+    # Adler-32 of zeros: A stays 1, B grows by 1 per byte.
+    adler = ((size % 65521) << 16) | 1
+    return b"\x78\xda" + piece * (size // mib) + rest + struct.pack(">I", adler)
+
+
+def blank_image(width: int, height: int) -> bytes:
+    """An image XObject: width x height grey pixels, all black, FlateDecode."""
+    data = blank_zlib(width * height)
+    return (
+        b"<< /Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace /DeviceGray "
+        b"/BitsPerComponent 8 /Filter /FlateDecode /Length %d >>\nstream\n"
+        % (width, height, len(data))
+        + data
+        + b"\nendstream"
+    )
+
+
+def pdf_of_blank_images(count: int, width: int, height: int, draws: int = 1) -> bytes:
+    """The tester's PDF (issue 15): page 1 draws `count` large blank FlateDecode images,
+    each `draws` times. Each 1 GiB of pixels costs about 1 MB of file."""
+    images = tuple(blank_image(width, height) for _ in range(count))
+    names = b" ".join(b"/Im%d %d 0 R" % (i, 5 + i) for i in range(count))
+    content = b"".join(b"q 200 0 0 100 0 0 cm /Im%d Do Q\n" % i for i in range(count)) * draws
+    return pdf(
+        extra_objects=images,
+        page_extra=b"/Resources << /XObject << " + names + b" >> >>",
+        content=content,
+    )
+
+
+def pdf_with_objects_in_a_stream(catalog_extra: bytes, hidden: tuple[bytes, ...]) -> bytes:
+    """A PDF 1.5 whose catalog, pages and the `hidden` objects (numbered from 5) sit in a
+    compressed object stream, found through a cross-reference stream: nothing in them is
+    visible in the file's raw bytes."""
+    content = b"0 0 1 rg 10 10 180 80 re f"
+    packed = {
+        1: b"<< /Type /Catalog /Pages 2 0 R " + catalog_extra + b" >>",
+        2: b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        3: b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 100] /Contents 4 0 R >>",
+        **{5 + i: body for i, body in enumerate(hidden)},
+    }
+    header, bodies = b"", b""
+    for number, body in packed.items():
+        header += b"%d %d " % (number, len(bodies))
+        bodies += body + b"\n"
+    stream_number = 5 + len(hidden)
+    xref_number = stream_number + 1
+    compressed = zlib.compress(header + bodies)
+    out = bytearray(b"%PDF-1.5\n%\xe2\xe3\xcf\xd3\n")
+    offsets = {4: len(out)}
+    out += b"4 0 obj\n<< /Length %d >>\nstream\n%s\nendstream\nendobj\n" % (
+        len(content),
+        content,
+    )
+    offsets[stream_number] = len(out)
+    out += b"%d 0 obj\n<< /Type /ObjStm /N %d /First %d /Filter /FlateDecode /Length %d >>\n" % (
+        stream_number,
+        len(packed),
+        len(header),
+        len(compressed),
+    )
+    out += b"stream\n" + compressed + b"\nendstream\nendobj\n"
+    offsets[xref_number] = len(out)
+    rows = [struct.pack(">BIH", 0, 0, 65535)]
+    for number in range(1, xref_number + 1):
+        if number in packed:
+            rows.append(struct.pack(">BIH", 2, stream_number, list(packed).index(number)))
+        else:
+            rows.append(struct.pack(">BIH", 1, offsets[number], 0))
+    table = b"".join(rows)
+    out += (
+        b"%d 0 obj\n<< /Type /XRef /Size %d /W [1 4 2] /Root 1 0 R /Length %d >>\nstream\n"
+        % (xref_number, xref_number + 1, len(table))
+        + table
+        + b"\nendstream\nendobj\n"
+    )
+    out += b"startxref\n%d\n%%%%EOF\n" % offsets[xref_number]
+    return bytes(out)
+
+
+def png_with_text(key: str, value: str, compressed: bool, international: bool = False) -> bytes:
+    """A valid PNG with one text chunk: tEXt, zTXt (compressed) or iTXt."""
+    info = PngInfo()
+    if international:
+        info.add_itxt(key, value, zip=compressed)
+    else:
+        info.add_text(key, value, zip=compressed)
+    out = io.BytesIO()
+    Image.new("RGB", (40, 30), "white").save(out, "PNG", pnginfo=info)
+    return out.getvalue()
+
+
+def blank_png(width: int, height: int) -> bytes:
+    """A width x height RGBA PNG, all zeros: 4 bytes a pixel once decoded, tiny as a file."""
+    header = struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _chunk(b"IHDR", header)
+        + _chunk(b"IDAT", blank_zlib(height * (1 + 4 * width)))
+        + _chunk(b"IEND", b"")
+    )

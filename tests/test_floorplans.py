@@ -661,7 +661,7 @@ def test_an_upload_in_flight_keeps_a_blob_whose_last_plan_is_deleted(client, app
     deleted and X collected. The collector must wait for U and then keep X for U's plan."""
     content = sample_files.pdf()
     old = created(upload(client, site.manager, site.facility.id, content))
-    inspected = inspection.inspect(io.BytesIO(content), "plan.pdf", 1000)
+    inspected = inspection.inspect(io.BytesIO(content), "plan.pdf", app.config)
     factory = app.extensions["registry.sessionmaker"]
     claimed, deleted = threading.Event(), threading.Event()
 

@@ -4,31 +4,44 @@ Accepted: PDF, PNG, JPEG and WebP. The type comes from the content (never the na
 client's Content-Type), then the whole file must decode with the decoder of that type alone:
 Pillow opened with `formats=[...]` for images, PDFium (pypdfium2) for PDFs. Refused, with a
 415 that says why: an empty file, anything else (HTML, SVG, scripts, archives …), files that
-carry web markup anywhere (polyglots a browser could run as a page), damaged or truncated files,
-encrypted PDFs, PDFs with document JavaScript, and a name whose extension says another type.
-Images larger than the configured pixel cap are a 413, whatever Python's warning filters say.
+carry web markup anywhere (markup.py: polyglots a browser could run as a page, and markup in a
+PNG's compressed text or a PDF's object streams), damaged or truncated files, encrypted PDFs,
+PDFs with JavaScript or other actions that run or open something (pdf_actions.py), and a name
+whose extension says another type.
 
-The preview is a PNG of at most PREVIEW_SIZE pixels a side: the image scaled down, or the
-first page of a PDF rendered by PDFium.
+Decoding and the preview (a PNG of at most 640 pixels a side: the image scaled down, or the
+first page of a PDF drawn by PDFium) happen in a process of their own, checker.py, within a
+budget from configuration: memory, CPU and wall-clock seconds, decoded bytes and images on a
+PDF's first page, the pixel cap. Over budget is a 413 that says which limit. At most
+REGISTRY_UPLOAD_CHECKS_AT_ONCE checks run at once for one database on one host (the others get
+a 503 at once, with Retry-After): with gunicorn's sync workers a check holds its worker, and
+uploads must never hold every worker while CAD lookups wait.
 """
 
+import fcntl
 import hashlib
-import io
-import re
-import threading
-import warnings
-from dataclasses import dataclass
-from pathlib import PurePosixPath
+import json
+import logging
+import os
+import signal
+import stat
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
-import pypdfium2 as pdfium
-import pypdfium2.raw as pdfium_c
-from PIL import Image, ImageOps, UnidentifiedImageError
 from werkzeug.utils import secure_filename
 
 from .. import errors
+from .checker import Budget, out_of_memory
+from .markup import OVERLAP, describe, find_markup
 
-PREVIEW_SIZE = 640
+log = logging.getLogger(__name__)
+
 _CHUNK = 1024 * 1024
 
 
@@ -38,37 +51,15 @@ class FileType:
     extension: str  # the canonical one, given to download names
     extensions: frozenset[str]  # names that agree with this type
     label: str
-    pillow_format: str | None = None
 
 
 PDF = FileType("application/pdf", ".pdf", frozenset({".pdf"}), "PDF")
-PNG = FileType("image/png", ".png", frozenset({".png"}), "PNG", "PNG")
-JPEG = FileType("image/jpeg", ".jpg", frozenset({".jpg", ".jpeg", ".jpe", ".jfif"}), "JPEG", "JPEG")
-WEBP = FileType("image/webp", ".webp", frozenset({".webp"}), "WebP", "WEBP")
+PNG = FileType("image/png", ".png", frozenset({".png"}), "PNG")
+JPEG = FileType("image/jpeg", ".jpg", frozenset({".jpg", ".jpeg", ".jpe", ".jfif"}), "JPEG")
+WEBP = FileType("image/webp", ".webp", frozenset({".webp"}), "WebP")
 TYPES = (PDF, PNG, JPEG, WEBP)
 MEDIA_TYPES = tuple(t.media_type for t in TYPES)
 ACCEPTED = "PDF, PNG, JPEG or WebP"
-
-# Markup a browser would run if it ever rendered the file as a page. PDF's own syntax never
-# produces these (its hex strings hold only hex digits) and a chance match in compressed image
-# data is vanishingly unlikely (< 1e-7 per 25 MB file), so finding one anywhere means the file
-# was made to be two things at once. Matched against lower-cased bytes: a pattern that starts
-# with a literal is several times faster than a case-insensitive one (~50 ms for 24 MB).
-_MARKUP_TAG = re.compile(rb"<(?:script|html|!doctype\s+html|iframe|svg|body|object|embed)[\s>/]")
-_MARKUP_URL = b"javascript:"
-_OVERLAP = 32
-
-
-def _find_markup(window: bytes) -> bytes | None:
-    lowered = window.lower()
-    found = _MARKUP_TAG.search(lowered)
-    if found:
-        return found.group()
-    return _MARKUP_URL if _MARKUP_URL in lowered else None
-
-
-# One PDFium call at a time per process: PDFium is not thread-safe.
-_pdfium_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -121,8 +112,8 @@ def _digest_and_scan(stream: BinaryIO) -> tuple[str, int, bytes, bytes | None]:
         size += len(chunk)
         if markup is None:
             window = tail + chunk
-            markup = _find_markup(window)
-            tail = window[-_OVERLAP:]
+            markup = find_markup(window)
+            tail = window[-OVERLAP:]
     stream.seek(0)
     return digest.hexdigest(), size, head, markup
 
@@ -142,9 +133,21 @@ def download_name(file_name: str | None, file_type: FileType, default: str) -> s
     return (stem or default) + extension
 
 
-def inspect(stream: BinaryIO, file_name: str | None, max_pixels: int) -> Inspected:
+def budget(config: Mapping) -> Budget:
+    """What checking one upload may cost, from the app's configuration."""
+    return Budget(
+        max_pixels=config["REGISTRY_MAX_IMAGE_PIXELS"],
+        decoded_bytes=config["REGISTRY_UPLOAD_DECODED_BYTES"],
+        max_images=config["REGISTRY_UPLOAD_MAX_PDF_IMAGES"],
+        seconds=config["REGISTRY_UPLOAD_CHECK_SECONDS"],
+        memory_bytes=config["REGISTRY_UPLOAD_CHECK_MEMORY_BYTES"],
+    )
+
+
+def inspect(stream: BinaryIO, file_name: str | None, config: Mapping) -> Inspected:
     """Decide what the upload is and check it all; raise UnsupportedMediaType or
-    ContentTooLarge when it is not acceptable."""
+    ContentTooLarge when it is not acceptable, ServiceUnavailable when all checking slots are
+    taken."""
     sha256, size, head, markup = _digest_and_scan(stream)
     if size == 0:
         raise refuse("The file is empty.")
@@ -153,9 +156,8 @@ def inspect(stream: BinaryIO, file_name: str | None, max_pixels: int) -> Inspect
         raise refuse(_describe_unknown(head))
     if markup is not None:
         raise refuse(
-            f"The file is a {file_type.label} but also holds web markup "
-            f"({markup.decode('ascii', 'replace').strip()!r}); files that are also web pages "
-            "are refused."
+            f"The file is a {file_type.label} but also holds web markup ({describe(markup)}); "
+            "files that are also web pages are refused."
         )
     claimed = declared_extension(file_name)
     if claimed and claimed not in file_type.extensions:
@@ -163,116 +165,136 @@ def inspect(stream: BinaryIO, file_name: str | None, max_pixels: int) -> Inspect
             f"The file name ends in {claimed} but the content is {file_type.label}; "
             "rename the file or send the right one."
         )
-    if file_type is PDF:
-        preview = _inspect_pdf(stream)
-    else:
-        preview = _inspect_image(stream, file_type, max_pixels)
+    with checking_slot(config["REGISTRY_DATABASE_URL"], config["REGISTRY_UPLOAD_CHECKS_AT_ONCE"]):
+        preview = _check_in_own_process(stream, file_type, budget(config))
     stream.seek(0)
     return Inspected(file_type, sha256, size, preview)
 
 
 # ---------------------------------------------------------------------------------------------
-# Images
+# Checking slots: at most N checks at once, across the workers of one deployment on one host
 
 
-def _too_many_pixels(size: tuple[int, int] | None, max_pixels: int):
-    stated = f"{size[0]} x {size[1]} pixels" if size else "too many pixels"
-    return errors.ContentTooLarge(
-        f"The image is {stated}; the limit is {max_pixels:,} pixels. Send a smaller image or a PDF."
+def _slot_directory() -> Path:
+    directory = Path(tempfile.gettempdir()) / f"registry-upload-checks-{os.getuid()}"
+    directory.mkdir(mode=0o700, exist_ok=True)
+    found = directory.lstat()
+    # A shared /tmp: the directory must be ours (not another user's, not a link elsewhere).
+    if not stat.S_ISDIR(found.st_mode) or found.st_uid != os.getuid():
+        raise RuntimeError(f"{directory} is not a directory of this user")
+    return directory
+
+
+@contextmanager
+def checking_slot(database_url: str, slots: int) -> Iterator[None]:
+    """Hold one of `slots` lock files shared by every process of this deployment (named after
+    its database) while checking; ServiceUnavailable at once if all are held. The kernel lets
+    go of a lock when its holder exits, however it exits."""
+    deployment = hashlib.sha256(database_url.encode()).hexdigest()[:16]
+    directory = _slot_directory()
+    for number in range(slots):
+        path = directory / f"{deployment}-{number}.lock"
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(descriptor)
+            continue
+        try:
+            yield
+        finally:
+            os.close(descriptor)  # releases the lock
+        return
+    raise errors.ServiceUnavailable(
+        "Other uploads are being checked right now; nothing was saved. Retry in a few seconds."
     )
 
 
-def _inspect_image(stream: BinaryIO, file_type: FileType, max_pixels: int) -> bytes:
-    formats = [file_type.pillow_format]
-    # Pillow only *warns* about a possible decompression bomb below twice its limit, and the
-    # process's warning filters decide what a warning does; here it is always a refusal.
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        try:
-            with Image.open(stream, formats=formats) as image:
-                if image.width * image.height > max_pixels:
-                    raise _too_many_pixels(image.size, max_pixels)
-                image.verify()  # structure and checksums, without decoding
-            stream.seek(0)
-            with Image.open(stream, formats=formats) as image:
-                # JPEGs decode at a reduced scale for the preview (still reading every byte).
-                image.draft("RGB", (PREVIEW_SIZE, PREVIEW_SIZE))
-                image.load()  # a full decode: truncated or corrupt data fails here
-                return _png_preview(image)
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-            raise _too_many_pixels(_stated_size(stream), max_pixels) from None
-        except UnidentifiedImageError:
-            raise refuse(f"The file starts like a {file_type.label} but is not one.") from None
-        except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError) as exc:
-            # Pillow reports damaged data with any of these.
-            raise refuse(
-                f"The {file_type.label} image is damaged or truncated ({type(exc).__name__})."
-            ) from None
-
-
-def _stated_size(stream: BinaryIO) -> tuple[int, int] | None:
-    """The size a PNG states in its header (for the message; never decoded)."""
-    stream.seek(0)
-    head = stream.read(24)
-    stream.seek(0)
-    if head.startswith(b"\x89PNG") and head[12:16] == b"IHDR":
-        return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
-    return None
-
-
-_PREVIEW_MODES = {"1": "L", "I": "L", "I;16": "L", "F": "L", "P": "RGBA", "PA": "RGBA"}
-
-
-def _png_preview(image: Image.Image) -> bytes:
-    image = ImageOps.exif_transpose(image) or image
-    if image.mode not in ("RGB", "RGBA", "L", "LA"):
-        image = image.convert(_PREVIEW_MODES.get(image.mode, "RGB"))
-    image.thumbnail((PREVIEW_SIZE, PREVIEW_SIZE), reducing_gap=2.0)
-    out = io.BytesIO()
-    image.save(out, "PNG")
-    return out.getvalue()
-
-
 # ---------------------------------------------------------------------------------------------
-# PDFs
+# The checking process (checker.py)
+
+_CHECKER = Path(__file__).with_name("checker.py")
+# A 640 x 640 RGBA PNG cannot honestly be larger than this; a bigger answer is not a preview.
+_MAX_PREVIEW_BYTES = 4 * 1024 * 1024
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_OUT_OF_TIME = (-signal.SIGXCPU, -signal.SIGKILL)
 
 
-def _inspect_pdf(stream: BinaryIO) -> bytes:
-    with _pdfium_lock:
-        try:
-            document = pdfium.PdfDocument(stream, autoclose=False)
-        except pdfium.PdfiumError as exc:
-            if "password" in str(exc).lower():
-                raise refuse("The PDF is encrypted; send it without a password.") from None
-            raise refuse("The file starts like a PDF but PDFium cannot read it.") from None
-        try:
-            if len(document) == 0:
-                raise refuse("The PDF has no pages.")
-            if pdfium_c.FPDFDoc_GetJavaScriptActionCount(document.raw) > 0:
-                raise refuse("The PDF contains JavaScript; a floor plan or MOU needs none.")
-            return _render_first_page(document)
-        except pdfium.PdfiumError:
-            raise refuse("The PDF is damaged: its first page cannot be drawn.") from None
-        finally:
-            document.close()
-            stream.seek(0)
-
-
-def _render_first_page(document) -> bytes:
-    page = document[0]
+@contextmanager
+def _as_real_file(stream: BinaryIO) -> Iterator[BinaryIO]:
+    """The upload as a file with a descriptor, read from the start, for the checker's stdin.
+    Werkzeug spools parts to temporary files (asking for the descriptor moves a small one from
+    memory to disk); anything else is copied into one."""
     try:
-        width, height = page.get_size()
-        if not (width > 0 and height > 0):
-            raise refuse("The PDF's first page has no size.")
-        # Render straight at preview size: the bitmap's memory is bounded whatever the page size.
-        scale = min(PREVIEW_SIZE / max(width, height), 4.0)
-        bitmap = page.render(scale=scale)
-        try:
-            image = bitmap.to_pil()
-            out = io.BytesIO()
-            image.save(out, "PNG")
-            return out.getvalue()
-        finally:
-            bitmap.close()
+        stream.fileno()
+        has_descriptor = True
+    except (AttributeError, OSError):
+        has_descriptor = False
+    try:
+        if has_descriptor:
+            stream.flush()
+            stream.seek(0)  # the checker reads from the descriptor's offset: the start
+            yield stream
+        else:
+            with tempfile.TemporaryFile() as copy:
+                stream.seek(0)
+                while chunk := stream.read(_CHUNK):
+                    copy.write(chunk)
+                copy.flush()
+                copy.seek(0)
+                yield copy
     finally:
-        page.close()
+        stream.seek(0)
+
+
+def _check_in_own_process(stream: BinaryIO, file_type: FileType, limits: Budget) -> bytes:
+    request = json.dumps({"label": file_type.label, "budget": asdict(limits)})
+    # -E -s: no PYTHON* variables, no user site-packages; only this venv's libraries.
+    command = [sys.executable, "-E", "-s", str(_CHECKER), request]
+    with _as_real_file(stream) as source:
+        process = subprocess.Popen(  # noqa: S603 - our interpreter and script; no shell
+            command, stdin=source, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        try:
+            out, err = process.communicate(timeout=limits.seconds)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.communicate()
+            log.warning("upload check killed after %s s (wall clock)", limits.seconds)
+            raise _out_of_time(limits) from None
+    return _answer(process.returncode, out, err, limits)
+
+
+def _out_of_time(limits: Budget) -> errors.ContentTooLarge:
+    return errors.ContentTooLarge(
+        f"The file could not be checked within the {limits.seconds:g} s allowed. Send a smaller "
+        "or simpler file (or retry later, if the service is very busy)."
+    )
+
+
+def _answer(returncode: int, out: bytes, err: bytes, limits: Budget) -> bytes:
+    """The preview, or the refusal the checker gave; anything else is its failure."""
+    if returncode in _OUT_OF_TIME:
+        log.warning("upload check stopped at its CPU limit (%s s)", limits.seconds)
+        raise _out_of_time(limits)
+    if returncode < 0:
+        # PDFium ends the process when an allocation fails under RLIMIT_AS; a decoder crash on
+        # a hostile file looks the same from here.
+        log.warning("upload check died of signal %d: %s", -returncode, err[-2000:])
+        raise errors.ContentTooLarge(out_of_memory(limits))
+    if returncode != 0:
+        raise RuntimeError(f"the upload checker failed ({returncode}): {err[-2000:]!r}")
+    line, _, preview = out.partition(b"\n")
+    answer = json.loads(line)
+    if "status" in answer:
+        detail = str(answer["detail"])[:500]
+        if answer["status"] == 413:
+            raise errors.ContentTooLarge(detail)
+        raise errors.UnsupportedMediaType(detail)
+    if (
+        len(preview) != answer["preview"]
+        or len(preview) > _MAX_PREVIEW_BYTES
+        or not preview.startswith(_PNG_SIGNATURE)
+    ):
+        raise RuntimeError("the upload checker answered with something that is not a preview")
+    return preview

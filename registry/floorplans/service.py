@@ -44,9 +44,7 @@ class StoredFileService(RecordService):
         file: FileStorage,
     ) -> StoredFile:
         """Check the file, store its bytes, then add it as the newest revision of its series."""
-        inspected = inspection.inspect(
-            file.stream, file.filename, current_app.config["REGISTRY_MAX_IMAGE_PIXELS"]
-        )
+        inspected = inspection.inspect(file.stream, file.filename, current_app.config)
         with session.no_autoflush:
             self.assign(session, record, data)
             # Uploads to one parent take turns, so two never get the same revision number.
