@@ -66,6 +66,22 @@ READINGS = [
     ("123 Main St, LA", ("123", "MAIN ST", None, "LA", None)),
     ("100 Golden Gate Ave San Francisco CA", ("100", "GOLDEN GATE AVE", "SAN FRANCISCO", "CA", None)),
     ("100 Old Corner Rd, Springfield IL", ("100", "OLD CORNER RD", "SPRINGFIELD", "IL", None)),
+    ("W204 N11509 Goldendale Rd, Germantown WI", ("W204N11509", "GOLDENDALE RD", "GERMANTOWN", "WI", None)),
+    ("39W040 Keslinger Rd, Geneva, IL 60134", ("39W040", "KESLINGER RD", "GENEVA", "IL", "60134")),
+    ("0S560 Winfield Rd, Winfield, Ill.", ("0S560", "WINFIELD RD", "WINFIELD", "IL", None)),
+    ("RR2 Bx 45, Tunkhannock, PA", ("45", "RR 2", "TUNKHANNOCK", "PA", None)),
+    ("RR 1 Box 30 by Oak St, Kensington, KS", ("30", "RR 1", "KENSINGTON", "KS", None)),
+    ("1212-1/2 W Main St, Peoria, IL", ("1212 1/2", "W MAIN ST", "PEORIA", "IL", None)),
+    ("3400 TX-6, Sugar Land, TX 77478", ("3400", "SR 6", "SUGAR LAND", "TX", "77478")),
+    ("1000 NC Highway 54, Durham, NC", ("1000", "SR 54", "DURHAM", "NC", None)),
+    ("8000 fm 1960 west houston texas", ("8000", "FM 1960 W", "HOUSTON", "TX", None)),
+    ("1900 Kanawha Blvd E, Charleston, W.Va. 25305", ("1900", "KANAWHA BLVD E", "CHARLESTON", "WV", "25305")),
+    ("1500 John F Kennedy Blvd, Philadelphia, PA USA", ("1500", "JOHN F KENNEDY BLVD", "PHILADELPHIA", "PA", None)),
+    ("100 W Broadway nr Central Ave, Glendale, CA", ("100", "W BROADWAY", "GLENDALE", "CA", None)),
+    ("1000 las vegas blvd n las vegas nevada 89101", ("1000", "LAS VEGAS BLVD N", "LAS VEGAS", "NV", "89101")),
+    ("75 Rev Dr Martin Luther King Jr Blvd, St Paul, Minn.", ("75", "MARTIN LUTHER KING BLVD", "ST PAUL", "MN", None)),
+    ("4300 S Dr Martin Luther King Jr Dr, Chicago IL", ("4300", "S MARTIN LUTHER KING DR", "CHICAGO", "IL", None)),
+    ("4201 Dale Mabry Highway North, Tampa, FL", ("4201", "DALE MABRY HWY N", "TAMPA", "FL", None)),
 ]  # fmt: skip
 
 

@@ -83,7 +83,9 @@ def _states() -> dict[str, str]:
         forms[code] = code
         forms[place_key(state.name)] = code
         if state.ap_abbr:
+            # "W.Va." reads as "W VA" or, with its dots dropped as the parser drops them, "WVA".
             forms[place_key(state.ap_abbr)] = code
+            forms[state.ap_abbr.replace(".", "").upper()] = code
     return forms
 
 

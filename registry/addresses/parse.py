@@ -21,23 +21,28 @@ from .streets import DIRECTIONALS, STREET_TYPES, Street, split_words, street
 MAX_LENGTH = 300
 MAX_UNIT_LENGTH = 20  # facilities.unit_key
 
-# NENA Address Number Complete: a grid number ("N6W23001"), digits with a hyphenated part
+# NENA Address Number Complete: a Wisconsin grid number ("N6W23001"), a northern Illinois one
+# ("39W040", "0S560"), digits with a hyphenated part
 # ("123-45", "94-1040") and a letter suffix ("12B"); a fraction follows as its own word.
-NUMBER = re.compile(r"^(?:[NSEW]\d{1,6}[NSEW]\d{1,6}|\d{1,8}(?:-\d{1,6})?[A-Z]?)$")
+NUMBER = re.compile(
+    r"^(?:[NSEW]\d{1,6}[NSEW]\d{1,6}|\d{1,3}[NSEW]\d{1,4}|\d{1,8}(?:-\d{1,6})?[A-Z]?)$"
+)
 FRACTION = re.compile(r"^(?:1/2|1/4|3/4|1/3|2/3)$")
 _UNIT_WORDS = {"APT", "APARTMENT", "STE", "SUITE", "UNIT", "RM", "ROOM", "FL", "FLOOR", "FLR",
                "BLDG", "BUILDING", "DEPT", "LOT", "SPC", "SPACE", "TRLR", "HNGR", "HANGAR"}  # fmt: skip
 _COUNTRY = [("UNITED", "STATES", "OF", "AMERICA"), ("UNITED", "STATES"), ("USA",), ("US",),
             ("U", "S", "A"), ("U", "S")]  # fmt: skip
-# Words that start a note about the surroundings, not part of the address.
-_NOTE_WORDS = {"NEAR", "NR", "CROSS", "CROSSST", "XST", "X", "BTWN", "BETWEEN", "BEHIND",
-               "ACROSS", "OPPOSITE", "OPP", "NEXT", "CORNER", "CNR", "INSIDE"}  # fmt: skip
+# Words that start a note about the surroundings, not part of the address: the first set
+# anywhere after the street's first word, the second only after a whole street ("Old Corner Rd").
+_CLEAR_NOTE_WORDS = {"NEAR", "NR", "XST", "CROSSST", "BTWN", "BETWEEN", "OPP", "OPPOSITE"}
+_NOTE_WORDS = _CLEAR_NOTE_WORDS | {"CROSS", "X", "BEHIND", "ACROSS", "NEXT", "CORNER", "CNR",
+                                   "INSIDE", "BY"}  # fmt: skip
 _NOT_A_CITY = _UNIT_WORDS | _NOTE_WORDS | {"#"}
 # Two-letter codes that are also street words ("100 Oak Ct", "100 Elm Ave NE"): read as a state
 # only when a ZIP follows, a comma precedes, or a place of that state precedes.
 _STREET_WORD_STATES = {"CT", "NE", "AL", "DE", "PA", "ME", "IN", "OR"}
 _RURAL_ROUTE = re.compile(
-    r"\b(?:RR|RURAL ROUTE|RURAL RTE|R R|HC|HCR|HIGHWAY CONTRACT) (\d{1,4}) BOX (\w{1,8})\b"
+    r"\b(?:RR|RURAL ROUTE|RURAL RTE|R R|HC|HCR|HIGHWAY CONTRACT) ?(\d{1,4}) (?:BOX|BX) (\w{1,8})\b"
 )
 
 
@@ -85,6 +90,8 @@ def _clean(text: str) -> str:
     if len(text) > MAX_LENGTH:
         raise AddressError(f"The address is longer than {MAX_LENGTH} characters.")
     text = text.upper().replace("½", " 1/2").replace("¼", " 1/4").replace("¾", " 3/4")
+    text = re.sub(r"(\d)-(\d/\d)\b", r"\1 \2", text)  # "1212-1/2" is "1212 1/2"
+    text = re.sub(r"\b([NSEW]\d{1,6}) ([NSEW]\d{1,6})\b", r"\1\2", text)  # "W204 N11509"
     # Parenthesised remarks are notes ("(back entrance)"); "#4" is a unit; commas are kept as
     # words so that the tail can be peeled by them.
     text = re.sub(r"\([^)]*\)?", " ", text)
@@ -111,10 +118,11 @@ def _peel_country(words: list[str]) -> list[str]:
     words = _strip_commas(words)
     for form in _COUNTRY:
         n = len(form)
-        # Only after a comma or a ZIP: "100 US 1" is a route, not a country.
+        # Only after a comma, a ZIP or a state: "100 US 1" is a route, not a country.
         if len(words) > n + 1 and tuple(words[-n:]) == form:
             before = words[-n - 1]
-            if before == "," or re.fullmatch(r"\d{5}(-\d{4})?", before):
+            after_state = before in gazetteer.state_forms()
+            if before == "," or after_state or re.fullmatch(r"\d{5}(-\d{4})?", before):
                 return _strip_commas(words[:-n])
     return words
 
@@ -154,7 +162,7 @@ def _is_complete_street(words: list[str]) -> bool:
 
 
 def _peel_city(
-    words: list[str], state: str | None, agency_state: str | None
+    words: list[str], state: str | None, agency_state: str | None, zip5: str | None = None
 ) -> tuple[list[str], str | None]:
     if "," in words:
         # "street, city": the words after the street's comma are the city, known or not (a
@@ -170,16 +178,14 @@ def _peel_city(
             continue
         key = gazetteer.place_key(" ".join(plain[-n:]))
         rest = plain[:-n]
-        known = (
-            gazetteer.is_place(key, state)
-            if state
-            else gazetteer.is_place(key, agency_state)
-            if agency_state and gazetteer.is_place(key, agency_state)
-            else gazetteer.is_place(key, None)
-        )
-        # With no state typed, a place name is only peeled when what is left is a whole street:
-        # "100 Lake Park" is a street, not "100 Lake" in Park, Kansas.
-        if known and (state or (len(rest) > 2 and _is_complete_street(rest))):
+        in_agency_state = bool(agency_state) and gazetteer.is_place(key, agency_state)
+        known = gazetteer.is_place(key, state) if state else gazetteer.is_place(key, None)
+        # With no state typed, a place name of another state is only peeled when what is left
+        # is a whole street: "100 Lake Park" is a street, not "100 Lake" in Park, Kansas.
+        whole_street = len(rest) > 2 and _is_complete_street(rest)
+        if (known and (state or whole_street)) or (not state and in_agency_state):
+            if _directional_belongs_to_street(plain[-n:], state, zip5):
+                continue  # "las vegas blvd n las vegas 89101": N ends the street
             return rest, key
     if state:
         # An unknown word after the street's type: a misspelt city ("main st springfeld il").
@@ -192,10 +198,24 @@ def _peel_city(
     return plain, None
 
 
+def _directional_belongs_to_street(city_words: list[str], state, zip5) -> bool:
+    """A city run starting with a directional ("N LAS VEGAS") whose rest is the ZIP's own place
+    ("LAS VEGAS" for 89101): the directional ends the street instead."""
+    info = gazetteer.zip_info(zip5)
+    if len(city_words) < 2 or city_words[0] not in DIRECTIONALS or info is None:
+        return False
+    whole, rest = (
+        gazetteer.place_key(" ".join(city_words)),
+        gazetteer.place_key(" ".join(city_words[1:])),
+    )
+    return rest in info.names and whole not in info.names
+
+
 def _set_aside_notes(words: list[str], notes: list[str]) -> list[str]:
     for i, word in enumerate(words):
         # Only after a whole street: "100 Old Corner Rd" keeps its "Corner".
-        if i > 0 and word in _NOTE_WORDS and _is_complete_street(words[:i]):
+        clear = word in _CLEAR_NOTE_WORDS and i + 1 < len(words)
+        if i > 0 and word in _NOTE_WORDS and (clear or _is_complete_street(words[:i])):
             notes.append("set aside: " + " ".join(words[i:]).lower())
             return words[:i]
     return words
@@ -232,7 +252,11 @@ def _refuse_non_addresses(text: str, words: list[str]) -> None:
         tags, kind = usaddress.tag(text)
     except usaddress.RepeatedLabelError as exc:
         labels = [label for _token, label in exc.parsed_string]
-        if labels.count("AddressNumber") > 1:
+        numbers = [i for i, label in enumerate(labels) if label == "AddressNumber"]
+        # Two addresses only when a place (town, state, ZIP) stands between two house numbers;
+        # "8000 FM 1960 W" has a route number, not a second address.
+        between = labels[numbers[0] : numbers[-1]] if len(numbers) > 1 else []
+        if {"PlaceName", "StateName", "ZipCode"} & set(between):
             raise AddressError("The text reads as more than one address.") from None
         tags, kind = {}, None
     if kind == "Intersection":
@@ -268,7 +292,7 @@ def street_address(
     start = _address_start(words)
     words = [w for w in words if w != ","]
     landmark = None
-    rural = re.fullmatch(_RURAL_ROUTE.pattern, " ".join(words))
+    rural = re.fullmatch(_RURAL_ROUTE.pattern, " ".join(_set_aside_notes(words, notes)))
     if rural:
         return rural.group(2), Street(None, f"RR {rural.group(1)}", None, None), None, None
     if start is None:
@@ -305,7 +329,7 @@ def parse(text: str, agency_state: str | None = None) -> ParsedAddress:
     info = gazetteer.zip_info(zip5)
     if state is None and info is not None:
         state, source = info.state, "zip"
-    words, city = _peel_city(words, state, agency_state)
+    words, city = _peel_city(words, state, agency_state, zip5)
     # "123 Main St, Washington": a state's name with no city of that state before it is the
     # city ("Washington", "Nevada", "Wyoming" are towns too), and no state was typed.
     state_is_city = city is None and source == "typed" and zip5 is None and len(state_words) > 2

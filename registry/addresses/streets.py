@@ -14,6 +14,7 @@ Everything else (an honorary name, "Ave of the Americas" for "6th Ave", "Penn Av
 import re
 from dataclasses import dataclass
 
+import us
 from scourgify.address_constants import STREET_TYPE_ABBREVIATIONS
 
 DIRECTIONALS = {
@@ -33,6 +34,7 @@ _ORDINAL_WORDS = {
 _TENS = {"TWENTY": 20, "THIRTY": 30, "FORTY": 40, "FIFTY": 50, "SIXTY": 60, "SEVENTY": 70,
          "EIGHTY": 80, "NINETY": 90}  # fmt: skip
 _NAME_WORDS = {"SAINT": "ST", "FORT": "FT", "MOUNT": "MT"}
+_AVENUE = {"AVENUE", "AVE", "AV", "AVEN", "AVENU", "AVN", "AVNUE"}
 
 # People streets are named after, in the forms call-takers type: each maps to one canonical
 # word sequence. Titles and "Jr" around them are dropped (see `_people`).
@@ -43,6 +45,7 @@ PEOPLE: dict[tuple[str, ...], tuple[str, ...]] = {
     ("JOHN", "F", "KENNEDY"): ("JOHN", "F", "KENNEDY"),
     ("MLK",): ("MARTIN", "LUTHER", "KING"),
     ("M", "L", "K"): ("MARTIN", "LUTHER", "KING"),
+    ("M", "L", "KING"): ("MARTIN", "LUTHER", "KING"),
     ("MARTIN", "L", "KING"): ("MARTIN", "LUTHER", "KING"),
     ("MARTIN", "LUTHER", "KING"): ("MARTIN", "LUTHER", "KING"),
     ("FDR",): ("FRANKLIN", "D", "ROOSEVELT"),
@@ -84,6 +87,8 @@ ROUTE_CLASSES: list[tuple[tuple[str, ...], str]] = sorted(
     key=lambda item: -len(item[0]),
 )  # fmt: skip
 GENERIC_ROUTE = "RTE"
+_ROUTE_WORDS = {"HWY", "HIGHWAY", "RTE", "ROUTE", "RT", "RD", "ROAD"}
+_STATE_CODES = frozenset(s.abbr for s in us.states.STATES_AND_TERRITORIES) - {"US"}
 _ROUTE_NUMBER = re.compile(r"^(\d{1,4}[A-Z]?|[A-Z]{1,2})$")
 
 
@@ -139,7 +144,7 @@ def _people(words: list[str]) -> list[str]:
             if tuple(words[start : start + len(form)]) == form:
                 before = words[:start]
                 after = words[start + len(form) :]
-                if before and before[-1] in _TITLES:
+                while before and before[-1] in _TITLES:  # "Rev Dr Martin Luther King Jr"
                     before = before[:-1]
                 if after and after[0] in _SUFFIXES:
                     after = after[1:]
@@ -153,6 +158,10 @@ def _route(words: list[str]) -> tuple[str, str] | None:
         n = len(prefix)
         if tuple(words[:n]) == prefix and len(words) == n + 1 and _ROUTE_NUMBER.match(words[n]):
             return route_class, f"{route_class} {words[n]}"
+    # "TX-6", "CA 49", "NC Highway 54": a state's own route, written with the state's code.
+    if words and words[0] in _STATE_CODES and re.match(r"^\d{1,4}[A-Z]?$", words[-1]):
+        if len(words) == 2 or (len(words) == 3 and words[1] in _ROUTE_WORDS):
+            return "SR", f"SR {words[-1]}"
     return None
 
 
@@ -160,7 +169,12 @@ def street(words: list[str]) -> Street:
     """Canonical parts of the street words that follow the house number (unit removed)."""
     words = [w for w in words if w not in ("#", "&")]
     predir = postdir = street_type = None
-    if len(words) > 1 and words[0] in DIRECTIONALS and words[1] not in STREET_TYPES:
+    # "N St" is a street named N; "S Dr Martin Luther King Jr Dr" has a directional.
+    if (
+        len(words) > 1
+        and words[0] in DIRECTIONALS
+        and (len(words) > 2 or words[1] not in STREET_TYPES)
+    ):
         predir, words = DIRECTIONALS[words[0]], words[1:]
     if len(words) > 1 and words[-1] in DIRECTIONALS:
         postdir, words = DIRECTIONALS[words[-1]], words[:-1]
@@ -174,8 +188,9 @@ def street(words: list[str]) -> Street:
         return Street(predir, name, None, postdir, route_class)
     words = _ordinals(words)
     words = [_NAME_WORDS.get(w, w) for w in words]
-    # A type word inside a name ("Avenue of the Americas") is written one way too.
-    words = [STREET_TYPES.get(w, w) if i < len(words) - 1 else w for i, w in enumerate(words)]
+    # "Avenue of the Americas" / "Ave of the Americas": a name that starts with "Avenue".
+    if len(words) > 1 and words[0] in _AVENUE:
+        words = ["AVE", *words[1:]]
     words = _people(words)
     return Street(predir, " ".join(words), street_type, postdir)
 

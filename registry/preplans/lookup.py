@@ -354,14 +354,17 @@ def _by_address(
 
 def _require_unique_street(found: dict) -> None:
     """A relaxed match stands only when no other registered facility in the same place shares
-    the number and street root with a different street ("100 N Main" and "100 S Main")."""
+    the number and street root with a different street that the text could also mean: "123 Main
+    St" is a question when "123 N Main" and "123 S Main" are both registered. A street the text
+    contradicts ("1700 State St S" against "1700 N State St") cannot be meant, so it is no rival."""
     for row, comparison in found.values():
         if comparison.kind != address_match.RELAXED or not comparison.certain:
             continue
         rivals = [
             other
-            for other, _ in found.values()
+            for other, other_comparison in found.values()
             if other.id != row.id
+            and other_comparison.kind is not None
             and other.state == row.state
             and (other.postal_code[:5] == row.postal_code[:5] or other.city_key == row.city_key)
             and other.address_key != row.address_key
