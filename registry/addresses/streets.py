@@ -159,9 +159,9 @@ def _route(words: list[str]) -> tuple[str, str] | None:
         if tuple(words[:n]) == prefix and len(words) == n + 1 and _ROUTE_NUMBER.match(words[n]):
             return route_class, f"{route_class} {words[n]}"
     # "TX-6", "CA 49", "NC Highway 54": a state's own route, written with the state's code.
-    if words and words[0] in _STATE_CODES and re.match(r"^\d{1,4}[A-Z]?$", words[-1]):
-        if len(words) == 2 or (len(words) == 3 and words[1] in _ROUTE_WORDS):
-            return "SR", f"SR {words[-1]}"
+    state_route = len(words) == 2 or (len(words) == 3 and words[1] in _ROUTE_WORDS)
+    if state_route and words[0] in _STATE_CODES and re.match(r"^\d{1,4}[A-Z]?$", words[-1]):
+        return "SR", f"SR {words[-1]}"
     return None
 
 
