@@ -37,3 +37,18 @@ _, tokens = call(
 status, page = call("GET", "/api/v1/facilities", token=tokens["access_token"])
 assert status == 200 and page["total"] >= 1, page
 print("smoke: logged in as a demo manager and listed", page["total"], "facilities")
+
+# A dispatcher's lookup, typed the messy way (no state: the agency's jurisdiction supplies it),
+# sent as a POST so the text stays out of the access log.
+_, tokens = call(
+    "POST", "/api/v1/auth/login", {"username": "officer.springfield", "password": "demo-password-1"}
+)
+status, found = call(
+    "POST",
+    "/api/v1/preplans/lookup",
+    {"address": "123 north main street springfield"},
+    token=tokens["access_token"],
+)
+assert status == 200 and found["status"] == "matched", found
+assert found["parsed"]["state_source"] == "agency", found["parsed"]
+print("smoke: an officer's lookup without a state matched", found["preplan"]["facility"]["name"])
