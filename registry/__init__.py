@@ -4,6 +4,7 @@ from flask import Flask
 from sqlalchemy import text
 
 from . import db, encryption, errors
+from .addresses import gazetteer
 from .api import AUTHORIZATIONS, RegistryApi, install_models
 from .audit.trail import event_beyond_head
 from .config import load_config
@@ -21,6 +22,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     register_audit(app)
     register_auth(app)
     register_api(app)
+    # The address tables (42,000 ZIPs and their names) load in about a second: at start, not in
+    # the first dispatcher's lookup.
+    gazetteer.warm()
     register_health(app)
     errors.register_error_handlers(app)
     register_cli(app)

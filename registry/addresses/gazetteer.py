@@ -132,6 +132,10 @@ def county_state(fips: str) -> str | None:
 
 @cache
 def _zips() -> dict[str, Zip]:
+    # The same few thousand names recur across 42,000 ZIPs: key each once (a cache local to
+    # this build, so that no caller's text ever fills it).
+    key = cache(place_key)
+    counties = cache(lambda state, county: (county_fips(state, county), _county_place(county)))
     table: dict[str, Zip] = {}
     for row in zipcodes.list_all():
         names = [
@@ -139,13 +143,13 @@ def _zips() -> dict[str, Zip]:
             *row.get("acceptable_cities", ()),
             *row.get("unacceptable_cities", ()),
         ]
-        keys = frozenset(k for k in map(place_key, names) if k)
+        fips, county = counties(row["state"], row.get("county"))
         table[row["zip_code"]] = Zip(
             state=row["state"],
-            city=place_key(row["city"]),
-            names=keys,
-            county_fips=county_fips(row["state"], row.get("county")),
-            county=_county_place(row.get("county")),
+            city=key(row["city"]),
+            names=frozenset(k for k in map(key, names) if k),
+            county_fips=fips,
+            county=county,
         )
     return table
 
