@@ -146,26 +146,26 @@ def budget(config: Mapping) -> Budget:
 
 def inspect(stream: BinaryIO, file_name: str | None, config: Mapping) -> Inspected:
     """Decide what the upload is and check it all; raise UnsupportedMediaType or
-    ContentTooLarge when it is not acceptable, ServiceUnavailable when all checking slots are
-    taken."""
-    sha256, size, head, markup = _digest_and_scan(stream)
-    if size == 0:
-        raise refuse("The file is empty.")
-    file_type = _sniff(head)
-    if file_type is None:
-        raise refuse(_describe_unknown(head))
-    if markup is not None:
-        raise refuse(
-            f"The file is a {file_type.label} but also holds web markup ({describe(markup)}); "
-            "files that are also web pages are refused."
-        )
-    claimed = declared_extension(file_name)
-    if claimed and claimed not in file_type.extensions:
-        raise refuse(
-            f"The file name ends in {claimed} but the content is {file_type.label}; "
-            "rename the file or send the right one."
-        )
+    ContentTooLarge when it is not acceptable, ServiceUnavailable when every checking slot is
+    taken (then nothing, not even the digest, is spent on it)."""
     with checking_slot(config["REGISTRY_DATABASE_URL"], config["REGISTRY_UPLOAD_CHECKS_AT_ONCE"]):
+        sha256, size, head, markup = _digest_and_scan(stream)
+        if size == 0:
+            raise refuse("The file is empty.")
+        file_type = _sniff(head)
+        if file_type is None:
+            raise refuse(_describe_unknown(head))
+        if markup is not None:
+            raise refuse(
+                f"The file is a {file_type.label} but also holds web markup ({describe(markup)}); "
+                "files that are also web pages are refused."
+            )
+        claimed = declared_extension(file_name)
+        if claimed and claimed not in file_type.extensions:
+            raise refuse(
+                f"The file name ends in {claimed} but the content is {file_type.label}; "
+                "rename the file or send the right one."
+            )
         preview = _check_in_own_process(stream, file_type, budget(config))
     stream.seek(0)
     return Inspected(file_type, sha256, size, preview)

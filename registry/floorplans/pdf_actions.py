@@ -49,7 +49,10 @@ MAX_DEPTH = 64
 _WHITE = b"\x00\t\n\x0c\r "
 _SKIP = re.compile(rb"(?:[\x00\t\n\x0c\r ]+|%[^\r\n]*)*")
 _REGULAR = re.compile(rb"[^\x00\t\n\x0c\r ()<>\[\]{}/%]*")
-_OBJ = re.compile(rb"(?<![^\x00\t\n\x0c\r ()<>\[\]{}/%])obj(?![^\x00\t\n\x0c\r ()<>\[\]{}/%])")
+# "obj" as a word of its own. Found as a bare literal and checked around it: a lookbehind in the
+# pattern would cost the search its fast literal scan (300 ms instead of 10 ms for 24 MB).
+_OBJ = re.compile(rb"obj")
+_BOUNDARY = frozenset(b"\x00\t\n\x0c\r ()<>[]{}/%")
 _ANY_NAME = re.compile(rb"/([^\x00\t\n\x0c\r ()<>\[\]{}/%]*)")
 _NAME_ESCAPE = re.compile(rb"#([0-9A-Fa-f]{2})")
 _STRING_STOP = re.compile(rb"[()\\]")
@@ -274,7 +277,12 @@ def scan(data: bytes, max_decoded: int, find_markup: Callable[[bytes], bytes | N
 
     decoded = 0
     for keyword in _OBJ.finditer(data):
-        reader = _Reader(data, keyword.end(), on_string)
+        start, end = keyword.span()
+        if (start > 0 and data[start - 1] not in _BOUNDARY) or (
+            end < len(data) and data[end] not in _BOUNDARY
+        ):
+            continue  # part of a longer word: endobj, objective …
+        reader = _Reader(data, end, on_string)
         value = reader.value()
         if not isinstance(value, dict) or not _is_object_stream(value):
             continue
