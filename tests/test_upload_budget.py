@@ -98,3 +98,28 @@ def test_budget_settings_are_checked_at_start(monkeypatch, name, value, message)
     monkeypatch.setenv(name, value)
     with pytest.raises(registry_config.ConfigError, match=f"{name} must be {message}"):
         registry_config.load_config(dict(TEST_KEYS))
+
+
+def test_the_checking_process_gets_no_secrets(client, app, plan_site, monkeypatch):
+    monkeypatch.setenv("REGISTRY_JWT_SECRET", "a-secret-the-checker-must-not-see-0123456789")
+    started = []
+    real_popen = inspection.subprocess.Popen
+
+    def popen(*args, **kwargs):
+        started.append(kwargs.get("env"))
+        return real_popen(*args, **kwargs)
+
+    monkeypatch.setattr(inspection.subprocess, "Popen", popen)
+    assert upload_plan(client, plan_site, sample_files.png(), "plan.png").status_code == 201
+    (environment,) = started
+    assert environment is not None  # None would mean "inherit everything"
+    assert not [name for name in environment if name.startswith("REGISTRY_")]
+
+
+def test_no_process_for_a_check_is_a_503(client, app, plan_site, monkeypatch):
+    def popen(*args, **kwargs):
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(inspection.subprocess, "Popen", popen)
+    response = upload_plan(client, plan_site, sample_files.png(), "plan.png")
+    refused(response, 503, "cannot be checked right now", app)

@@ -252,9 +252,19 @@ def _check_in_own_process(stream: BinaryIO, file_type: FileType, limits: Budget)
     # -E -s: no PYTHON* variables, no user site-packages; only this venv's libraries.
     command = [sys.executable, "-E", "-s", str(_CHECKER), request]
     with _as_real_file(stream) as source:
-        process = subprocess.Popen(  # noqa: S603 - our interpreter and script; no shell
-            command, stdin=source, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-        )
+        try:
+            process = subprocess.Popen(  # noqa: S603 - our interpreter and script; no shell
+                command,
+                stdin=source,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=_checker_environment(),
+            )
+        except OSError as exc:  # no process to be had (memory, process limits)
+            log.error("could not start the upload checker: %s", exc)
+            raise errors.ServiceUnavailable(
+                "Uploads cannot be checked right now; nothing was saved. Retry later."
+            ) from None
         try:
             out, err = process.communicate(timeout=limits.seconds)
         except subprocess.TimeoutExpired:
@@ -263,6 +273,12 @@ def _check_in_own_process(stream: BinaryIO, file_type: FileType, limits: Budget)
             log.warning("upload check killed after %s s (wall clock)", limits.seconds)
             raise _out_of_time(limits) from None
     return _answer(process.returncode, out, err, limits)
+
+
+def _checker_environment() -> dict[str, str]:
+    # The checker handles hostile files: it gets none of the service's secrets (keys, the
+    # database URL) in its environment, only what finding programs and libraries needs.
+    return {name: os.environ[name] for name in ("PATH", "LD_LIBRARY_PATH") if name in os.environ}
 
 
 def _out_of_time(limits: Budget) -> errors.ContentTooLarge:
