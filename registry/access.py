@@ -101,34 +101,54 @@ def manages_organization(principal: Principal, organization_id: int | None) -> b
     )
 
 
-def open_incident(session, principal: Principal, facility_id: int, break_glass_only: bool):
-    """The caller's agency's open incident at the facility whose access has not expired, or None.
+def live_break_glass(incident_model):
+    """SQL: an incident whose break-glass grant can be used now: a break-glass incident that is
+    open, has not expired and was not ended early (closing one ends its grant for good, so a
+    re-opened incident grants nothing: incidents.service)."""
+    return (
+        incident_model.break_glass.is_(True)
+        & (incident_model.status == "open")
+        & (incident_model.access_expires_at > utcnow())
+        & incident_model.break_glass_ended_at.is_(None)
+    )
 
-    Every incident at a facility gives its agency access for at most REGISTRY_BREAK_GLASS_HOURS
-    from opening, and only while open (re-opening a closed one does not extend it): a
-    break-glass one to read that pre-plan, read-only; any of them to reveal the door codes.
+
+def break_glass_incident(session, principal: Principal, facility_id: int):
+    """The caller's agency's incident at the facility with a live break-glass grant, or None.
+
+    A grant lets that agency read the facility's pre-plan, read-only, and reveal its door codes
+    (facilities.secrets), for at most REGISTRY_BREAK_GLASS_HOURS from opening and only while the
+    grant is live. Any other incident gives nothing: it is a record, not a key.
     """
     from .incidents.models import Incident
 
     if principal.role not in AGENCY_ROLES or not 0 < facility_id <= MAX_ID:
         return None
-    conditions = [
-        Incident.agency_id == principal.agency_id,
-        Incident.facility_id == facility_id,
-        Incident.status == "open",
-        Incident.access_expires_at > utcnow(),
-    ]
-    if break_glass_only:
-        conditions.append(Incident.break_glass.is_(True))
     return session.scalar(
         select(Incident)
-        .where(*conditions)
-        .order_by(Incident.break_glass.desc(), Incident.opened_at.desc())
+        .where(
+            Incident.agency_id == principal.agency_id,
+            Incident.facility_id == facility_id,
+            live_break_glass(Incident),
+        )
+        .order_by(Incident.opened_at.desc())
         .limit(1)
     )
 
 
-def break_glass_incident(session, principal: Principal, facility_id: int):
-    """The open break-glass incident through which the caller's agency may read this facility's
-    pre-plan now, or None."""
-    return open_incident(session, principal, facility_id, break_glass_only=True)
+def break_glass_refused(principal: Principal, facility: Facility, jurisdiction) -> str | None:
+    """Why opening an incident at `facility` (registered, not shared with the caller's agency)
+    grants no break-glass, or None when it does.
+
+    A CAD client may always be granted: it is the dispatch system itself, provisioned by an
+    administrator, and mutual aid is dispatched through it. A person (an agency user) only where
+    their agency serves, by `jurisdiction` (preplans.lookup.jurisdiction_of; none: no grant),
+    so that an account anywhere cannot open any facility's pre-plan and codes by itself.
+    """
+    if principal.role == "cad":
+        return None
+    if jurisdiction is None:
+        return "agency_has_no_jurisdiction"
+    if not jurisdiction.covers(facility.state, facility.county_fips):
+        return "outside_jurisdiction"
+    return None

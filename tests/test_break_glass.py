@@ -153,8 +153,8 @@ def test_the_limit_comes_from_configuration(app, client, world, incident):  # no
 def test_an_agency_that_shares_gets_no_break_glass(client, world):  # noqa: F811
     body = opened(client, world.headers["cad_x"])
     assert body["match_status"] == "matched" and body["break_glass"] is False
-    # Its reveal rights end like break-glass access does.
-    assert body["access_expires_at"] is not None
+    # An ordinary incident grants nothing (no reveals either: issue 15.12), so nothing expires.
+    assert body["access_expires_at"] is None
     assert body["lookup"]["break_glass"] is None
     assert "break_glass" not in body["lookup"]["preplan"]
     assert count(client.application, Notification) == 0

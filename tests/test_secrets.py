@@ -1,7 +1,7 @@
 """Access-point secrets (issue 5, items 1 and 2): door codes and key locations are stored only
 encrypted and bound to their row, never shown by reads, history, audit, logs or errors, and
 revealed only through the audited, fresh-login `POST /access-points/{id}/reveal` to those who may
-open the doors (or, flagged and notified, under an agency's open incident). Keys rotate without
+open the doors (or, flagged and notified, under an agency's live break-glass grant). Keys rotate without
 downtime and without touching the ETag.
 """
 
@@ -490,25 +490,20 @@ def _incident(make, site, agency_id, **fields):
     return incident
 
 
-BREAK_GLASS = {
-    "access": lambda: {
+def break_glass_fields():
+    return {
         "match_status": "not_shared",
         "break_glass": True,
         "access_expires_at": utcnow() + timedelta(hours=2),
-    },
-    "normal match": lambda: {"access_expires_at": utcnow() + timedelta(hours=2)},
-}
+    }
 
 
-@pytest.mark.parametrize("kind", list(BREAK_GLASS))
 @pytest.mark.parametrize("role", ["agency_user", "cad"])
-def test_an_open_incident_reveals_flagged_and_tells_the_organization(
-    client, app, make, site, kind, role
+def test_a_break_glass_incident_reveals_flagged_and_tells_the_organization(
+    client, app, make, site, role
 ):
     agency = make.agency()
-    if kind == "normal match":
-        make.mou(site.org, agency, scopes=("data_sharing",))
-    incident = _incident(make, site, agency.id, **BREAK_GLASS[kind]())
+    incident = _incident(make, site, agency.id, **break_glass_fields())
     account = make.cad_client(agency) if role == "cad" else make.user("agency_user", agency=agency)
 
     response = reveal(client, site.point.id, make.headers(account))
@@ -535,13 +530,18 @@ def test_an_open_incident_reveals_flagged_and_tells_the_organization(
 @pytest.mark.parametrize(
     "fields",
     [
-        {"status": "closed"},
+        {
+            "match_status": "not_shared",
+            "break_glass": True,
+            "access_expires_at": utcnow() + timedelta(hours=2),
+            "status": "closed",
+        },
         {
             "match_status": "not_shared",
             "break_glass": True,
             "access_expires_at": utcnow() - timedelta(minutes=1),
         },
-        # An ordinary incident's reveal rights end too (CAD systems often never close them).
+        # An ordinary incident reveals nothing at all (issue 15.12), expired or not.
         {"access_expires_at": utcnow() - timedelta(minutes=1)},
         {"access_expires_at": None},
     ],
@@ -560,7 +560,7 @@ def test_a_closed_or_expired_incident_reveals_nothing(client, app, make, site, f
 
 def test_another_agencys_incident_or_another_facility_does_not_count(client, make, site):
     mine, theirs = make.agency(), make.agency()
-    _incident(make, site, theirs.id, access_expires_at=utcnow() + timedelta(hours=2))
+    _incident(make, site, theirs.id, **break_glass_fields())
     other_facility = make.facility(site.org)
     with make.app.app_context(), db.session_scope() as session:
         session.add(
@@ -569,10 +569,9 @@ def test_another_agencys_incident_or_another_facility_does_not_count(client, mak
                 cad_incident_number="24-99999",
                 incident_type="Fire",
                 facility_id=other_facility.id,
-                match_status="matched",
                 opened_by="cad:1",
                 status="open",
-                access_expires_at=utcnow() + timedelta(hours=2),
+                **break_glass_fields(),
             )
         )
 

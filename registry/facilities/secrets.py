@@ -6,8 +6,9 @@ point (another facility's, or the other field of the same one) does not decrypt.
 
 Nobody reads a secret back through the API's records: they show `has_code` and
 `has_key_location`. `reveal` is the one way to the values: allowed to the people who hold the
-keys, audited every time (refusals too), and under break-glass the facility's organization is
-told.
+keys (the facility's managers, agencies whose MOU has a key scope) and to an agency with a live
+break-glass grant there, audited every time (refusals too), and under break-glass the facility's
+organization is told.
 """
 
 import logging
@@ -254,7 +255,9 @@ def reveal(
         access.manages_organization(principal, facility.organization_id)
         or _holds_reveal_scope(session, principal, facility)
     ):
-        incident = access.open_incident(session, principal, facility.id, break_glass_only=False)
+        # Without the MOU's key scope, only a live break-glass grant opens the doors: an
+        # ordinary incident (or a data-sharing MOU) lets an agency read the plan, not the codes.
+        incident = access.break_glass_incident(session, principal, facility.id)
         if incident is None:
             attempt("refused", refused_because="not_allowed")
             if not _may_read(session, principal, facility.id):
@@ -262,8 +265,8 @@ def reveal(
                     f"No access point with id {point_id} is visible to you."
                 ).keeping_changes()
             raise errors.Forbidden(
-                "Only the facility's managers, and agencies whose MOU covers key holding or "
-                "access codes or who have an open incident there, may reveal its codes."
+                "Only the facility's managers, agencies whose MOU covers key holding or access "
+                "codes, and agencies with a live break-glass incident there may reveal its codes."
             ).keeping_changes()
         break_glass = True
 

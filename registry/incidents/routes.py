@@ -1,11 +1,12 @@
 from flask_restx import Namespace, Resource
 
 from .. import db
-from ..api import body, query, returns, returns_page
+from ..api import body, doc, query, require_if_match, returns, returns_page
 from ..auth.principal import current_principal, login_required
 from ..idempotency import idempotent
 from ..resources import item_routes
 from .schemas import (
+    BreakGlassEndSchema,
     IncidentChangeSchema,
     IncidentFiltersSchema,
     IncidentOpenedSchema,
@@ -52,3 +53,27 @@ class IncidentCollection(Resource):
 
 # No DELETE: an incident is the record of who looked at which pre-plan; closing is a PATCH.
 item_routes(ns, incidents, IncidentSchema, patch_schema=IncidentChangeSchema, deletable=False)
+
+
+@ns.route("/<int:record_id>/break-glass/end")
+class IncidentBreakGlassEnd(Resource):
+    @login_required("admin", "facility_manager", fresh=True)
+    @doc(
+        params={"If-Match": {"in": "header", "required": True, "type": "string"}},
+        responses={
+            "404": "No such incident, or not visible to you",
+            "409": "The incident grants no break-glass, or its grant has already ended",
+            "412": "Stale If-Match",
+            "428": "If-Match missing",
+        },
+    )
+    @body(BreakGlassEndSchema, deferred=True)
+    @returns(IncidentSchema)
+    def post(self, record_id, load_body):
+        """End an agency's break-glass access at your facility early, with a reason (fresh
+        login, If-Match; audited)."""
+        session, principal = db.session(), current_principal()
+        incident = incidents.get(session, principal, record_id)
+        incidents.authorize_end(session, principal, incident)
+        require_if_match(incident)
+        return incidents.end_break_glass(session, principal, incident, load_body()["reason"])

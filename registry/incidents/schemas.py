@@ -1,4 +1,4 @@
-from marshmallow import fields
+from marshmallow import Schema, fields, validate
 
 from ..api import PageArgsSchema
 from ..fields import Id, Latitude, Longitude, OneOf, RecordSchema, Text
@@ -24,18 +24,31 @@ class IncidentSchema(RecordSchema):
     break_glass = fields.Boolean(
         dump_only=True,
         metadata={
-            "description": "The facility does not share with your agency; while this incident "
-            "is open (until access_expires_at) your agency may read its pre-plan"
+            "description": "Break-glass was granted: the facility does not share with your "
+            "agency, and while this incident is open (until access_expires_at, unless "
+            "break_glass_ended_at) your agency may read its pre-plan and reveal its door codes. "
+            "Granted to a CAD client, or to an agency user whose agency's jurisdiction covers "
+            "the facility; otherwise the lookup's notes say why not"
         },
     )
     access_expires_at = fields.AwareDateTime(
         dump_only=True,
         allow_none=True,
         metadata={
-            "description": "Until when (and only while open) the incident lets your agency "
-            "reveal the facility's door codes and, under break-glass, read its pre-plan"
+            "description": "Under break-glass: until when (and only while open) the grant "
+            "lasts. Null for an incident that grants nothing"
         },
     )
+    break_glass_ended_at = fields.AwareDateTime(
+        dump_only=True,
+        allow_none=True,
+        metadata={
+            "description": "When the grant ended before its time: ended by the facility's "
+            "organization, or the incident was closed (re-opening does not restore it)"
+        },
+    )
+    break_glass_ended_by = fields.String(dump_only=True, allow_none=True)
+    break_glass_end_reason = fields.String(dump_only=True, allow_none=True)
 
 
 class IncidentOpenSchema(IncidentSchema, LookupQuerySchema):
@@ -50,6 +63,15 @@ class IncidentOpenedSchema(IncidentSchema):
 class IncidentChangeSchema(RecordSchema):
     status = OneOf(INCIDENT_STATUSES)
     notes = Text(5000, allow_none=True)
+
+
+class BreakGlassEndSchema(Schema):
+    reason = Text(
+        500,
+        required=True,
+        validate=validate.Length(min=3),
+        metadata={"description": "Why the grant ends now; the agency sees it on the incident"},
+    )
 
 
 class IncidentFiltersSchema(PageArgsSchema):

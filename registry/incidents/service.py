@@ -10,11 +10,22 @@ from ..crud import RecordService
 from ..db import utcnow
 from ..facilities.models import Facility
 from ..notifications.service import notify
-from ..preplans.lookup import LookupQuery
+from ..preplans.lookup import LookupQuery, jurisdiction_of
 from ..preplans.service import attach_break_glass, find_preplan
 from .models import Incident
 
 LOOKUP_FIELDS = tuple(LookupQuery.__dataclass_fields__)
+# What the lookup result's notes say when an incident at a not-shared facility grants nothing.
+NO_GRANT = {
+    "outside_jurisdiction": "no break-glass through this incident: the facility is outside your "
+    "agency's jurisdiction (your agency's CAD may open a mutual-aid incident there)",
+    "agency_has_no_jurisdiction": "no break-glass through this incident: your agency has no "
+    "jurisdiction on record (your agency's CAD may open a mutual-aid incident there)",
+}
+# Closing a break-glass incident ends its grant for good: re-opening it continues the record,
+# never the access (a new grant needs a new incident, which checks the opener again and tells
+# the facility's organization again).
+ENDED_BY_CLOSING = "the incident was closed; re-opening it does not restore break-glass"
 
 
 class IncidentService(RecordService):
@@ -53,7 +64,7 @@ class IncidentService(RecordService):
             lat=data.get("lat"),
             lon=data.get("lon"),
             notes=data.get("notes"),
-            # A matched facility; a not_shared one is recorded below, under break-glass.
+            # A matched facility; a not_shared one only when break-glass is granted (below).
             facility_id=result.matched_facility_id,
             match_status=result.status,
             candidates=[
@@ -63,13 +74,9 @@ class IncidentService(RecordService):
             opened_by=principal.subject,
             status="open",
         )
+        refused_because = None
         if result.status == "not_shared":
-            self._break_glass(incident, result)
-        if incident.facility_id is not None:
-            # What the incident lets its agency do at the facility (reveal door codes; read the
-            # pre-plan under break-glass) ends when it closes, or at the latest then.
-            hours = current_app.config["REGISTRY_BREAK_GLASS_HOURS"]
-            incident.access_expires_at = utcnow() + timedelta(hours=hours)
+            refused_because = self._break_glass(session, principal, incident, result)
         session.add(incident)
         session.flush()
         audit.record(
@@ -77,12 +84,14 @@ class IncidentService(RecordService):
             principal,
             "incident.open",
             record=incident,
-            facility_id=incident.facility_id,
+            # A refused grant is still an event at that facility: its managers see the attempt.
+            facility_id=incident.facility_id or result.facility_id,
             break_glass=incident.break_glass,
             details={
                 "cad_incident_number": incident.cad_incident_number,
                 "incident_type": incident.incident_type,
                 "match_status": result.status,
+                **({"break_glass_refused_because": refused_because} if refused_because else {}),
             },
         )
         if incident.break_glass:
@@ -106,20 +115,99 @@ class IncidentService(RecordService):
         incident.lookup = result
         return incident
 
-    def _break_glass(self, incident: Incident, result) -> None:
-        """The lookup found one registered facility the agency may not read: the agency is
-        responding there, so it may read that pre-plan while the incident is open. Recording the
-        facility also lets its managers see the incident."""
-        incident.facility_id = result.facility_id
+    def _break_glass(self, session, principal: Principal, incident: Incident, result) -> str | None:
+        """The lookup found one registered facility the agency may not read. A mutual-aid
+        response there gets a grant (read that pre-plan, reveal its codes, while the incident is
+        open and for at most REGISTRY_BREAK_GLASS_HOURS) when access.break_glass_refused allows;
+        recording the facility also lets its managers see the incident. Otherwise the incident
+        is recorded all the same, grants nothing, and its lookup notes say why (returned)."""
+        facility = session.get(Facility, result.facility_id)
+        refused = access.break_glass_refused(
+            principal, facility, jurisdiction_of(session, principal)
+        )
+        if refused:
+            result.notes.append(NO_GRANT[refused])
+            return refused
+        incident.facility_id = facility.id
         incident.break_glass = True
+        hours = current_app.config["REGISTRY_BREAK_GLASS_HOURS"]
+        incident.access_expires_at = utcnow() + timedelta(hours=hours)
+        return None
 
     def update(self, session, principal: Principal, record, data: dict):
         new_status = data.get("status")
         if new_status == "closed" and record.status != "closed":
             record.closed_at, record.closed_by = utcnow(), principal.subject
+            self._end_grant_with_close(record)
         elif new_status == "open" and record.status == "closed":
+            self._end_grant_with_close(record)  # one closed before closing ended grants
             record.closed_at = record.closed_by = None
         return super().update(session, principal, record, data)
+
+    def _end_grant_with_close(self, record: Incident) -> None:
+        if record.break_glass and record.break_glass_ended_at is None:
+            record.break_glass_ended_at = record.closed_at
+            record.break_glass_ended_by = record.closed_by
+            record.break_glass_end_reason = ENDED_BY_CLOSING
+
+    # --- ending a break-glass grant early ------------------------------------------------------
+    def authorize_end(self, session, principal: Principal, record: Incident) -> None:
+        """The facility's organization ends a grant at its own facility (its managers, or an
+        administrator); the agency closes its incident instead."""
+        facility = session.get(Facility, record.facility_id) if record.facility_id else None
+        owner = facility.organization_id if facility else None
+        if not (principal.is_admin or access.manages_organization(principal, owner)):
+            raise errors.Forbidden(
+                "Only the facility's managers and administrators end a break-glass grant."
+            )
+
+    def end_break_glass(self, session, principal: Principal, record: Incident, reason: str):
+        """End the incident's live break-glass grant now, with a reason: from then on neither
+        the pre-plan nor the codes open through it. Audited; the organization is told; the
+        incident shows when, by whom and why (which is how the agency learns it)."""
+        if not record.break_glass or record.facility_id is None:
+            raise errors.Conflict("This incident grants no break-glass access.")
+        if record.break_glass_ended_at is not None:
+            raise errors.Conflict("This incident's break-glass access has already ended.")
+        expires_at = record.access_expires_at
+        if record.status != "open" or expires_at is None or expires_at <= utcnow():
+            raise errors.Conflict(
+                "This incident's break-glass access has already ended: the incident is closed "
+                "or its time is up."
+            )
+        record.break_glass_ended_at = utcnow()
+        record.break_glass_ended_by = principal.subject
+        record.break_glass_end_reason = reason
+        record.updated_at = record.break_glass_ended_at  # a new version, hence a new ETag
+        session.flush()
+        facility = session.get(Facility, record.facility_id)
+        agency = session.get(Agency, record.agency_id)
+        audit.record(
+            session,
+            principal,
+            "incident.break_glass_end",
+            record=record,
+            facility_id=facility.id,
+            break_glass=True,
+            details={
+                "reason": reason,
+                "agency_id": record.agency_id,
+                "cad_incident_number": record.cad_incident_number,
+            },
+        )
+        notify(
+            session,
+            organization_id=facility.organization_id,
+            kind="break_glass_ended",
+            actor=principal.subject,
+            facility_id=facility.id,
+            incident_id=record.id,
+            message=(
+                f"{principal.subject} ended {agency.name}'s break-glass access to {facility.name} "
+                f"through incident {record.cad_incident_number}. Reason given: {reason}"
+            ),
+        )
+        return record
 
     def filters(self, args):
         return [
