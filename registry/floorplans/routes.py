@@ -202,7 +202,12 @@ def upload_routes(
         @login_required()
         @form(upload_schema)
         @idempotent
-        @doc(responses={"503": "The file store is unavailable; nothing was saved"})
+        @doc(
+            responses={
+                "503": "The file store is unavailable, or other uploads are being checked "
+                "(Retry-After); nothing was saved"
+            }
+        )
         @returns(schema_cls, 201, "Stored; an earlier version stays retrievable")
         def post(self, parent_id, load_form):
             session, principal = db.session(), current_principal()
