@@ -217,6 +217,7 @@ _CHECKER = Path(__file__).with_name("checker.py")
 # A 640 x 640 RGBA PNG cannot honestly be larger than this; a bigger answer is not a preview.
 _MAX_PREVIEW_BYTES = 4 * 1024 * 1024
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+# SIGXCPU at the soft CPU limit; SIGKILL at the hard one, or from us at the wall-clock limit.
 _OUT_OF_TIME = (-signal.SIGXCPU, -signal.SIGKILL)
 
 
