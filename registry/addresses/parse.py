@@ -238,6 +238,17 @@ def _take_unit(words: list[str]) -> tuple[list[str], str | None]:
     return words, None
 
 
+def _second_address(words: list[str]) -> bool:
+    forms = gazetteer.state_forms()
+    seen_place = False
+    for i, word in enumerate(words[1:], 1):
+        if word in forms or re.fullmatch(r"\d{5}(-\d{4})?", word):
+            seen_place = True
+        elif seen_place and NUMBER.match(word) and i + 1 < len(words) and words[i + 1] != ",":
+            return True
+    return False
+
+
 def _refuse_non_addresses(text: str, words: list[str]) -> None:
     """PO boxes, intersections and two addresses in one text name no single building. The
     tagger (usaddress) classifies the text; a few unmistakable signs are checked directly."""
@@ -246,8 +257,16 @@ def _refuse_non_addresses(text: str, words: list[str]) -> None:
     )
     if "&" in words or "@" in words or any("/" in w and not FRACTION.match(w) for w in words):
         raise intersection
-    if _RURAL_ROUTE.search(" ".join(w for w in words if w != ",")):
+    joined = " ".join(w for w in words if w != ",")
+    if _RURAL_ROUTE.search(joined):
         return  # "RR 2 Box 45" is a rural-route address, not a PO box
+    if re.search(r"\bP ?O ?BOX\b|\bPOST OFFICE BOX\b|^(BOX|POB|CALLER BOX|DRAWER) ", joined):
+        raise AddressError("A PO box is not a location; send a street address.")
+    # The tagger costs as much as the rest of the lookup: asked only when the text could be an
+    # intersection ("AND", "AT"), a box, or a second address (a house number after a ZIP, a
+    # state or a comma that follows a street).
+    if not ({"AND", "AT", "BOX", "BX"} & set(words) or _second_address(words)):
+        return
     try:
         tags, kind = usaddress.tag(text)
     except usaddress.RepeatedLabelError as exc:
@@ -261,7 +280,7 @@ def _refuse_non_addresses(text: str, words: list[str]) -> None:
         tags, kind = {}, None
     if kind == "Intersection":
         raise intersection
-    if kind == "PO Box" or "USPSBoxID" in tags or re.search(r"\bP ?O BOX\b", " ".join(words)):
+    if kind == "PO Box" or "USPSBoxID" in tags:
         raise AddressError("A PO box is not a location; send a street address.")
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from marshmallow import ValidationError
-from sqlalchemy import bindparam, or_, select
+from sqlalchemy import String, bindparam, cast, literal, null, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from .. import access, addresses, errors
@@ -49,6 +49,7 @@ _COLUMNS = (
     Facility.city,
     Facility.county_fips,
     Facility.address_number,
+    Facility.address_key,
 )
 
 
@@ -66,20 +67,9 @@ def _statements(scope: tuple) -> dict:
     live = Facility.deleted_at.is_(None) & (Facility.review_status == "approved")
     aliased = select(FacilityAlias.facility_id).where(FacilityAlias.alias_key == bindparam("key"))
     return {
-        # The number and street root find the exact address and its near relatives, in one
-        # indexed query; the certainty rule (address_match) then reads each row.
-        "address": select(*columns, Facility.address_key).where(
-            Facility.address_key_core.in_(bindparam("cores", expanding=True)), live
-        ),
-        "address_alias": select(
-            *columns, AddressAlias.address_key, AddressAlias.address_key_core.label("alias_core")
-        )
-        .join(AddressAlias, AddressAlias.facility_id == Facility.id)
-        .where(AddressAlias.address_key_core.in_(bindparam("cores", expanding=True)), live),
+        "address": _address_statement(columns, live),
         # A misspelt street: the same number, then compared by similarity (never certain).
-        "same_number": select(*columns, Facility.address_key).where(
-            Facility.address_number == bindparam("number"), live
-        ),
+        "same_number": select(*columns).where(Facility.address_number == bindparam("number"), live),
         # A bounding box on the indexed (lat, lon) pair; the exact distance is computed after.
         "position": select(*columns).where(
             Facility.lat.between(bindparam("south"), bindparam("north")),
@@ -103,6 +93,69 @@ def _statements(scope: tuple) -> dict:
             or_(Facility.name_key == bindparam("key"), Facility.id.in_(aliased)), live
         ),
     }
+
+
+def _address_statement(columns, live):
+    """One indexed round trip for an address: the facilities at the typed number and street
+    root, the facilities whose address aliases have it, and the facilities on the street that an
+    agency's street alias names. Each row says which (`via`); the certainty rule
+    (address_match) then reads every row."""
+    text = String()
+    nothing = cast(null(), text)
+    # The caller's jurisdiction comes along, so that saying whether a match lies outside it
+    # costs no second query.
+    agency = Agency.id == bindparam("agency_id")
+    columns = (
+        *columns,
+        select(Agency.state).where(agency).scalar_subquery().label("caller_state"),
+        select(Agency.county_fips).where(agency).scalar_subquery().label("caller_counties"),
+    )
+    registered = select(
+        *columns,
+        Facility.address_key.label("key"),
+        literal("facility", text).label("via"),
+        nothing.label("via_text"),
+        nothing.label("alias_full"),
+        nothing.label("alias_county"),
+        nothing.label("alias_agency"),
+        nothing.label("street_full"),
+    ).where(Facility.address_key_core == bindparam("core"), live)
+    by_address_alias = (
+        select(
+            *columns,
+            AddressAlias.address_key,
+            literal("address_alias", text),
+            AddressAlias.address,
+            nothing,
+            nothing,
+            nothing,
+            nothing,
+        )
+        .join(AddressAlias, AddressAlias.facility_id == Facility.id)
+        .where(AddressAlias.address_key_core == bindparam("core"), live)
+    )
+    by_street_alias = (
+        select(
+            *columns,
+            Facility.address_key,
+            literal("street_alias", text),
+            StreetAlias.alias,
+            StreetAlias.alias_full,
+            StreetAlias.county_fips,
+            cast(StreetAlias.agency_id, text),
+            StreetAlias.street_full,
+        )
+        .join(
+            StreetAlias,
+            (StreetAlias.state == Facility.state)
+            & (
+                Facility.address_key_core
+                == bindparam("number_", type_=text) + StreetAlias.street_root
+            ),
+        )
+        .where(StreetAlias.alias_root == bindparam("root"), live)
+    )
+    return union_all(registered, by_address_alias, by_street_alias)
 
 
 @dataclass
@@ -203,13 +256,37 @@ class Jurisdiction:
         return not self.counties or county_fips in self.counties
 
 
+_JURISDICTION = select(Agency.state, Agency.county_fips).where(Agency.id == bindparam("id"))
+
+
 def jurisdiction_of(session: Session, principal: Principal) -> Jurisdiction | None:
     if principal.agency_id is None:
         return None
-    agency = session.get(Agency, principal.agency_id)
-    if agency is None or not agency.state:
-        return None
-    return Jurisdiction(agency.state, tuple(agency.county_fips or ()))
+    row = session.connection().execute(_JURISDICTION, {"id": principal.agency_id}).first()
+    return _jurisdiction(row.state, row.county_fips) if row is not None else None
+
+
+def _jurisdiction(state: str | None, counties) -> Jurisdiction | None:
+    return Jurisdiction(state, tuple(counties or ())) if state else None
+
+
+class CallerArea:
+    """The calling agency's jurisdiction, read at most once per lookup and only when needed:
+    a typed state or ZIP makes it unnecessary for reading the address, and the address query
+    brings it along with its rows (`learn`)."""
+
+    def __init__(self, session: Session, principal: Principal):
+        self.session, self.principal = session, principal
+        self.known, self.value = principal.agency_id is None, None
+
+    def learn(self, state: str | None, counties) -> None:
+        if not self.known:
+            self.known, self.value = True, _jurisdiction(state, counties)
+
+    def __call__(self) -> Jurisdiction | None:
+        if not self.known:
+            self.known, self.value = True, jurisdiction_of(self.session, self.principal)
+        return self.value
 
 
 def _locality(row, city: str | None, state: str | None, zip5: str | None):
@@ -236,12 +313,17 @@ def _locality(row, city: str | None, state: str | None, zip5: str | None):
     return 1.0, True, "city/ZIP agree"
 
 
-def _read_address(query: LookupQuery, jurisdiction: Jurisdiction | None) -> Reading:
+def _read_address(query: LookupQuery, jurisdiction) -> Reading:
     """Parse the typed address; separate city/state/postal_code fields win over the text, and a
-    state comes from the ZIP or, when neither is typed, from the caller's jurisdiction."""
-    agency_state = jurisdiction.state if jurisdiction else None
+    state comes from the ZIP or, when neither is typed, from the caller's jurisdiction (read
+    only then: `jurisdiction` is called on demand)."""
     try:
-        parsed = addresses.parse(query.address, agency_state=agency_state)
+        parsed = addresses.parse(query.address)
+        unplaced = not (parsed.state or parsed.zip5 or query.state or query.postal_code)
+        agency = jurisdiction() if unplaced else None
+        if agency is not None and agency.state:
+            # The agency's state also tells where the town's name starts ("... Franklin").
+            parsed = addresses.parse(query.address, agency_state=agency.state)
     except addresses.AddressError as exc:
         raise errors.InvalidInput(
             {"address": [exc.reason]}, "The address cannot be matched."
@@ -253,18 +335,9 @@ def _read_address(query: LookupQuery, jurisdiction: Jurisdiction | None) -> Read
         state, source = query.state.upper(), "typed"
     elif state is None and zip5 and gazetteer.zip_info(zip5):
         state, source = gazetteer.zip_info(zip5).state, "zip"
-    if state is None and zip5 is None and agency_state:
-        state, source = agency_state, "agency"
+    if state is None and zip5 is None and agency is not None and agency.state:
+        state, source = agency.state, "agency"
     return Reading(parsed, city, state, zip5, source)
-
-
-def _street_aliases(session: Session, reading: Reading) -> list:
-    """An agency's aliases for the typed street (in the typed or implied state)."""
-    street = reading.address.street
-    stmt = select(StreetAlias).where(StreetAlias.alias_root == street.root)
-    if reading.state:
-        stmt = stmt.where(StreetAlias.state == reading.state)
-    return [a for a in session.scalars(stmt) if a.alias_full == street.full]
 
 
 def _compare(reading: Reading, row, registered_key: str, via: str | None) -> Comparison | None:
@@ -311,12 +384,10 @@ def _address_candidate(row, comparison: Comparison) -> Candidate:
 
 
 def _by_address(
-    session: Session, query: LookupQuery, statements, jurisdiction: Jurisdiction | None
+    session: Session, principal: Principal, query: LookupQuery, statements, jurisdiction
 ) -> tuple[list[Candidate], Reading]:
     reading = _read_address(query, jurisdiction)
     typed = reading.address
-    aliases = _street_aliases(session, reading)
-    cores = {typed.root_key} | {f"{typed.number} {a.street_root}" for a in aliases}
     found: dict[int, tuple] = {}  # facility id -> (row, comparison), the best reading of it
 
     def consider(row, key: str, via: str | None) -> None:
@@ -327,25 +398,31 @@ def _by_address(
         if known is None or (comparison.certain and not known[1].certain):
             found[row.id] = (row, comparison)
 
-    params = {"cores": sorted(cores)}
-    for row in session.execute(statements["address"], params):
-        if row.address_number != typed.number:
-            continue
-        consider(row, row.address_key, None)
-        for alias in aliases:
-            in_scope = alias.state == row.state and alias.county_fips in (None, row.county_fips)
-            if (
-                in_scope
-                and address_match.registered_street(row.address_key, typed.number).full
-                == alias.street_full
-            ):
-                consider(row, f"{typed.number} {alias.alias_full}", f"street alias: {alias.alias}")
-    for row in session.execute(statements["address_alias"], params):
-        if row.address_key.startswith(f"{typed.number} "):
-            consider(row, row.address_key, f"address alias: {row.address_key}")
+    params = {
+        "core": typed.root_key,
+        "number_": f"{typed.number} ",
+        "root": typed.street.root,
+        "agency_id": principal.agency_id,
+    }
+    for row in session.connection().execute(statements["address"], params):
+        jurisdiction.learn(row.caller_state, row.caller_counties)
+        if row.via == "facility":
+            if row.address_number == typed.number:
+                consider(row, row.key, None)
+        elif row.via == "address_alias":
+            if row.key.startswith(f"{typed.number} "):
+                consider(row, row.key, f"address alias: {row.via_text}")
+        elif (
+            row.alias_full == typed.street.full
+            and row.alias_county in (None, row.county_fips)
+            and address_match.registered_street(row.key, typed.number).full == row.street_full
+        ):
+            # The agency says this typed street is the registered one, in this state/county.
+            consider(row, f"{typed.number} {row.alias_full}", f"street alias: {row.via_text}")
 
     _require_unique_street(found)
-    _prefer_own_counties(found, reading, jurisdiction)
+    if reading.state_source == "agency":
+        _prefer_own_counties(found, jurisdiction())
     candidates = [_address_candidate(row, c) for row, c in found.values()]
     if not any(c.confident for c in candidates):
         candidates += _near_candidates(session, statements, reading, set(found))
@@ -376,10 +453,10 @@ def _require_unique_street(found: dict) -> None:
             )
 
 
-def _prefer_own_counties(found: dict, reading: Reading, jurisdiction) -> None:
+def _prefer_own_counties(found: dict, jurisdiction: Jurisdiction) -> None:
     """With the state taken from the caller's jurisdiction, two certain facilities ("Franklin"
     twice in one state) are told apart by the agency's counties, when exactly one is in them."""
-    if reading.state_source != "agency" or not jurisdiction or not jurisdiction.counties:
+    if not jurisdiction.counties:
         return
     certain = [(row, c) for row, c in found.values() if c.certain]
     inside = [(row, c) for row, c in certain if row.county_fips in jurisdiction.counties]
@@ -397,7 +474,7 @@ def _near_candidates(
     in the same ZIP, city or state. Listed for the call-taker; never a match."""
     typed = reading.address
     found = []
-    for row in session.execute(statements["same_number"], {"number": typed.number}):
+    for row in session.connection().execute(statements["same_number"], {"number": typed.number}):
         if row.id in seen or (reading.state and row.state != reading.state):
             continue
         registered = address_match.registered_street(row.address_key, typed.number)
@@ -425,7 +502,7 @@ def _by_position(session: Session, query: LookupQuery, statements) -> list[Candi
         "east": query.lon + dlon,
     }
     found = []
-    for row in session.execute(statements["position"], box):
+    for row in session.connection().execute(statements["position"], box):
         distance = haversine_m(query.lat, query.lon, row.lat, row.lon)
         if distance <= radius:
             score = 0.95 * (1 - distance / (2 * radius))
@@ -441,19 +518,19 @@ def _by_phone(session: Session, query: LookupQuery, statements) -> list[Candidat
         number = normalize_phone(query.phone)
     except ValidationError as exc:
         raise errors.InvalidInput({"phone": exc.messages}) from None
-    contact_rows = session.execute(statements["contact_phone"], {"number": number})
+    contact_rows = session.connection().execute(statements["contact_phone"], {"number": number})
     # One method, one candidate per facility: a number that is both the main line and a
     # contact's is not two independent confirmations.
     found = {
         row.id: _candidate(row, 0.9, True, "a facility contact's phone") for row in contact_rows
     }
-    for row in session.execute(statements["main_phone"], {"number": number}):
+    for row in session.connection().execute(statements["main_phone"], {"number": number}):
         found[row.id] = _candidate(row, 0.95, True, "facility main phone")
     return list(found.values())
 
 
 def _by_external_id(session: Session, query: LookupQuery, statements) -> list[Candidate]:
-    rows = session.execute(
+    rows = session.connection().execute(
         statements["external_id"], {"system": query.system, "external_id": query.external_id}
     )
     return [_candidate(row, 1.0, True, f"{query.system} premise id") for row in rows]
@@ -463,7 +540,7 @@ def _by_name(session: Session, query: LookupQuery, statements) -> list[Candidate
     key = addresses.name_key(query.name)
     if key is None:
         raise errors.InvalidInput({"name": ["No letters or digits to match."]})
-    rows = session.execute(statements["name"], {"key": key})
+    rows = session.connection().execute(statements["name"], {"key": key})
     city = addresses.city_key(query.city)
     state = query.state.upper() if query.state else None
     zip5 = (query.postal_code or "")[:5] or None
@@ -521,12 +598,14 @@ def lookup(
     sent), it becomes a note and the other ways are still tried.
     """
     statements = _statements(access.scope_of(principal))
-    jurisdiction = jurisdiction_of(session, principal)
+    # Read from the database only when needed: a typed state or ZIP makes it unnecessary
+    # unless a facility is matched (then the answer says whether it is in the caller's area).
+    jurisdiction = CallerArea(session, principal)
     groups, normalized, notes, reading = [], None, [], None
     if query.address:
         other_ways = query.lat is not None or query.phone or query.external_id or query.name
         try:
-            found, reading = _by_address(session, query, statements, jurisdiction)
+            found, reading = _by_address(session, principal, query, statements, jurisdiction)
             normalized = reading.address.display
             notes += reading.address.notes
             groups.append(found)
@@ -554,7 +633,8 @@ def lookup(
             "relaxations": best.relaxations,
             "evidence": best.evidence,
         }
-    if jurisdiction is not None and not jurisdiction.covers(best.state, best.county_fips):
+    area = jurisdiction()
+    if area is not None and not area.covers(best.state, best.county_fips):
         # Never dropped: a mutual-aid call or a border address is real. Said, not hidden.
         result.outside_jurisdiction = True
         notes.append("the facility is outside your agency's jurisdiction")
