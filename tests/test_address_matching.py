@@ -631,3 +631,194 @@ def test_no_contradicting_part_ever_makes_an_answer_certain(app, make):
 
     check()
     assert len(matched) > 10  # the property was tried on many matching spellings
+
+
+# --- what a fresh-eyes review found (each was a wrong pre-plan or a leak before) -------------
+
+
+def _cad(make, org, **agency):
+    agency = make.agency(**agency)
+    make.mou(org, agency)
+    return make.headers(make.cad_client(agency)), agency
+
+
+def test_an_address_alias_cannot_take_over_another_organizations_address(client, make):
+    a_org, b_org = make.organization(), make.organization()
+    make.facility(a_org, address_line1="1700 State St S", postal_code="62704")
+    b_store = make.facility(b_org, address_line1="9 Elm St", postal_code="62704")
+    response = client.post(
+        f"{API}/facilities/{b_store.id}/address-aliases",
+        json={"address": "1700 S State St"},
+        headers=make.manager(b_org),
+    )
+    assert_problem(response, 409)
+
+
+def test_a_field_that_disagrees_with_the_text_is_a_question(client, make):
+    org = make.organization()
+    make.facility(org, address_line1="100 Main St", postal_code="62701")
+    cad, _ = _cad(make, org, state="IL")
+    for params in ({"state": "IL"}, {"city": "Springfield"}):
+        text = "100 Main St, Springfield MO" if "state" in params else "100 Main St, Peoria IL"
+        body = find(client, cad, text, **params)
+        assert body["facility_id"] is None, (text, params, body)
+
+
+@pytest.mark.parametrize(
+    ("registered", "typed"),
+    [
+        ("100 State Route 12", "100 Co Rte 12, Norwich NY"),
+        ("100 State Route 12", "100 CO 12, Norwich NY"),
+        ("100 County Road 12", "100 State Route 12, Norwich NY"),
+        ("100 Interstate 12", "100 Highway 12, Norwich NY"),
+    ],
+)
+def test_route_classes_never_join_two_roads(client, make, registered, typed):
+    org = make.organization()
+    make.facility(org, address_line1=registered, city="Norwich", state="NY", postal_code="13815")
+    cad, _ = _cad(make, org, state="NY")
+    assert find(client, cad, typed)["facility_id"] is None
+
+
+def test_a_state_coded_route_is_that_states_route(client, make):
+    org = make.organization()
+    store = make.facility(
+        org,
+        address_line1="3400 State Highway 6",
+        city="Sugar Land",
+        state="TX",
+        postal_code="77478",
+    )
+    cad, _ = _cad(make, org, state="TX")
+    assert find(client, cad, "3400 TX-6, Sugar Land TX 77478")["facility_id"] == store.id
+    assert find(client, cad, "3400 CA-6, Sugar Land TX 77478")["facility_id"] is None
+
+
+def test_two_omissions_make_a_rival_too(client, make):
+    org = make.organization()
+    make.facility(org, address_line1="100 State St", postal_code="62704")
+    make.facility(org, address_line1="100 N State St", postal_code="62704")
+    cad, _ = _cad(make, org, state="IL")
+    assert find(client, cad, "100 State, Springfield IL 62704")["facility_id"] is None
+
+
+def test_a_directional_before_a_town_that_it_could_begin_is_a_question(client, make):
+    org = make.organization()
+    make.facility(
+        org, address_line1="100 W Washington St", city="Chicago", state="IL", postal_code="60602"
+    )
+    west = make.facility(
+        org, address_line1="100 Washington St", city="West Chicago", state="IL", postal_code="60185"
+    )
+    cad, _ = _cad(make, org, state="IL")
+    body = find(client, cad, "100 Washington St W Chicago IL")
+    assert body["facility_id"] is None
+    assert find(client, cad, "100 W Washington St W Chicago IL")["facility_id"] is None
+    # The ZIP settles it.
+    assert find(client, cad, "100 Washington St W Chicago IL 60185")["facility_id"] == west.id
+
+
+def test_west_virginia_avenue_is_not_virginia_avenue(client, make):
+    org = make.organization()
+    make.facility(
+        org,
+        address_line1="1500 West Virginia Ave",
+        city="Washington",
+        state="DC",
+        postal_code="20002",
+    )
+    cad, _ = _cad(make, org, state="DC")
+    assert find(client, cad, "1500 Virginia Ave, Washington DC")["facility_id"] is None
+
+
+def test_a_street_alias_serves_only_its_agency_and_its_counties(client, make):
+    org = make.organization()
+    make.facility(
+        org, address_line1="1700 State St", city="Chicago", state="IL", postal_code="60616"
+    )
+    sangamon_cad, sangamon = _cad(make, org, state="IL", county_fips=["17167"])
+    cook_cad, _cook = _cad(make, org, state="IL", county_fips=["17031"])
+    created = client.post(
+        f"{API}/agencies/{sangamon.id}/street-aliases",
+        json={"alias": "Elm St", "street": "State St"},
+        headers=make.officer(sangamon),
+    )
+    assert created.status_code == 201
+    text = "1700 Elm St, Chicago IL 60616"
+    assert find(client, cook_cad, text)["facility_id"] is None  # another agency's alias
+    assert find(client, sangamon_cad, text)["facility_id"] is None  # outside its counties
+
+
+def test_a_not_shared_answer_tells_nothing_about_where_the_facility_is(client, make):
+    org = make.organization()
+    make.facility(org, address_line1="10 S Walnut St", postal_code="62701", lat=39.70, lon=-89.60)
+    stranger = make.headers(make.cad_client(make.agency(state="MO")))
+    body = find(
+        client, stranger, "10 S Walnut St, Springfield IL", lat=39.80, lon=-89.60, radius_m=1
+    )
+    assert body["status"] == "not_shared"
+    assert body["match"] is None and not body["outside_jurisdiction"]
+    assert not any("m from this facility" in note for note in body["notes"])
+
+
+def test_a_dc_address_with_its_zip_and_no_state(client, make):
+    org = make.organization()
+    store = make.facility(
+        org,
+        address_line1="1600 Pennsylvania Ave NW",
+        city="Washington",
+        state="DC",
+        postal_code="20500",
+    )
+    cad, _ = _cad(make, org)
+    assert (
+        find(client, cad, "1600 Pennsylvania Ave NW, Washington 20500")["facility_id"] == store.id
+    )
+
+
+def test_restoring_or_registering_under_a_postal_name_is_reviewed_too(client, make):
+    a_org, b_org = make.organization(), make.organization()
+    make.facility(
+        a_org,
+        address_line1="1375 E Buena Vista Dr",
+        city="Lake Buena Vista",
+        state="FL",
+        postal_code="32830",
+        lat=28.37,
+        lon=-81.51,
+    )
+    body = facility_body(
+        address_line1="1375 E Buena Vista Dr",
+        city="Orlando",
+        state="FL",
+        postal_code="32801",
+        lat=28.54,
+        lon=-81.38,
+    )
+    created = client.post(f"{API}/facilities", json=body, headers=make.manager(b_org))
+    assert created.get_json()["review_status"] == "pending"
+    # A deleted facility restored where another organization registered since is held too.
+    old = make.facility(
+        b_org, address_line1="10 S Walnut St", postal_code="62701", lat=39.0, lon=-89.0
+    )
+    manager = make.manager(b_org)
+    path = f"{API}/facilities/{old.id}"
+    etag = client.get(path, headers=manager).headers["ETag"]
+    assert client.delete(path, headers={**manager, "If-Match": etag}).status_code == 204
+    make.facility(a_org, address_line1="10 S Walnut St", postal_code="62701", lat=39.5, lon=-89.5)
+    restored = client.post(f"{path}/restore", headers=manager)
+    assert restored.status_code == 200, restored.get_json()
+    assert restored.get_json()["review_status"] == "pending"
+
+
+def test_a_name_usps_does_not_accept_for_the_zip_never_confirms_it(client, make):
+    org = make.organization()
+    make.facility(
+        org, address_line1="100 Washington St", city="Brighton", state="MA", postal_code="02135"
+    )
+    cad, _ = _cad(make, org, state="MA")
+    names = gazetteer.unaccepted_names("02135")
+    assert names, "the ZIP data lists names USPS does not accept for 02135"
+    town = sorted(names)[0]
+    body = find(client, cad, f"100 Washington St, {town} MA")
+    assert body["facility_id"] is None

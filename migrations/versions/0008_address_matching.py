@@ -48,6 +48,8 @@ def _recompute_match_keys() -> None:
     from registry import addresses
     from registry.addresses import gazetteer
 
+    # Calls the application's parser as it is when the migration runs: the keys are derived
+    # data, and this is the parser the lookup will compare them with.
     connection = op.get_bind()
     rows = connection.execute(
         sa.text(
@@ -67,7 +69,7 @@ def _recompute_match_keys() -> None:
             sa.text(
                 "UPDATE facilities SET address_number = :number, address_key = :key, "
                 "address_key_core = :core, unit_key = :unit, normalized_address = :display, "
-                "county_fips = :county WHERE id = :id"
+                "city_key = :city, county_fips = :county WHERE id = :id"
             ),
             {
                 "number": parsed.number,
@@ -75,6 +77,7 @@ def _recompute_match_keys() -> None:
                 "core": parsed.root_key,
                 "unit": parsed.unit,
                 "display": parsed.display,
+                "city": addresses.city_key(row.city),
                 "county": county,
                 "id": row.id,
             },

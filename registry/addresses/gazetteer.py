@@ -67,6 +67,9 @@ class Zip:
     state: str
     city: str  # the preferred postal city, as a place key
     names: frozenset[str]  # every place key the ZIP answers to (preferred, acceptable, not)
+    # The names USPS accepts for it (preferred and acceptable): only these confirm a place.
+    # "Not acceptable" names are often whole neighbouring towns (a Boston ZIP lists a dozen).
+    mail_names: frozenset[str]
     county_fips: str | None
     county: str | None  # "ST LOUIS" for St. Louis County: a name people use, never certain
 
@@ -138,16 +141,14 @@ def _zips() -> dict[str, Zip]:
     counties = cache(lambda state, county: (county_fips(state, county), _county_place(county)))
     table: dict[str, Zip] = {}
     for row in zipcodes.list_all():
-        names = [
-            row["city"],
-            *row.get("acceptable_cities", ()),
-            *row.get("unacceptable_cities", ()),
-        ]
+        accepted = [row["city"], *row.get("acceptable_cities", ())]
+        names = [*accepted, *row.get("unacceptable_cities", ())]
         fips, county = counties(row["state"], row.get("county"))
         table[row["zip_code"]] = Zip(
             state=row["state"],
             city=key(row["city"]),
             names=frozenset(k for k in map(key, names) if k),
+            mail_names=frozenset(k for k in map(key, accepted) if k),
             county_fips=fips,
             county=county,
         )
@@ -198,14 +199,21 @@ def nickname_of(key: str | None, state: str | None) -> str | None:
 
 
 def locality_names(city: str | None, state: str, zip5: str | None) -> frozenset[str]:
-    """Every name a facility's place answers to: its registered city, every postal name of its
-    ZIP (when the ZIP is in its state), and the nicknames of those in its state."""
+    """The names that confirm a facility's place: its registered city, the postal names USPS
+    accepts for its ZIP (when the ZIP is in its state), and the nicknames of those in its
+    state."""
     names = {k for k in (place_key(city),) if k}
     info = zip_info(zip5)
     if info is not None and info.state == state:
-        names |= info.names
+        names |= info.mail_names
     names |= {nick for nick, place in NICKNAMES.get(state, {}).items() if place in names}
     return frozenset(names)
+
+
+def unaccepted_names(zip5: str | None) -> frozenset[str]:
+    """Names tied to a ZIP that USPS does not accept for it: a hint, never a confirmation."""
+    info = zip_info(zip5)
+    return info.names - info.mail_names if info is not None else frozenset()
 
 
 def warm() -> None:

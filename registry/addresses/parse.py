@@ -11,6 +11,7 @@ out, and the house number kept whole as NENA's Address Number Complete ("W204N11
 """
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 
 import usaddress
@@ -25,7 +26,7 @@ MAX_UNIT_LENGTH = 20  # facilities.unit_key
 # ("39W040", "0S560"), digits with a hyphenated part
 # ("123-45", "94-1040") and a letter suffix ("12B"); a fraction follows as its own word.
 NUMBER = re.compile(
-    r"^(?:[NSEW]\d{1,6}[NSEW]\d{1,6}|\d{1,3}[NSEW]\d{1,4}|\d{1,8}(?:-\d{1,6})?[A-Z]?)$"
+    r"^(?:[NSEW][0-9]{1,6}[NSEW][0-9]{1,6}|[0-9]{1,3}[NSEW][0-9]{1,4}|[0-9]{1,8}(?:-[0-9]{1,6})?[A-Z]?)$"
 )
 FRACTION = re.compile(r"^(?:1/2|1/4|3/4|1/3|2/3)$")
 _UNIT_WORDS = {"APT", "APARTMENT", "STE", "SUITE", "UNIT", "RM", "ROOM", "FL", "FLOOR", "FLR",
@@ -42,7 +43,7 @@ _NOT_A_CITY = _UNIT_WORDS | _NOTE_WORDS | {"#"}
 # only when a ZIP follows, a comma precedes, or a place of that state precedes.
 _STREET_WORD_STATES = {"CT", "NE", "AL", "DE", "PA", "ME", "IN", "OR"}
 _RURAL_ROUTE = re.compile(
-    r"\b(?:RR|RURAL ROUTE|RURAL RTE|R R|HC|HCR|HIGHWAY CONTRACT) ?(\d{1,4}) (?:BOX|BX) (\w{1,8})\b"
+    r"\b(?:RR|RURAL ROUTE|RURAL RTE|R R|HC|HCR|HIGHWAY CONTRACT) ?([0-9]{1,4}) (?:BOX|BX) ([A-Z0-9]{1,8})\b"
 )
 
 
@@ -65,6 +66,9 @@ class ParsedAddress:
     state_source: str | None = None  # "typed" | "zip" | "agency"
     landmark: str | None = None  # words before the address ("EASTGATE MALL")
     notes: list[str] = field(default_factory=list)  # what was set aside, and why
+    # Readings the text allows besides this one ("W Chicago": West Chicago, or W + Chicago):
+    # while any stands, nothing read from this text is certain.
+    doubts: list[str] = field(default_factory=list)
 
     @property
     def key(self) -> str:
@@ -84,14 +88,17 @@ class ParsedAddress:
 
 
 def _clean(text: str) -> str:
+    # NFKC: fullwidth and mathematical letters and digits become plain ones (mathematical bold digits read as 0-9).
+    text = text.replace("½", " 1/2").replace("¼", " 1/4").replace("¾", " 3/4")  # before NFKC
+    text = unicodedata.normalize("NFKC", text).replace("\u2044", "/")
     text = re.sub(r"\s+", " ", text.replace("\x00", " ")).strip()
     if not text:
         raise AddressError("The address is empty.")
     if len(text) > MAX_LENGTH:
         raise AddressError(f"The address is longer than {MAX_LENGTH} characters.")
     text = text.upper().replace("½", " 1/2").replace("¼", " 1/4").replace("¾", " 3/4")
-    text = re.sub(r"(\d)-(\d/\d)\b", r"\1 \2", text)  # "1212-1/2" is "1212 1/2"
-    text = re.sub(r"\b([NSEW]\d{1,6}) ([NSEW]\d{1,6})\b", r"\1\2", text)  # "W204 N11509"
+    text = re.sub(r"([0-9])-([0-9]/[0-9])\b", r"\1 \2", text)  # "1212-1/2" is "1212 1/2"
+    text = re.sub(r"\b([NSEW][0-9]{1,6}) ([NSEW][0-9]{1,6})\b", r"\1\2", text)  # "W204 N11509"
     # Parenthesised remarks are notes ("(back entrance)"); "#4" is a unit; commas are kept as
     # words so that the tail can be peeled by them.
     text = re.sub(r"\([^)]*\)?", " ", text)
@@ -122,14 +129,14 @@ def _peel_country(words: list[str]) -> list[str]:
         if len(words) > n + 1 and tuple(words[-n:]) == form:
             before = words[-n - 1]
             after_state = before in gazetteer.state_forms()
-            if before == "," or after_state or re.fullmatch(r"\d{5}(-\d{4})?", before):
+            if before == "," or after_state or re.fullmatch(r"[0-9]{5}(-[0-9]{4})?", before):
                 return _strip_commas(words[:-n])
     return words
 
 
 def _peel_zip(words: list[str]) -> tuple[list[str], str | None]:
     if len(words) > 2:
-        match = re.fullmatch(r"(\d{5})(?:-?\d{4})?", words[-1])
+        match = re.fullmatch(r"([0-9]{5})(?:-?[0-9]{4})?", words[-1])
         if match:
             return _strip_commas(words[:-1]), match.group(1)
     return words, None
@@ -145,6 +152,10 @@ def _peel_state(words: list[str], zip5: str | None) -> tuple[list[str], str | No
         if code is None:
             continue
         rest = words[:-n]
+        info = gazetteer.zip_info(zip5)
+        name = gazetteer.place_key(" ".join(words[-n:]))
+        if info is not None and info.state != code and name in info.names:
+            continue  # "..., Washington 20500": the ZIP's town, not Washington State
         if n == 1 and code in _STREET_WORD_STATES and words[-1] == code:
             place_before = any(
                 gazetteer.is_place(" ".join(rest[-k:]), code) for k in (1, 2, 3) if len(rest) > k
@@ -158,7 +169,7 @@ def _peel_state(words: list[str], zip5: str | None) -> tuple[list[str], str | No
 def _is_complete_street(words: list[str]) -> bool:
     """Does the street end the way streets end (a type, a directional or a route number)?"""
     last = words[-1]
-    return last in STREET_TYPES or last in DIRECTIONALS or bool(re.fullmatch(r"\d+[A-Z]?", last))
+    return last in STREET_TYPES or last in DIRECTIONALS or bool(re.fullmatch(r"[0-9]+[A-Z]?", last))
 
 
 def _peel_city(
@@ -171,7 +182,8 @@ def _peel_city(
         head, tail = words[:cut], words[cut + 1 :]
         is_city = tail and head and any(NUMBER.match(w) for w in head)
         if is_city and not (NUMBER.match(tail[0]) or tail[0] in _NOT_A_CITY):
-            return _strip_commas(head), " ".join(tail)
+            # The trailing comma tells parse() that the town was set apart by it.
+            return [*_strip_commas(head), ","], " ".join(tail)
     plain = [w for w in words if w != ","]
     for n in (5, 4, 3, 2, 1):
         if len(plain) < n + 2:
@@ -242,7 +254,7 @@ def _second_address(words: list[str]) -> bool:
     forms = gazetteer.state_forms()
     seen_place = False
     for i, word in enumerate(words[1:], 1):
-        if word in forms or re.fullmatch(r"\d{5}(-\d{4})?", word):
+        if word in forms or re.fullmatch(r"[0-9]{5}(-[0-9]{4})?", word):
             seen_place = True
         elif seen_place and NUMBER.match(word) and i + 1 < len(words) and words[i + 1] != ",":
             return True
@@ -349,6 +361,8 @@ def parse(text: str, agency_state: str | None = None) -> ParsedAddress:
     if state is None and info is not None:
         state, source = info.state, "zip"
     words, city = _peel_city(words, state, agency_state, zip5)
+    by_comma = bool(words) and words[-1] == ","
+    words = _strip_commas(words)
     # "123 Main St, Washington": a state's name with no city of that state before it is the
     # city ("Washington", "Nevada", "Wyoming" are towns too), and no state was typed.
     state_is_city = city is None and source == "typed" and zip5 is None and len(state_words) > 2
@@ -359,18 +373,58 @@ def parse(text: str, agency_state: str | None = None) -> ParsedAddress:
             None,
             None,
         )
+    city, doubts = gazetteer.place_key(city), []
+    if not by_comma:  # a comma says where the street ends; without one, a directional may not
+        doubts = _town_or_directional(city, state, zip5)
+        words, city, more = _directional_town(words, city, state, zip5)
+        doubts += more
     number, parsed_street, unit, landmark = street_address(words, notes)
     return ParsedAddress(
         number=number,
         street=parsed_street,
         unit=unit,
-        city=gazetteer.place_key(city),
+        city=city,
         state=state,
         zip5=zip5,
         state_source=source,
         landmark=landmark,
         notes=notes,
+        doubts=doubts,
     )
+
+
+_SPELLED = {"N": "NORTH", "S": "SOUTH", "E": "EAST", "W": "WEST"}
+
+
+def _directional_town(words: list[str], city: str | None, state: str | None, zip5: str | None):
+    """ "100 Washington St W Chicago IL": the W ends the street in Chicago, or begins West
+    Chicago. The ZIP decides when it names one of them; otherwise the doubt is kept."""
+    if not city or not state or len(words) < 3 or words[-1] not in DIRECTIONALS:
+        return words, city, []
+    direction = words[-1]
+    towns = {
+        gazetteer.place_key(f"{w} {city}") for w in (direction, _SPELLED.get(direction, direction))
+    }
+    town = next((t for t in sorted(towns) if gazetteer.is_place(t, state)), None)
+    if town is None:
+        return words, city, []
+    info = gazetteer.zip_info(zip5)
+    if info is not None and town in info.names and city not in info.names:
+        return words[:-1], town, []
+    if info is not None and city in info.names:
+        return words, city, []
+    return words, city, [f"{direction} {city} may be {town}"]
+
+
+def _town_or_directional(city: str | None, state: str | None, zip5: str | None) -> list[str]:
+    """ "1000 Main St N Las Vegas NV": North Las Vegas, or Main St N in Las Vegas."""
+    first, _, rest = (city or "").partition(" ")
+    if not state or first not in DIRECTIONALS or not rest or not gazetteer.is_place(rest, state):
+        return []
+    info = gazetteer.zip_info(zip5)
+    if info is not None and (city in info.names) != (rest in info.names):
+        return []  # the ZIP names one of them
+    return [f"{city} may be {first} + {rest}"]
 
 
 def parse_parts(

@@ -77,6 +77,8 @@ ROUTE_CLASSES: list[tuple[tuple[str, ...], str]] = sorted(
         (("COUNTY", "ROAD"), "CR"), (("COUNTY", "RD"), "CR"), (("CO", "RD"), "CR"),
         (("CO", "ROAD"), "CR"), (("CR",), "CR"), (("COUNTY", "HIGHWAY"), "CR"),
         (("COUNTY", "HWY"), "CR"), (("CO", "HWY"), "CR"), (("CTH",), "CR"),
+        (("COUNTY", "ROUTE"), "CR"), (("COUNTY", "RTE"), "CR"), (("COUNTY", "RT"), "CR"),
+        (("CO", "ROUTE"), "CR"), (("CO", "RTE"), "CR"), (("CO", "RT"), "CR"),
         (("FARM", "TO", "MARKET", "ROAD"), "FM"), (("FARM", "TO", "MARKET", "RD"), "FM"),
         (("FARM", "TO", "MARKET"), "FM"), (("FM",), "FM"), (("FM", "RD"), "FM"),
         (("RANCH", "TO", "MARKET", "ROAD"), "RM"), (("RANCH", "TO", "MARKET"), "RM"),
@@ -88,8 +90,16 @@ ROUTE_CLASSES: list[tuple[tuple[str, ...], str]] = sorted(
 )  # fmt: skip
 GENERIC_ROUTE = "RTE"
 _ROUTE_WORDS = {"HWY", "HIGHWAY", "RTE", "ROUTE", "RT", "RD", "ROAD"}
-_STATE_CODES = frozenset(s.abbr for s in us.states.STATES_AND_TERRITORIES) - {"US"}
-_ROUTE_NUMBER = re.compile(r"^(\d{1,4}[A-Z]?|[A-Z]{1,2})$")
+# "CO 12" is a county road as often as a Colorado route: never read as a state's code.
+_STATE_CODES = frozenset(s.abbr for s in us.states.STATES_AND_TERRITORIES) - {"US", "CO"}
+# "West Virginia Ave", "North Carolina St": a directional word that begins a state's name is
+# part of the street's name.
+_DIRECTIONAL_STATES = frozenset(
+    tuple(s.name.upper().split()[:2])
+    for s in us.states.STATES_AND_TERRITORIES
+    if s.name.split()[0] in ("North", "South", "East", "West")
+)
+_ROUTE_NUMBER = re.compile(r"^([0-9]{1,4}[A-Z]?|[A-Z]{1,2})$")
 
 
 @dataclass(frozen=True)
@@ -101,6 +111,8 @@ class Street:
     street_type: str | None
     postdir: str | None
     route_class: str | None = None  # "I", "US", "SR", "CR", "FM", "RM" or "RTE" (generic)
+    # "TX" for "TX-6": a state route written with its state's code, true only in that state.
+    route_state: str | None = None
 
     @property
     def full(self) -> str:
@@ -118,7 +130,7 @@ class Street:
 def split_words(text: str) -> list[str]:
     """Upper-case words; "SR-1" / "I-95" split at the hyphen between letters and digits, but a
     hyphen between digits ("123-45") and a fraction ("1/2") stay."""
-    text = re.sub(r"(?<=[A-Z])-(?=\d)|(?<=\d)-(?=[A-Z])", " ", text.upper())
+    text = re.sub(r"(?<=[A-Z])-(?=[0-9])|(?<=[0-9])-(?=[A-Z])", " ", text.upper())
     text = re.sub(r"(?<=[A-Z])-(?=[A-Z])", " ", text)
     return [w for w in re.split(r"[\s,]+", re.sub(r"[.']", "", text)) if w]
 
@@ -158,10 +170,14 @@ def _route(words: list[str]) -> tuple[str, str] | None:
         n = len(prefix)
         if tuple(words[:n]) == prefix and len(words) == n + 1 and _ROUTE_NUMBER.match(words[n]):
             return route_class, f"{route_class} {words[n]}"
-    # "TX-6", "CA 49", "NC Highway 54": a state's own route, written with the state's code.
+    return None
+
+
+def _state_route(words: list[str]) -> str | None:
+    """ "TX-6", "CA 49", "NC Highway 54": a state's own route written with its code -> "TX"."""
     state_route = len(words) == 2 or (len(words) == 3 and words[1] in _ROUTE_WORDS)
-    if state_route and words[0] in _STATE_CODES and re.match(r"^\d{1,4}[A-Z]?$", words[-1]):
-        return "SR", f"SR {words[-1]}"
+    if state_route and words[0] in _STATE_CODES and re.match(r"^[0-9]{1,4}[A-Z]?$", words[-1]):
+        return words[0]
     return None
 
 
@@ -169,19 +185,23 @@ def street(words: list[str]) -> Street:
     """Canonical parts of the street words that follow the house number (unit removed)."""
     words = [w for w in words if w not in ("#", "&")]
     predir = postdir = street_type = None
-    # "N St" is a street named N; "S Dr Martin Luther King Jr Dr" has a directional.
+    # "N St" is a street named N; "S Dr Martin Luther King Jr Dr" has a directional; "West
+    # Virginia Ave" has none.
     if (
         len(words) > 1
         and words[0] in DIRECTIONALS
         and (len(words) > 2 or words[1] not in STREET_TYPES)
+        and tuple(words[:2]) not in _DIRECTIONAL_STATES
     ):
         predir, words = DIRECTIONALS[words[0]], words[1:]
     if len(words) > 1 and words[-1] in DIRECTIONALS:
         postdir, words = DIRECTIONALS[words[-1]], words[:-1]
-    route = _route(words)
-    if route is None and len(words) > 1 and words[-1] in STREET_TYPES:
+    route, route_state = _route(words), _state_route(words)
+    if route is None and route_state is None and len(words) > 1 and words[-1] in STREET_TYPES:
         street_type, words = STREET_TYPES[words[-1]], words[:-1]
-        route = _route(words)
+        route, route_state = _route(words), _state_route(words)
+    if route_state is not None:
+        return Street(predir, f"SR {words[-1]}", None, postdir, "SR", route_state)
     if route is not None:
         # "State Hwy 1", "Highway 1 N": the type word belongs to the route's name.
         route_class, name = route

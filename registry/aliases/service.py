@@ -1,9 +1,10 @@
-from sqlalchemy import select, true
+from sqlalchemy import true
 
 from .. import access, addresses, errors
 from ..agencies.models import Agency
 from ..auth.principal import Principal
 from ..crud import RecordService
+from ..facilities import review
 from ..facilities.models import Facility
 from .models import AddressAlias, StreetAlias
 
@@ -47,17 +48,7 @@ class AddressAliasService(RecordService):
     def judge_write(self, session, principal, record):
         if principal.is_admin:
             return
-        facility = record.facility
-        taken = session.scalar(
-            select(Facility.id).where(
-                Facility.address_key == record.address_key,
-                Facility.state == facility.state,
-                Facility.postal_code == facility.postal_code,
-                Facility.organization_id != facility.organization_id,
-                Facility.deleted_at.is_(None),
-            )
-        )
-        if taken is not None:
+        if review.others_at(session, record.facility, record.address_key_core):
             raise errors.Conflict(
                 "Another organization's facility is registered at this address; "
                 "an administrator must add this alias."

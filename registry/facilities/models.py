@@ -199,8 +199,9 @@ class Facility(SoftDeleted, Versioned, Base):
         self.unit_key = address.unit if address else None
         self.city_key = addresses.city_key(self.city)
         info = gazetteer.zip_info((self.postal_code or "")[:5])
-        if info is not None and info.state == self.state:
-            self.county_fips = info.county_fips
+        self.county_fips = (
+            info.county_fips if info is not None and info.state == self.state else None
+        )
         self.name_key = addresses.name_key(self.name)
         self._match_keys_source, self._match_keys_error = source, error
         return error

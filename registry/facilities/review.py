@@ -11,10 +11,11 @@ organizations are told; and until it is approved the CAD lookup does not see it 
 
 import math
 
-from sqlalchemy import inspect, or_, select
+from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
 from .. import audit, errors
+from ..addresses import gazetteer
 from ..auth.principal import Principal
 from ..notifications.service import notify
 from .models import Facility
@@ -33,9 +34,33 @@ def _moved(facility: Facility) -> bool:
     return any(state.attrs[name].history.has_changes() for name in _WATCHED)
 
 
-def conflicts(session: Session, facility: Facility) -> list[Facility]:
-    """Other organizations' live, approved facilities at this address or within the
-    certain-match distance of its position."""
+def same_place(one: Facility, other) -> bool:
+    """Could a dispatcher's text name both? Same state, and the same ZIP or a town name they
+    share (a registered city or a postal name USPS accepts: "Orlando" and "Lake Buena Vista")."""
+    if one.state != other.state:
+        return False
+    zips = ((one.postal_code or "")[:5], (other.postal_code or "")[:5])
+    if zips[0] == zips[1]:
+        return True
+    names = gazetteer.locality_names(one.city, one.state, zips[0])
+    return bool(names & gazetteer.locality_names(other.city, other.state, zips[1]))
+
+
+def others_at(session: Session, facility: Facility, address_key_core: str) -> list[Facility]:
+    """Other organizations' live, approved facilities at this number and street root in the
+    same place as `facility` (the address a lookup could read as theirs)."""
+    with session.no_autoflush:
+        rows = session.scalars(
+            select(Facility).where(
+                *_others(facility),
+                Facility.address_key_core == address_key_core,
+                Facility.state == facility.state,
+            )
+        )
+        return [row for row in rows if same_place(facility, row)]
+
+
+def _others(facility: Facility) -> list:
     others = [
         Facility.organization_id != facility.organization_id,
         Facility.deleted_at.is_(None),
@@ -43,33 +68,37 @@ def conflicts(session: Session, facility: Facility) -> list[Facility]:
     ]
     if facility.id is not None:
         others.append(Facility.id != facility.id)
-    near = []
+    return others
+
+
+def conflicts(session: Session, facility: Facility) -> list[Facility]:
+    """Other organizations' live, approved facilities at this address (or one of its address
+    aliases' addresses) or within the certain-match distance of its position."""
+    found = {}
     if facility.address_key_core:
-        near.append(
-            (Facility.address_key_core == facility.address_key_core)
-            & (Facility.state == facility.state)
-            & or_(
-                Facility.postal_code == facility.postal_code,
-                Facility.city_key == facility.city_key,
-            )
-        )
+        found.update((f.id, f) for f in others_at(session, facility, facility.address_key_core))
     if facility.lat is not None and facility.lon is not None:
         dlat = CERTAIN_DISTANCE_M / _METRES_PER_DEGREE
         dlon = dlat / max(math.cos(math.radians(facility.lat)), 1e-6)
-        near.append(
-            Facility.lat.between(facility.lat - dlat, facility.lat + dlat)
-            & Facility.lon.between(facility.lon - dlon, facility.lon + dlon)
-        )
-    if not near:
-        return []
-    with session.no_autoflush:
-        return list(session.scalars(select(Facility).where(*others, or_(*near))))
+        with session.no_autoflush:
+            near = session.scalars(
+                select(Facility).where(
+                    *_others(facility),
+                    Facility.lat.between(facility.lat - dlat, facility.lat + dlat),
+                    Facility.lon.between(facility.lon - dlon, facility.lon + dlon),
+                )
+            )
+            found.update((f.id, f) for f in near)
+    return list(found.values())
 
 
-def hold_if_contested(session: Session, principal: Principal, facility: Facility) -> None:
-    """Called by the facility service after the match keys are derived (before the flush).
-    Administrators are the reviewers: what they register or move is approved."""
-    if principal.is_admin or not _moved(facility):
+def hold_if_contested(
+    session: Session, principal: Principal, facility: Facility, restoring: bool = False
+) -> None:
+    """Called by the facility service after the match keys are derived (before the flush), and
+    when a deleted facility is restored (someone else may have registered there since).
+    Administrators are the reviewers: what they register, move or restore is approved."""
+    if principal.is_admin or not (restoring or _moved(facility)):
         return
     rivals = conflicts(session, facility)
     if not rivals:

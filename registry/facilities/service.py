@@ -75,6 +75,12 @@ class FacilityService(RecordService):
     def after_write(self, session, principal, record):
         review.notify_review(session, principal, record)
 
+    def restore(self, session, principal, record):
+        review.hold_if_contested(session, principal, record, restoring=True)
+        record = super().restore(session, principal, record)
+        review.notify_review(session, principal, record)
+        return record
+
     def filters(self, args):
         conditions = []
         if args.get("name"):

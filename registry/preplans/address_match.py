@@ -37,6 +37,9 @@ class Reading:
     state: str | None
     zip5: str | None
     state_source: str | None  # "typed" | "zip" | "agency" | None
+    # What the text leaves open (a separate field that disagrees with the text, a town that a
+    # directional may begin): every candidate stays uncertain while one stands.
+    doubts: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         a = self.address
@@ -63,6 +66,7 @@ class Comparison:
     missing: list[str] = field(default_factory=list)  # what would be needed to be sure
     near: bool = False  # only a misspelt city ties it to the typed address
     locality_agrees: bool = False
+    street_fits: bool = True  # nothing typed contradicts the street (relaxations allowed)
 
     @property
     def certain(self) -> bool:
@@ -79,23 +83,24 @@ def registered_street(address_key: str, number: str) -> streets.Street:
     return streets.street(address_key[len(number) + 1 :].split())
 
 
-def compare_street(
-    typed: streets.Street, registered: streets.Street
-) -> tuple[str | None, list, list]:
-    """(kind, relaxations, differences) for two streets with the same root."""
+def compare_street(typed: streets.Street, registered: streets.Street) -> Comparison:
+    """How two streets with the same root compare: the kind (None when they do not fit), the
+    relaxations used, and what the typed street contradicts. `street_fits` says the text could
+    mean this street (no contradiction), even when it takes more than one relaxation."""
+    comparison = Comparison(EXACT)
     if typed.full == registered.full:
-        return EXACT, [], []
-    relaxations, differences = [], []
-    typed_dirs, reg_dirs = (typed.predir, typed.postdir), (registered.predir, registered.postdir)
+        return comparison
+    relaxations, differences = comparison.relaxations, comparison.differences
+    typed_dirs = (typed.predir, typed.postdir)
+    reg_dirs = (registered.predir, registered.postdir)
     if typed_dirs != reg_dirs:
-        typed_one = {d for d in typed_dirs if d}
-        reg_one = {d for d in reg_dirs if d}
-        if typed_one == reg_one and len(typed_one) == 1:
+        if typed_dirs == (None, None):
+            relaxations.append(f"directional {_dirs(registered)} not typed")
+        elif None in reg_dirs and typed_dirs == reg_dirs[::-1]:
+            # Exactly one directional on each side, the same letter, on the other side.
             relaxations.append(
                 f"directional on the other side: typed {_dirs(typed)}, registered {_dirs(registered)}"
             )
-        elif not typed_one:
-            relaxations.append(f"directional {'/'.join(sorted(reg_one))} not typed")
         else:
             differences.append(
                 f"directional: typed {_dirs(typed)}, registered {_dirs(registered) or 'none'}"
@@ -109,36 +114,37 @@ def compare_street(
                 f"registered {registered.street_type or 'none'}"
             )
     if typed.name != registered.name:
-        generic = streets.GENERIC_ROUTE
-        if (
-            typed.route_class
-            and registered.route_class
-            and generic
-            in (
-                typed.route_class,
-                registered.route_class,
-            )
-        ):
+        classes = {typed.route_class, registered.route_class}
+        if streets.GENERIC_ROUTE in classes and classes <= _GENERIC_MEETS:
+            # "Highway 1" may be a state or a US route; never an interstate or a county road.
             relaxations.append(f"route: typed {typed.name}, registered {registered.name}")
         else:
             differences.append(f"street: typed {typed.name}, registered {registered.name}")
-    if len(relaxations) > 1:
-        differences.append("more than one part of the street differs: " + "; ".join(relaxations))
-    return (RELAXED if not differences else None), relaxations, differences
+    comparison.street_fits = not differences
+    if differences:
+        comparison.kind = None
+    elif len(relaxations) > 1:
+        comparison.kind = None
+        comparison.missing.append("more than one part of the street left out or moved")
+    else:
+        comparison.kind = RELAXED
+    return comparison
+
+
+_GENERIC_MEETS = {streets.GENERIC_ROUTE, "SR", "US"}
 
 
 def _dirs(street: streets.Street) -> str:
-    return " ".join(
-        f"{d} ({'before' if d == street.predir else 'after'})"
-        for d in (street.predir, street.postdir)
-        if d
-    )
+    before = f"{street.predir} (before)" if street.predir else None
+    after = f"{street.postdir} (after)" if street.postdir else None
+    return " ".join(p for p in (before, after) if p)
 
 
 def compare_locality(reading: Reading, row, comparison: Comparison) -> bool:
     """Add locality evidence and differences; False when the facility is in another state
     that the caller typed (or that the ZIP implies): not even a candidate."""
     row_zip = (row.postal_code or "")[:5]
+    comparison.missing += reading.doubts
     if reading.state and row.state != reading.state:
         if reading.state_source in ("typed", "zip"):
             return False
@@ -161,6 +167,10 @@ def compare_locality(reading: Reading, row, comparison: Comparison) -> bool:
         nickname = gazetteer.nickname_of(reading.city, reading.state)
         if reading.city in names or (nickname and nickname in names):
             agrees.append(f"city {reading.city}")
+        elif reading.city in gazetteer.unaccepted_names(row_zip):
+            comparison.missing.append(
+                f"{reading.city} is tied to ZIP {row_zip} but not accepted for it by USPS"
+            )
         elif not agrees and not _county_or_similar(reading.city, names, row_zip):
             # The same street in another town: a near miss, not a candidate.
             return False

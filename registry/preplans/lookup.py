@@ -117,7 +117,6 @@ def _address_statement(columns, live):
         nothing.label("via_text"),
         nothing.label("alias_full"),
         nothing.label("alias_county"),
-        nothing.label("alias_agency"),
         nothing.label("street_full"),
     ).where(Facility.address_key_core == bindparam("core"), live)
     by_address_alias = (
@@ -126,7 +125,6 @@ def _address_statement(columns, live):
             AddressAlias.address_key,
             literal("address_alias", text),
             AddressAlias.address,
-            nothing,
             nothing,
             nothing,
             nothing,
@@ -142,7 +140,6 @@ def _address_statement(columns, live):
             StreetAlias.alias,
             StreetAlias.alias_full,
             StreetAlias.county_fips,
-            cast(StreetAlias.agency_id, text),
             StreetAlias.street_full,
         )
         .join(
@@ -153,7 +150,12 @@ def _address_statement(columns, live):
                 == bindparam("number_", type_=text) + StreetAlias.street_root
             ),
         )
-        .where(StreetAlias.alias_root == bindparam("root"), live)
+        # Only the caller's own agency's aliases: they describe its streets, for its people.
+        .where(
+            StreetAlias.alias_root == bindparam("root"),
+            StreetAlias.agency_id == bindparam("agency_id"),
+            live,
+        )
     )
     return union_all(registered, by_address_alias, by_street_alias)
 
@@ -337,24 +339,32 @@ def _read_address(query: LookupQuery, jurisdiction) -> Reading:
         state, source = gazetteer.zip_info(zip5).state, "zip"
     if state is None and zip5 is None and agency is not None and agency.state:
         state, source = agency.state, "agency"
-    return Reading(parsed, city, state, zip5, source)
+    # A separate field that disagrees with the text is a question, never a silent override.
+    doubts = list(parsed.doubts) + [
+        f"{name}: the address says {in_text}, the {name} field {in_field}"
+        for name, in_text, in_field in (
+            ("city", parsed.city, addresses.city_key(query.city)),
+            ("state", parsed.state, (query.state or "").upper() or None),
+            ("postal_code", parsed.zip5, (query.postal_code or "")[:5] or None),
+        )
+        if in_text and in_field and in_text != in_field
+    ]
+    return Reading(parsed, city, state, zip5, source, doubts)
 
 
 def _compare(reading: Reading, row, registered_key: str, via: str | None) -> Comparison | None:
     typed = reading.address
     registered = address_match.registered_street(registered_key, typed.number)
+    comparison = address_match.compare_street(typed.street, registered)
     if via is not None:
-        kind, relaxations, differences = (
-            (address_match.ALIAS, [], [])
-            if registered.full == typed.street.full
-            else address_match.compare_street(typed.street, registered)
-        )
-    else:
-        kind, relaxations, differences = address_match.compare_street(typed.street, registered)
-    comparison = Comparison(kind, relaxations, [], differences)
-    if via is not None and kind is not None:
-        comparison.kind = address_match.ALIAS if kind != address_match.RELAXED else kind
         comparison.evidence.append(via)
+        if comparison.kind == address_match.EXACT:
+            comparison.kind = address_match.ALIAS
+    if typed.street.route_state and typed.street.route_state != row.state:
+        comparison.differences.append(
+            f"route: typed {typed.street.route_state} {typed.street.name}, the facility is in "
+            f"{row.state}"
+        )
     if typed.unit and row.unit_key and typed.unit != row.unit_key:
         comparison.differences.append(f"unit {typed.unit}, registered {row.unit_key}")
     if not address_match.compare_locality(reading, row, comparison):
@@ -388,7 +398,8 @@ def _by_address(
 ) -> tuple[list[Candidate], Reading]:
     reading = _read_address(query, jurisdiction)
     typed = reading.address
-    found: dict[int, tuple] = {}  # facility id -> (row, comparison), the best reading of it
+    # facility id -> (row, comparison, the key it was read by): the best reading of each
+    found: dict[int, tuple] = {}
 
     def consider(row, key: str, via: str | None) -> None:
         comparison = _compare(reading, row, key, via)
@@ -396,7 +407,7 @@ def _by_address(
             return
         known = found.get(row.id)
         if known is None or (comparison.certain and not known[1].certain):
-            found[row.id] = (row, comparison)
+            found[row.id] = (row, comparison, key)
 
     params = {
         "core": typed.root_key,
@@ -414,42 +425,48 @@ def _by_address(
                 consider(row, row.key, f"address alias: {row.via_text}")
         elif (
             row.alias_full == typed.street.full
-            and row.alias_county in (None, row.county_fips)
+            and _in_alias_area(row)
             and address_match.registered_street(row.key, typed.number).full == row.street_full
         ):
-            # The agency says this typed street is the registered one, in this state/county.
+            # The caller's own agency says this typed street is the registered one here.
             consider(row, f"{typed.number} {row.alias_full}", f"street alias: {row.via_text}")
 
-    _require_unique_street(found)
+    _require_unique_street(found, typed.number)
     if reading.state_source == "agency":
         _prefer_own_counties(found, jurisdiction())
-    candidates = [_address_candidate(row, c) for row, c in found.values()]
+    candidates = [_address_candidate(row, c) for row, c, _key in found.values()]
     if not any(c.confident for c in candidates):
         candidates += _near_candidates(session, statements, reading, set(found))
     return candidates, reading
 
 
-def _require_unique_street(found: dict) -> None:
+def _in_alias_area(row) -> bool:
+    """A street alias applies in its county, or (none given) in its agency's counties."""
+    if row.alias_county is not None:
+        return row.alias_county == row.county_fips
+    return not row.caller_counties or row.county_fips in row.caller_counties
+
+
+def _require_unique_street(found: dict, number: str) -> None:
     """A relaxed match stands only when no other registered facility in the same place shares
     the number and street root with a different street that the text could also mean: "123 Main
     St" is a question when "123 N Main" and "123 S Main" are both registered. A street the text
     contradicts ("1700 State St S" against "1700 N State St") cannot be meant, so it is no rival."""
-    for row, comparison in found.values():
+    for row, comparison, key in found.values():
         if comparison.kind != address_match.RELAXED or not comparison.certain:
             continue
-        rivals = [
-            other
-            for other, other_comparison in found.values()
+        rivals = sorted(
+            other_key
+            for other, other_comparison, other_key in found.values()
             if other.id != row.id
-            and other_comparison.kind is not None
+            and other_comparison.street_fits
             and other.state == row.state
             and (other.postal_code[:5] == row.postal_code[:5] or other.city_key == row.city_key)
-            and other.address_key != row.address_key
-        ]
+            and other_key != key
+        )
         if rivals:
-            comparison.differences.append(
-                "another registered facility here has the same number on "
-                + ", ".join(sorted({r.address_key for r in rivals}))
+            comparison.missing.append(
+                "another registered facility here has the same number on " + ", ".join(rivals)
             )
 
 
@@ -458,7 +475,7 @@ def _prefer_own_counties(found: dict, jurisdiction: Jurisdiction) -> None:
     twice in one state) are told apart by the agency's counties, when exactly one is in them."""
     if not jurisdiction.counties:
         return
-    certain = [(row, c) for row, c in found.values() if c.certain]
+    certain = [(row, c) for row, c, _key in found.values() if c.certain]
     inside = [(row, c) for row, c in certain if row.county_fips in jurisdiction.counties]
     if len(certain) > 1 and len(inside) == 1:
         inside[0][1].evidence.append("in your agency's counties")
@@ -624,7 +641,9 @@ def lookup(
     ranked = _merge(groups)
     result = _decide(ranked, groups, normalized, notes)
     result.parsed = reading.as_dict() if reading else None
-    if result.facility_id is None:
+    if result.status != "matched":
+        # The reasoning below describes the facility (its street, county, distance): only for
+        # a facility the caller may read, never behind a not_shared answer.
         return result
     best = next(c for c in ranked if c.facility_id == result.facility_id)
     if best.match_kind:
