@@ -143,6 +143,7 @@ def seed(session: Session, facilities: int, seed_value: int = 7) -> None:
             occupancy=rng.randint(50, 20000),
             hazards="Propane cylinders in the garden centre." if rng.random() < 0.3 else None,
             last_verified_at=now - timedelta(days=rng.randint(0, 400)),
+            review_status="approved",
         )
         record.refresh_match_keys()
         batch.append({c.key: getattr(record, c.key) for c in facility_table.columns})
