@@ -52,6 +52,8 @@ def everything_shown(client, headers, facility_id) -> str:
         (f"{API}/facilities/{facility_id}/floor-plans", {}),
     ):
         response = client.get(path, headers={**headers, **extra})
+        if "/lookup" in path and response.status_code == 403:
+            continue  # a facility manager may not run the CAD lookup (issue 15, item 9)
         assert response.status_code == 200, (path, response.get_data(as_text=True))
         texts.append(response.get_data(as_text=True))
     return "\n".join(texts)
