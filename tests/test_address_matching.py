@@ -822,3 +822,23 @@ def test_a_name_usps_does_not_accept_for_the_zip_never_confirms_it(client, make)
     town = sorted(names)[0]
     body = find(client, cad, f"100 Washington St, {town} MA")
     assert body["facility_id"] is None
+
+
+def test_a_facility_found_through_an_alias_keeps_its_visibility(client, make):
+    org = make.organization()
+    store = make.facility(
+        org, address_line1="1211 6th Ave", city="New York", state="NY", postal_code="10036"
+    )
+    created = client.post(
+        f"{API}/facilities/{store.id}/address-aliases",
+        json={"address": "1211 Avenue of the Americas"},
+        headers=make.manager(org),
+    )
+    assert created.status_code == 201
+    text = "1211 Avenue of the Americas, New York NY 10036"
+    stranger = make.headers(make.cad_client(make.agency(state="NY")))  # no MOU
+    body = find(client, stranger, text)
+    assert body["status"] == "not_shared" and body["preplan"] is None
+    assert body["registered_match"]["id"] == store.id
+    shared, _ = _cad(make, org, state="NY")
+    assert find(client, shared, text)["facility_id"] == store.id

@@ -11,9 +11,10 @@ the caller may not read, so hiding one can never make another look unambiguous.
 import math
 from dataclasses import dataclass, field
 from functools import lru_cache
+from types import SimpleNamespace
 
 from marshmallow import ValidationError
-from sqlalchemy import String, bindparam, cast, literal, null, or_, select, union_all
+from sqlalchemy import JSON, Boolean, String, bindparam, cast, literal, null, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from .. import access, addresses, errors
@@ -68,6 +69,9 @@ def _statements(scope: tuple) -> dict:
     aliased = select(FacilityAlias.facility_id).where(FacilityAlias.alias_key == bindparam("key"))
     return {
         "address": _address_statement(columns, live),
+        "visibility": select(Facility.id, columns[-1]).where(
+            Facility.id.in_(bindparam("ids", expanding=True))
+        ),
         # A misspelt street: the same number, then compared by similarity (never certain).
         "same_number": select(*columns).where(Facility.address_number == bindparam("number"), live),
         # A bounding box on the indexed (lat, lon) pair; the exact distance is computed after.
@@ -110,6 +114,15 @@ def _address_statement(columns, live):
         select(Agency.state).where(agency).scalar_subquery().label("caller_state"),
         select(Agency.county_fips).where(agency).scalar_subquery().label("caller_counties"),
     )
+    # The alias searches find something rarely, and a branch that carries the visibility check
+    # costs PostgreSQL about as much to start as to run: theirs is asked afterwards, only for
+    # what they found (_with_visibility).
+    unchecked = (
+        *_COLUMNS,
+        cast(null(), Boolean).label("visible"),
+        nothing.label("caller_state"),
+        cast(null(), JSON).label("caller_counties"),
+    )
     registered = select(
         *columns,
         Facility.address_key.label("key"),
@@ -121,7 +134,7 @@ def _address_statement(columns, live):
     ).where(Facility.address_key_core == bindparam("core"), live)
     by_address_alias = (
         select(
-            *columns,
+            *unchecked,
             AddressAlias.address_key,
             literal("address_alias", text),
             AddressAlias.address,
@@ -134,7 +147,7 @@ def _address_statement(columns, live):
     )
     by_street_alias = (
         select(
-            *columns,
+            *unchecked,
             Facility.address_key,
             literal("street_alias", text),
             StreetAlias.alias,
@@ -415,9 +428,12 @@ def _by_address(
         "root": typed.street.root,
         "agency_id": principal.agency_id,
     }
-    for row in session.connection().execute(statements["address"], params):
-        jurisdiction.learn(row.caller_state, row.caller_counties)
+    rows = _with_visibility(
+        session, statements, session.connection().execute(statements["address"], params).all()
+    )
+    for row in rows:
         if row.via == "facility":
+            jurisdiction.learn(row.caller_state, row.caller_counties)
             if row.address_number == typed.number:
                 consider(row, row.key, None)
         elif row.via == "address_alias":
@@ -425,7 +441,7 @@ def _by_address(
                 consider(row, row.key, f"address alias: {row.via_text}")
         elif (
             row.alias_full == typed.street.full
-            and _in_alias_area(row)
+            and _in_alias_area(row, jurisdiction())
             and address_match.registered_street(row.key, typed.number).full == row.street_full
         ):
             # The caller's own agency says this typed street is the registered one here.
@@ -440,11 +456,26 @@ def _by_address(
     return candidates, reading
 
 
-def _in_alias_area(row) -> bool:
+def _in_alias_area(row, area: Jurisdiction | None) -> bool:
     """A street alias applies in its county, or (none given) in its agency's counties."""
     if row.alias_county is not None:
         return row.alias_county == row.county_fips
-    return not row.caller_counties or row.county_fips in row.caller_counties
+    return area is None or not area.counties or row.county_fips in area.counties
+
+
+def _with_visibility(session: Session, statements, rows: list) -> list:
+    """Rows found through an alias come without the visibility check: ask it for them (rare)."""
+    unchecked = [row for row in rows if row.visible is None]
+    if not unchecked:
+        return rows
+    ids = sorted({row.id for row in unchecked})
+    visible = dict(session.connection().execute(statements["visibility"], {"ids": ids}).all())
+    return [
+        row
+        if row.visible is not None
+        else SimpleNamespace(**{**row._asdict(), "visible": bool(visible.get(row.id))})
+        for row in rows
+    ]
 
 
 def _require_unique_street(found: dict, number: str) -> None:
