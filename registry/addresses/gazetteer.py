@@ -65,7 +65,6 @@ def place_key(name: str | None) -> str | None:
 @dataclass(frozen=True)
 class Zip:
     state: str
-    city: str  # the preferred postal city, as a place key
     names: frozenset[str]  # every place key the ZIP answers to (preferred, acceptable, not)
     # The names USPS accepts for it (preferred and acceptable): only these confirm a place.
     # "Not acceptable" names are often whole neighbouring towns (a Boston ZIP lists a dozen).
@@ -146,7 +145,6 @@ def _zips() -> dict[str, Zip]:
         fips, county = counties(row["state"], row.get("county"))
         table[row["zip_code"]] = Zip(
             state=row["state"],
-            city=key(row["city"]),
             names=frozenset(k for k in map(key, names) if k),
             mail_names=frozenset(k for k in map(key, accepted) if k),
             county_fips=fips,

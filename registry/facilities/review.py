@@ -18,12 +18,9 @@ from .. import audit, errors
 from ..addresses import gazetteer
 from ..auth.principal import Principal
 from ..notifications.service import notify
+from ..preplans.lookup import CERTAIN_DISTANCE_M, EARTH_RADIUS_M
 from .models import Facility
 
-# The lookup's certain-match distance for a position (preplans/lookup.py CERTAIN_DISTANCE_M);
-# repeated here, not imported, because the lookup imports this package.
-CERTAIN_DISTANCE_M = 50
-_METRES_PER_DEGREE = 111_195.08
 _WATCHED = ("address_key", "address_key_core", "postal_code", "city_key", "state", "lat", "lon")
 
 
@@ -78,7 +75,7 @@ def conflicts(session: Session, facility: Facility) -> list[Facility]:
     if facility.address_key_core:
         found.update((f.id, f) for f in others_at(session, facility, facility.address_key_core))
     if facility.lat is not None and facility.lon is not None:
-        dlat = CERTAIN_DISTANCE_M / _METRES_PER_DEGREE
+        dlat = math.degrees(CERTAIN_DISTANCE_M / EARTH_RADIUS_M)
         dlon = dlat / max(math.cos(math.radians(facility.lat)), 1e-6)
         with session.no_autoflush:
             near = session.scalars(
