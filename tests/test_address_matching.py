@@ -109,6 +109,11 @@ def test_what_names_no_single_building_is_refused_with_a_reason(text, why):
     assert why in raised.value.reason
 
 
+def test_an_address_that_reads_longer_than_its_key_is_refused():
+    with pytest.raises(addresses.AddressError):
+        addresses.parse_parts("1 A" + "½" * 97, None, "Springfield", "IL", "62701")
+
+
 def test_a_hyphenated_number_is_not_the_same_number_without_its_hyphen():
     assert addresses.parse("123-45 Queens Blvd, NY 11375").number == "123-45"
     assert addresses.parse("12345 Queens Blvd, NY 11375").number == "12345"

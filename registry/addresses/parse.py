@@ -21,6 +21,7 @@ from .streets import DIRECTIONALS, STREET_TYPES, Street, split_words, street
 
 MAX_LENGTH = 300
 MAX_UNIT_LENGTH = 20  # facilities.unit_key
+MAX_KEY_LENGTH = 200  # facilities.address_key
 
 # NENA Address Number Complete: a Wisconsin grid number ("N6W23001"), a northern Illinois one
 # ("39W040", "0S560"), digits with a hyphenated part
@@ -441,6 +442,9 @@ def parse_parts(
     if _landmark:
         raise AddressError("Address line 1 starts with words before the house number.")
     zip5 = (postal_code or "")[:5] or None
+    if len(number) + 1 + len(parsed_street.full) > MAX_KEY_LENGTH:
+        # "½" reads as " 1/2": a line within its 200 characters can outgrow the key column.
+        raise AddressError(f"The address reads longer than {MAX_KEY_LENGTH} characters.")
     return ParsedAddress(
         number=number,
         street=parsed_street,
