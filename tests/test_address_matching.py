@@ -847,3 +847,66 @@ def test_a_facility_found_through_an_alias_keeps_its_visibility(client, make):
     assert body["registered_match"]["id"] == store.id
     shared, _ = _cad(make, org, state="NY")
     assert find(client, shared, text)["facility_id"] == store.id
+
+
+def test_alias_writes_by_role(client, make, app):
+    """The role table for alias writes (mirrored by the OWASP matrix's covered areas): an
+    address alias is written by the facility's managers and admins; a street alias by its
+    agency's users and admins; every other caller is refused and nothing changes."""
+    from registry.aliases.models import AddressAlias, StreetAlias
+
+    org, other_org = make.organization(), make.organization()
+    store = make.facility(
+        org, address_line1="1211 6th Ave", city="New York", state="NY", postal_code="10036"
+    )
+    agency, other_agency = make.agency(state="NY"), make.agency(state="NY")
+    manager, officer = make.manager(org), make.officer(agency)
+    address = client.post(
+        f"{API}/facilities/{store.id}/address-aliases",
+        json={"address": "1211 Avenue of the Americas"},
+        headers=manager,
+    )
+    street = client.post(
+        f"{API}/agencies/{agency.id}/street-aliases",
+        json={"alias": "Ave of the Americas", "street": "6th Ave"},
+        headers=officer,
+    )
+    assert address.status_code == street.status_code == 201
+    outsiders = {
+        "other manager": make.manager(other_org),
+        "other officer": make.officer(other_agency),
+        "cad": make.headers(make.cad_client(agency)),
+        "auditor": make.headers(make.user("auditor")),
+    }
+    items = (
+        (
+            f"{API}/address-aliases/{address.get_json()['id']}",
+            address.headers["ETag"],
+            {"address": "1 Other Pl"},
+        ),
+        (
+            f"{API}/street-aliases/{street.get_json()['id']}",
+            street.headers["ETag"],
+            {"street": "7th Ave"},
+        ),
+    )
+    for name, headers in outsiders.items():
+        for path, etag, change in items:
+            for method, body in (("PATCH", change), ("DELETE", None)):
+                response = client.open(
+                    path, method=method, json=body, headers={**headers, "If-Match": etag}
+                )
+                assert response.status_code in (403, 404), (name, method, path, response.get_json())
+    before = (
+        {(a.id, a.address_key) for a in _all(app, AddressAlias)},
+        {(s.id, s.street_full) for s in _all(app, StreetAlias)},
+    )
+    assert before == (
+        {(address.get_json()["id"], "1211 AVE OF THE AMERICAS")},
+        {(street.get_json()["id"], "6TH AVE")},
+    )
+    # The owners may change them.
+    for path, etag, change in items:
+        owner = manager if "address" in path else officer
+        changed = client.patch(path, json=change, headers={**owner, "If-Match": etag})
+        assert changed.status_code == 200, changed.get_json()

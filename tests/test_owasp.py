@@ -2006,7 +2006,8 @@ def test_api5_the_matrix_covers_every_role_and_every_write_route(client):
     }
     covered = {template.strip("/").split("/")[0] for _m, template, *_ in FUNCTIONS.values()}
     covered |= {"auth", "contacts", "tactical-points", "floor-plans", "mou-documents", "preplans"}
-    # Alias writes by role, item routes included: tests/test_aliases.py.
+    # Alias writes by role, item routes included: tests/test_address_matching.py
+    # (test_alias_writes_by_role).
     covered |= {"address-aliases", "street-aliases"}
     assert areas <= covered, areas - covered
 
