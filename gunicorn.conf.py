@@ -8,3 +8,11 @@ logged without anything that could carry a code. Paths, methods, statuses and ti
 
 # %(U)s is the path without its query string; %(r)s (the request line) and %(q)s would carry it.
 access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms "%(a)s"'
+
+
+def post_worker_init(worker):
+    # Each worker seals the audit trail in a thread (registry/audit/sealer.py): without a sealer
+    # events stay unsealed, and /readyz and `audit verify` fail after the sealing window.
+    from registry.audit import sealer
+
+    sealer.start(worker.wsgi)

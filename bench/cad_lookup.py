@@ -31,7 +31,7 @@ from bench.harness import (
     stop,
     wait_ready,
 )
-from registry import db
+from registry import transaction
 
 WRK_SCRIPT = """
 local paths = {%s}
@@ -130,7 +130,7 @@ def main() -> None:
     for size in args.sizes:
         url = prepare_database(args.postgres, size)
         app = app_for(url)
-        with app.app_context(), db.session_scope() as session:
+        with app.app_context(), transaction.session_scope() as session:
             sites = synthetic.sample_sites(session, 500)
         app.extensions["registry.engine"].dispose()
         rng = random.Random(3)

@@ -60,7 +60,7 @@ from bench.harness import (
     stop,
     wait_ready,
 )
-from registry import db
+from registry import transaction
 from registry.auth.service import create_user
 from registry.contacts.models import Contact
 from registry.facilities.models import Facility
@@ -287,7 +287,7 @@ class Load:
 
 def setup(url: str) -> dict:
     app = app_for(url)
-    with app.app_context(), db.session_scope() as session:
+    with app.app_context(), transaction.session_scope() as session:
         sites = synthetic.sample_sites(session, 200)
         organization_id = session.scalar(
             select(Organization.id).where(Organization.name == "Bench Partner 0")

@@ -22,7 +22,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench import synthetic  # noqa: E402
-from registry import create_app, db  # noqa: E402
+from registry import create_app, transaction  # noqa: E402
 from registry.facilities.models import Facility  # noqa: E402
 
 KEYS = {
@@ -91,7 +91,7 @@ def prepare_database(
     )
     started = time.monotonic()
     app = app_for(url)
-    with app.app_context(), db.session_scope() as session:
+    with app.app_context(), transaction.session_scope() as session:
         synthetic.seed(session, size)
         synthetic.reset_sequences(session)
     app.extensions["registry.engine"].dispose()

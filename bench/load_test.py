@@ -37,7 +37,7 @@ from bench.harness import (
     stop,
     wait_ready,
 )
-from registry import db
+from registry import transaction
 from registry.agencies.models import Agency
 from registry.auth.models import User
 from registry.auth.service import create_user
@@ -57,7 +57,7 @@ def ensure_user(session, username: str, **binding) -> None:
 def build_plan(url: str, args) -> dict:
     """Accounts and targets for the locust users, read from (and added to) the seeded database."""
     app = app_for(url)
-    with app.app_context(), db.session_scope() as session:
+    with app.app_context(), transaction.session_scope() as session:
         sites = synthetic.sample_sites(session, args.sites)
         agency_id = session.scalar(
             select(Agency.id).where(Agency.name == "Bench Police Department")

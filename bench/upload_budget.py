@@ -40,7 +40,7 @@ from sqlalchemy import select
 
 from bench import synthetic
 from bench.harness import KEYS, ROOT, app_for, call, start_server, stop, wait_ready
-from registry import db
+from registry import transaction
 from registry.agencies.models import Agency
 from registry.auth.models import CadClient, User
 from registry.auth.passwords import hash_secret
@@ -115,7 +115,7 @@ def prepare(directory: Path) -> tuple[str, int, list]:
         cwd=ROOT, env=env, check=True, capture_output=True,
     )  # fmt: skip
     app = app_for(url)
-    with app.app_context(), db.session_scope() as session:
+    with app.app_context(), transaction.session_scope() as session:
         facility_id = seed(session, 300)
         sites = synthetic.sample_sites(session, 300)
     app.extensions["registry.engine"].dispose()

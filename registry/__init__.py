@@ -3,10 +3,10 @@
 from flask import Flask
 from sqlalchemy import text
 
-from . import db, encryption, errors
+from . import db, encryption, errors, transaction
 from .addresses import gazetteer
 from .api import AUTHORIZATIONS, RegistryApi, install_models
-from .audit.trail import event_beyond_head
+from .audit import trail
 from .config import load_config
 
 API_PREFIX = "/api/v1"
@@ -88,7 +88,7 @@ def register_api(app: Flask) -> None:
         "served to public-safety agencies and their dispatch (CAD) systems.",
         authorizations=AUTHORIZATIONS,
         catch_all_404s=True,
-        decorators=[db.transactional],
+        decorators=[transaction.transactional],
     )
     for namespace in (
         auth,
@@ -125,19 +125,32 @@ def register_health(app: Flask) -> None:
         try:
             with db.engine().connect() as connection:
                 connection.execute(text("SELECT 1"))
-                planted = event_beyond_head(connection)
+                audit = trail.health(connection, app.config["REGISTRY_AUDIT_SEAL_WINDOW"])
         except Exception:
             app.logger.warning("readiness check: database unreachable")
             return errors.problem(503, "The database is unreachable.", "not-ready")
-        if planted is not None:
-            # Every audited request fails once the head reaches that event: say so here, where
-            # operators look, and before it does (the seq stays in the log: this is public).
-            app.logger.error("readiness check: audit event %d lies beyond the chain head", planted)
+        if audit.beyond is not None:
+            # Sealing has stopped at that event: say so here, where operators look (the seq
+            # stays in the log: this is public).
+            app.logger.error(
+                "readiness check: audit event %d lies beyond the chain head", audit.beyond
+            )
             return errors.problem(
                 503,
-                "The audit trail cannot be appended: an event lies beyond its chain head. "
+                "The audit trail cannot be sealed: an event lies beyond its chain head. "
                 "See the log and 'flask audit verify'.",
                 "audit-trail-broken",
+            )
+        if audit.unsealed_since is not None:
+            app.logger.error(
+                "readiness check: audit events wait unsealed since %s; is a sealer running?",
+                audit.unsealed_since.isoformat(),
+            )
+            return errors.problem(
+                503,
+                "Audit events are waiting to be sealed longer than they should: no sealer is "
+                "running. See the log and 'flask audit verify'.",
+                "audit-trail-unsealed",
             )
         return {"status": "ready"}
 

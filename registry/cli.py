@@ -10,7 +10,7 @@ from alembic.config import Config as AlembicConfig
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
-from . import audit, db, history
+from . import audit, history, transaction
 from .audit.cli import audit_group
 from .facilities.cli import secrets_group
 from .floorplans.cli import files_group
@@ -73,7 +73,7 @@ def create_user(username, role, organization_id, agency_id):
     password = os.environ.get("REGISTRY_PASSWORD") or click.prompt(
         "Password", hide_input=True, confirmation_prompt=True
     )
-    with db.session_scope() as session:
+    with transaction.session_scope() as session:
         user = create(
             session,
             username=username,
@@ -101,7 +101,7 @@ def seed_demo():
     from .demo import DemoRefused, load_demo
 
     try:
-        with db.session_scope() as session:
+        with transaction.session_scope() as session:
             click.echo(load_demo(session))
     except DemoRefused as refusal:
         raise click.ClickException(str(refusal)) from None

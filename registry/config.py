@@ -35,6 +35,8 @@
 | `REGISTRY_RATELIMIT_KEY_PREFIX` | prefix of the counters' keys (several deployments on one Redis) | `registry` |
 | `REGISTRY_CORS_ORIGINS` | comma-separated browser origins allowed to call the API | none |
 | `REGISTRY_FIELD_KEYS` | keys that encrypt access-point secrets: `id:base64url-32-byte-key`, comma-separated; keep old keys listed until `secrets rotate` has run | development: `dev1`, generated into `instance/`; production: required |
+| `REGISTRY_AUDIT_SEAL_INTERVAL` | seconds between the audit sealer's rounds in each server process (0: no sealer in this process) | 0.25 |
+| `REGISTRY_AUDIT_SEAL_WINDOW_SECONDS` | how long an audit event may wait unsealed before `audit verify` and /readyz fail | 60 |
 | `REGISTRY_FIELD_KEY_ID` | the key new secrets are sealed with | the first key listed |
 """
 
@@ -112,6 +114,12 @@ def load_config(overrides: dict | None = None) -> dict:
         ),
         # The longest an incident's break-glass access lasts (closing the incident ends it).
         "REGISTRY_BREAK_GLASS_HOURS": float(os.environ.get("REGISTRY_BREAK_GLASS_HOURS", 12)),
+        # Audit sealing (audit/trail.py): how often each server process seals, and how late an
+        # unsealed event may be before the trail counts as broken (no sealer is running).
+        "REGISTRY_AUDIT_SEAL_INTERVAL": float(os.environ.get("REGISTRY_AUDIT_SEAL_INTERVAL", 0.25)),
+        "REGISTRY_AUDIT_SEAL_WINDOW": timedelta(
+            seconds=float(os.environ.get("REGISTRY_AUDIT_SEAL_WINDOW_SECONDS", 60))
+        ),
         # restx: keep errors ours (see errors.py), emit every model, no 404 "did you mean".
         "ERROR_INCLUDE_MESSAGE": False,
         "RESTX_INCLUDE_ALL_MODELS": True,

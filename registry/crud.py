@@ -2,7 +2,7 @@
 
 A resource area subclasses `RecordService` and states its policy in two hooks:
 `read_filter(principal)` (a SQL clause) and `may_write(principal, record)`. Services flush and
-never commit (db.transactional commits once per request).
+never commit (transaction.transactional commits once per request).
 """
 
 from sqlalchemy import func, select, true

@@ -1,9 +1,7 @@
-"""Database engine, the per-request session and the one place that commits."""
+"""Database engine, the per-request session and the base of every model. Transactions end in
+registry/transaction.py."""
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, date, datetime
-from functools import wraps
 
 from flask import current_app, g
 from sqlalchemy import DateTime, Integer, MetaData, Table, create_engine, event
@@ -134,43 +132,3 @@ def session() -> Session:
 
 def engine() -> Engine:
     return current_app.extensions["registry.engine"]
-
-
-def transactional(view):
-    """Commit once after a view succeeds; roll back on any exception, except a refusal that
-    must leave a trace (`keep_changes`: a failed login, a refused reveal).
-
-    Services only flush. This decorator wraps every API resource, so there is exactly one
-    commit point per request.
-    """
-
-    @wraps(view)
-    def wrapper(*args, **kwargs):
-        try:
-            response = view(*args, **kwargs)
-            if "db_session" in g:
-                g.db_session.commit()
-            return response
-        except BaseException as error:
-            if "db_session" in g:
-                if getattr(error, "keep_changes", False):
-                    g.db_session.commit()
-                else:
-                    g.db_session.rollback()
-            raise
-
-    return wrapper
-
-
-@contextmanager
-def session_scope() -> Iterator[Session]:
-    """A session for CLI commands and scripts: commit on success, roll back on error."""
-    s = current_app.extensions["registry.sessionmaker"]()
-    try:
-        yield s
-        s.commit()
-    except BaseException:
-        s.rollback()
-        raise
-    finally:
-        s.close()

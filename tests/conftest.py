@@ -13,7 +13,7 @@ import pytest
 from alembic import command as alembic_command
 from sqlalchemy import text
 
-from registry import create_app, db
+from registry import create_app, db, transaction
 from registry.agencies.models import Agency
 from registry.auth.models import CadClient, User
 from registry.auth.passwords import hash_secret
@@ -139,7 +139,7 @@ class Factory:
         return self._n
 
     def _save(self, record):
-        with self.app.app_context(), db.session_scope() as session:
+        with self.app.app_context(), transaction.session_scope() as session:
             session.add(record)
             session.flush()
             session.expunge(record)
@@ -191,7 +191,7 @@ class Factory:
             "effective_date": date.today() - timedelta(days=1),
             "covers_all_facilities": not facilities,
         }
-        with self.app.app_context(), db.session_scope() as session:
+        with self.app.app_context(), transaction.session_scope() as session:
             mou = Mou(**{**values, **fields})
             mou.scope_rows = [MouScope(scope=s) for s in scopes]
             mou.facilities = [session.get(Facility, f.id) for f in facilities]
@@ -253,13 +253,22 @@ def count(app, model, *where) -> int:
     """Rows of `model` in the database right now (committed state)."""
     from sqlalchemy import func, select
 
-    with app.app_context(), db.session_scope() as session:
+    with app.app_context(), transaction.session_scope() as session:
         return session.scalar(select(func.count()).select_from(model).where(*where))
+
+
+def seal(app) -> int:
+    """Seal the audit events waiting, as the server's sealer thread does every fraction of a
+    second (tests run no sealer, so what is sealed when is up to the test)."""
+    from registry.audit.trail import seal_all
+
+    with app.app_context():
+        return seal_all(app.extensions["registry.sessionmaker"])
 
 
 def fetch(app, model, record_id):
     """A fresh copy of one row from the database, or None."""
-    with app.app_context(), db.session_scope() as session:
+    with app.app_context(), transaction.session_scope() as session:
         record = session.get(model, record_id)
         if record is not None:
             session.expunge(record)

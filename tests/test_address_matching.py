@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from registry import addresses, db
+from registry import addresses, transaction
 from registry.addresses import gazetteer, streets
 from registry.auth.principal import Principal
 from registry.facilities.models import Facility
@@ -483,7 +483,7 @@ def test_an_agencys_street_alias_applies_in_its_state_only(client, make):
 def _all(app, model):
     from sqlalchemy import select
 
-    with app.app_context(), db.session_scope() as session:
+    with app.app_context(), transaction.session_scope() as session:
         rows = session.scalars(select(model)).all()
         for r in rows:
             session.expunge(r)
@@ -626,7 +626,7 @@ def test_no_contradicting_part_ever_makes_an_answer_certain(app, make):
     )
     def check(street, unit, locality, kind):
         text = f"1700 {street[0]}{unit}{locality}"
-        with app.app_context(), db.session_scope() as session:
+        with app.app_context(), transaction.session_scope() as session:
             base = lookup(session, principal, LookupQuery(address=text))
             assert base.status == "matched" and base.facility_id == store.id, text
             matched.add(text)

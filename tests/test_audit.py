@@ -10,27 +10,32 @@ import pytest
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from registry import db
+from registry import transaction
 from registry.audit.models import AuditEvent, AuditHead
 from registry.audit.trail import verify
 from registry.db import utcnow
+from registry.facilities.models import Facility
 
-from .conftest import PASSWORD, assert_problem, count
+from .conftest import PASSWORD, assert_problem, count, seal
 
 API = "/api/v1"
 EVENTS = f"{API}/audit-events"
 
 
 def events(app, *where) -> list[AuditEvent]:
-    with app.app_context(), db.session_scope() as session:
+    """The events in chain order, after sealing what waits."""
+    seal(app)
+    with app.app_context(), transaction.session_scope() as session:
         rows = session.scalars(select(AuditEvent).where(*where).order_by(AuditEvent.seq)).all()
         session.expunge_all()
         return rows
 
 
-def check(app):
-    with app.app_context(), db.session_scope() as session:
-        return verify(session)
+def check(app, sealed_first: bool = True):
+    if sealed_first:
+        seal(app)
+    with app.app_context(), transaction.session_scope() as session:
+        return verify(session, app.config["REGISTRY_AUDIT_SEAL_WINDOW"])
 
 
 @pytest.fixture
@@ -128,7 +133,7 @@ def test_the_chain_verifies_and_detects_an_edited_row(app, client, make, site):
         client.get(f"{API}/preplans/{facility.id}", headers=headers)
     result = check(app)
     assert result.ok and result.events == 3
-    with app.app_context(), db.session_scope() as session:
+    with app.app_context(), transaction.session_scope() as session:
         session.execute(update(AuditEvent).where(AuditEvent.seq == 2).values(actor="user:999"))
     result = check(app)
     assert not result.ok and result.first_bad_seq == 2
@@ -140,11 +145,12 @@ def test_the_chain_detects_a_deleted_row_and_a_cut_tail(app, client, make, site)
     headers = make.manager(org)
     for _ in range(4):
         client.get(f"{API}/preplans/{facility.id}", headers=headers)
-    with app.app_context(), db.session_scope() as session:
+    seal(app)
+    with app.app_context(), transaction.session_scope() as session:
         session.execute(delete(AuditEvent).where(AuditEvent.seq == 4))
     result = check(app)
     assert not result.ok and "head" in result.problem
-    with app.app_context(), db.session_scope() as session:
+    with app.app_context(), transaction.session_scope() as session:
         session.execute(delete(AuditEvent).where(AuditEvent.seq == 2))
     result = check(app)
     assert not result.ok and result.first_bad_seq == 2 and "missing" in result.problem
@@ -155,9 +161,10 @@ def test_a_rewritten_row_with_a_recomputed_hash_breaks_the_next_link(app, client
     headers = make.manager(org)
     for _ in range(3):
         client.get(f"{API}/preplans/{facility.id}", headers=headers)
+    seal(app)
     from registry.audit.trail import HASHED, _digest
 
-    with app.app_context(), db.session_scope() as session:
+    with app.app_context(), transaction.session_scope() as session:
         row = session.scalar(select(AuditEvent).where(AuditEvent.seq == 1))
         row.actor = "user:999"
         row.hash = _digest({name: getattr(row, name) for name in HASHED})
@@ -170,8 +177,14 @@ def test_the_verify_command_exits_non_zero_when_broken(app, client, make, site):
     client.get(f"{API}/preplans/{facility.id}", headers=make.manager(org))
     runner = app.test_cli_runner()
     result = runner.invoke(args=["audit", "verify"])
+    # Not sealed yet, and only just committed: waiting, not broken.
+    assert result.exit_code == 0 and "intact: 0 events" in result.output
+    assert "1 newer events wait to be sealed" in result.output
+    result = runner.invoke(args=["audit", "seal"])
+    assert result.exit_code == 0 and "sealed 1 events" in result.output
+    result = runner.invoke(args=["audit", "verify"])
     assert result.exit_code == 0 and "intact: 1 events" in result.output
-    with app.app_context(), db.session_scope() as session:
+    with app.app_context(), transaction.session_scope() as session:
         session.execute(update(AuditEvent).values(details={"forged": True}))
     result = runner.invoke(args=["audit", "verify"])
     assert result.exit_code == 1 and "BROKEN" in result.output
@@ -206,7 +219,7 @@ def test_concurrent_appends_keep_one_gapless_chain(app, make, site):
     result = check(app)
     assert result.ok and result.events == 30, [(e.seq, e.action, e.actor) for e in events(app)]
     assert [r.seq for r in events(app)] == list(range(1, 31))
-    with app.app_context(), db.session_scope() as session:
+    with app.app_context(), transaction.session_scope() as session:
         assert session.get(AuditHead, 1).seq == 30
 
 
@@ -224,6 +237,7 @@ def trail(app, client, make, site):
     client.get(f"{API}/preplans/{facility.id}", headers=make.headers(manager))
     client.get(f"{API}/preplans/{other.id}", headers=make.headers(admin))
     client.get(f"{API}/preplans/{facility.id}", headers=make.headers(admin))
+    seal(app)
     return facility, other, manager, admin
 
 
@@ -341,32 +355,56 @@ def statements(app):
     sa_event.remove(engine, "before_cursor_execute", note)
 
 
-def test_only_transactions_that_just_record_reads_skip_the_wal_flush(
-    app, client, make, site, statements
-):
+def test_an_event_commits_in_the_transaction_it_records(app, client, make, site, statements):
     org, facility = site
     headers = make.manager(org)
     url = f"{API}/facilities/{facility.id}"
-    postgres = app.extensions["registry.engine"].dialect.name == "postgresql"
-    client.get(f"{API}/preplans/{facility.id}", headers=headers)
-    asynchronous = [s for s in statements if "synchronous_commit" in s]
-    assert len(asynchronous) == (1 if postgres else 0)
-    statements.clear()
     etag = client.get(url, headers=headers).headers["ETag"]
     statements.clear()
     response = client.patch(url, json={"hazards": "x"}, headers={**headers, "If-Match": etag})
     assert response.status_code == 200
-    # A data change (and its audit row) is committed durably.
-    assert not [s for s in statements if "synchronous_commit" in s]
-    assert any(s.startswith("INSERT INTO audit_events") for s in statements)
+    update_at = next(i for i, s in enumerate(statements) if s.startswith("UPDATE facilities"))
+    insert_at = next(
+        i for i, s in enumerate(statements) if s.startswith("INSERT INTO audit_events")
+    )
+    # Same transaction: nothing ends it between the change and its event, and the head row is
+    # not touched on the request path (the sealer moves it).
+    between = statements[update_at:insert_at]
+    assert not [s for s in between if s.startswith(("COMMIT", "ROLLBACK"))]
+    assert not [s for s in statements if "audit_head" in s]
+
+
+@pytest.mark.parametrize("writes", [False, True])
+def test_only_transactions_that_just_record_reads_skip_the_wal_flush(app, make, site, writes):
+    """A pre-plan view commits without waiting for the WAL flush; a data change never does."""
+    if app.extensions["registry.engine"].dialect.name != "postgresql":
+        pytest.skip("synchronous_commit is PostgreSQL's")
+    from sqlalchemy import text
+
+    from registry.audit import trail
+
+    _org, facility = site
+    with app.app_context(), transaction.session_scope() as session:
+        if writes:
+            session.execute(
+                update(Facility).where(Facility.id == facility.id).values(hazards="Propane")
+            )
+        else:
+            session.get(Facility, facility.id)
+        trail.record(session, None, "preplan.view", record_type="facility", record_id=1)
+        trail.append(session)
+        setting = session.scalar(text("SHOW synchronous_commit"))
+    assert setting == ("on" if writes else "off")
 
 
 def test_events_appended_during_verification_are_not_an_alarm(app, client, make, site):
-    """verify reads the head first: a lookup appending meanwhile is not tampering."""
+    """verify reads the head first: a lookup appending, or a sealer sealing, meanwhile is not
+    tampering."""
     org, facility = site
     headers = make.manager(org)
     for _ in range(3):
         client.get(f"{API}/preplans/{facility.id}", headers=headers)
+    seal(app)
     from registry.audit import trail
 
     real_scalars = Session.scalars
@@ -376,15 +414,16 @@ def test_events_appended_during_verification_are_not_an_alarm(app, client, make,
         result = real_scalars(self, *args, **kwargs)
         if not appended:
             appended.append(client.get(f"{API}/preplans/{facility.id}", headers=headers))
+            appended.append(seal(app))
         return result
 
-    with app.app_context(), db.session_scope() as session:
+    with app.app_context(), transaction.session_scope() as session:
         Session.scalars = scalars_then_append
         try:
-            result = trail.verify(session)
+            result = trail.verify(session, app.config["REGISTRY_AUDIT_SEAL_WINDOW"])
         finally:
             Session.scalars = real_scalars
-    assert appended and appended[0].status_code == 200
+    assert appended and appended[0].status_code == 200 and appended[1] == 1
     assert result.ok and result.events == 3
     assert check(app).events == 4
 
@@ -394,12 +433,13 @@ def test_a_deleted_head_is_reported_and_then_recorded_in_the_chain(app, client, 
     headers = make.manager(org)
     for _ in range(3):
         client.get(f"{API}/preplans/{facility.id}", headers=headers)
-    with app.app_context(), db.session_scope() as session:
+    seal(app)
+    with app.app_context(), transaction.session_scope() as session:
         session.execute(delete(AuditEvent).where(AuditEvent.seq == 3))
         session.execute(delete(AuditHead))
-    result = check(app)
+    result = check(app, sealed_first=False)
     assert not result.ok and "head is missing" in result.problem
-    # The next append puts the head back and says so in the trail itself.
+    # The next sealing puts the head back and says so in the trail itself.
     client.get(f"{API}/preplans/{facility.id}", headers=headers)
     actions = [e.action for e in events(app)]
     assert actions[-2:] == ["audit.head_restored", "preplan.view"]

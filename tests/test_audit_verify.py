@@ -1,39 +1,46 @@
-"""Verifying the audit trail's ends (issue 15, item 4): an event beyond the chain head or before
-its start, and a missing chain head, break verification; an append that collides with a planted
-event is loud (log, 503 problem, /readyz), not a stream of 409s; a trail wiped with its head
-starts again with a marker that verification names."""
+"""Verifying the audit trail's ends (issue 15, item 4; sealing since issue 14): an event beyond
+the chain head or before its start, and a missing chain head, break verification; sealing that
+collides with a planted event is loud (log, /readyz) while requests go on, their events waiting
+unsealed; a trail wiped with its head starts again with a marker that verification names."""
 
 import logging
 import threading
+import time
+from datetime import timedelta
 
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 
-from registry import db
+from registry import transaction
 from registry.audit.models import AuditEvent, AuditHead
-from registry.audit.trail import HASHED, _digest, verify
+from registry.audit.sealer import Sealer
+from registry.audit.trail import HASHED, AuditTrailBroken, _digest, verify
 from registry.db import utcnow
 
-from .conftest import assert_problem
+from .conftest import assert_problem, seal
 
 API = "/api/v1"
 EVENTS = f"{API}/audit-events"
 RESTORED = "audit.head_restored"
 
 
-def check(app):
-    with app.app_context(), db.session_scope() as session:
-        return verify(session)
+def check(app, sealed_first: bool = True):
+    if sealed_first:
+        seal(app)
+    with app.app_context(), transaction.session_scope() as session:
+        return verify(session, app.config["REGISTRY_AUDIT_SEAL_WINDOW"])
 
 
 def actions(app) -> list[tuple[int, str]]:
-    with app.app_context(), db.session_scope() as session:
+    """(seq, action) in chain order, after sealing what waits."""
+    seal(app)
+    with app.app_context(), transaction.session_scope() as session:
         return session.execute(select(AuditEvent.seq, AuditEvent.action).order_by("seq")).all()
 
 
 def plant(app, seq: int) -> None:
     """Insert an event at `seq` without moving the head, hashed and linked like a real one."""
-    with app.app_context(), db.session_scope() as session:
+    with app.app_context(), transaction.session_scope() as session:
         previous = session.scalar(select(AuditEvent.hash).where(AuditEvent.seq == seq - 1))
         row = {
             "seq": seq,
@@ -56,21 +63,22 @@ def plant(app, seq: int) -> None:
 
 
 def wipe(app, head: bool = True) -> None:
-    with app.app_context(), db.session_scope() as session:
+    with app.app_context(), transaction.session_scope() as session:
         session.execute(delete(AuditEvent))
         if head:
             session.execute(delete(AuditHead))
 
 
 @pytest.fixture
-def viewed(make, client):
-    """A facility whose pre-plan its manager viewed three times: events 1-3."""
+def viewed(app, make, client):
+    """A facility whose pre-plan its manager viewed three times: events 1-3, sealed."""
     org = make.organization()
     facility = make.facility(org)
     headers = make.manager(org)
     url = f"{API}/preplans/{facility.id}"
     for _ in range(3):
         assert client.get(url, headers=headers).status_code == 200
+    assert seal(app) == 3
     return url, headers
 
 
@@ -100,32 +108,32 @@ def test_an_event_before_the_start_breaks_verification(app, viewed, seq):
     assert "before the start" in result.problem
 
 
-def test_an_append_onto_a_planted_event_is_loud_and_clears_once_it_is_removed(
+def test_sealing_onto_a_planted_event_is_loud_and_resumes_once_it_is_removed(
     app, client, make, viewed, caplog
 ):
     url, headers = viewed
     plant(app, 4)
     caplog.set_level(logging.ERROR, logger="registry")
-    response = client.get(url, headers=headers)
-    body = assert_problem(response, 503)
-    assert body["type"].endswith("audit-trail-broken")
-    assert "Retry-After" not in response.headers  # retrying does not help until someone acts
+    # The request does not depend on the chain: it is served, and its event waits unsealed.
+    assert client.get(url, headers=headers).status_code == 200
+    with pytest.raises(AuditTrailBroken):
+        seal(app)
     assert any(
         r.levelno == logging.CRITICAL and "event 4" in r.getMessage() for r in caplog.records
     )
-    # The head did not move: the failed request left nothing behind.
-    assert actions(app)[-1] == (4, "facility.update")
-    with app.app_context(), db.session_scope() as session:
+    # The head did not move, and the waiting event is still waiting.
+    with app.app_context(), transaction.session_scope() as session:
         assert session.get(AuditHead, 1).seq == 3
+        assert session.scalar(select(func.count()).where(AuditEvent.seq.is_(None))) == 1
     ready = assert_problem(client.get("/readyz"), 503)
     assert ready["type"].endswith("audit-trail-broken")
     assert "audit event 4 lies beyond the chain head" in caplog.text  # the number: log only
 
-    with app.app_context(), db.session_scope() as session:
+    with app.app_context(), transaction.session_scope() as session:
         session.execute(delete(AuditEvent).where(AuditEvent.seq == 4))
     assert client.get("/readyz").status_code == 200
     assert client.get(url, headers=headers).status_code == 200
-    assert check(app).ok and check(app).events == 4
+    assert check(app).ok and check(app).events == 5
 
 
 def viewed_facility_id(url: str) -> int:
@@ -140,7 +148,7 @@ def test_a_planted_event_far_ahead_is_already_reported_by_readyz(app, client, vi
     assert "audit event 10000 lies beyond the chain head" in caplog.text
 
 
-def test_a_write_onto_a_planted_event_is_503_not_409_and_changes_nothing(app, client, make, viewed):
+def test_a_write_while_an_event_is_planted_commits_with_its_event(app, client, make, viewed):
     url, headers = viewed
     plant(app, 4)
     facility_url = f"{API}/facilities/{viewed_facility_id(url)}"
@@ -150,8 +158,11 @@ def test_a_write_onto_a_planted_event_is_503_not_409_and_changes_nothing(app, cl
         json={"hazards": "Propane"},
         headers={**headers, "If-Match": current.headers["ETag"]},
     )
-    assert_problem(response, 503)
-    assert client.get(facility_url, headers=headers).json["hazards"] is None
+    assert response.status_code == 200
+    assert client.get(facility_url, headers=headers).json["hazards"] == "Propane"
+    with app.app_context(), transaction.session_scope() as session:
+        waiting = session.scalars(select(AuditEvent.action).where(AuditEvent.seq.is_(None)))
+        assert "facility.update" in list(waiting)
 
 
 # --- a missing head --------------------------------------------------------------------------
@@ -162,9 +173,9 @@ def test_a_missing_head_breaks_verification(app, client, make, viewed, events_to
     if events_too:
         wipe(app)
     else:
-        with app.app_context(), db.session_scope() as session:
+        with app.app_context(), transaction.session_scope() as session:
             session.execute(delete(AuditHead))
-    result = check(app)
+    result = check(app, sealed_first=False)
     assert not result.ok and "head is missing" in result.problem
     assert result.events == (0 if events_too else 3)
     outcome = app.test_cli_runner().invoke(args=["audit", "verify"])
@@ -182,7 +193,7 @@ def test_a_wiped_trail_starts_again_with_a_marker_that_verification_names(
     assert client.get(url, headers=headers).status_code == 200
     assert actions(app) == [(1, RESTORED), (2, "preplan.view")]
     assert any("head was missing" in r.getMessage() for r in caplog.records)
-    with app.app_context(), db.session_scope() as session:
+    with app.app_context(), transaction.session_scope() as session:
         marker = session.scalar(select(AuditEvent).where(AuditEvent.seq == 1))
         assert marker.details["resumed_after_event"] == 0
     result = check(app)
@@ -193,7 +204,7 @@ def test_a_wiped_trail_starts_again_with_a_marker_that_verification_names(
     assert body["ok"] is True and body["head_restored_at"] == [1]
 
 
-def test_racing_appends_after_a_wipe_write_one_marker(app, make, viewed):
+def test_racing_sealers_after_a_wipe_write_one_marker(app, make, viewed):
     url, headers = viewed
     wipe(app)
     failures = []
@@ -204,6 +215,7 @@ def test_racing_appends_after_a_wipe_write_one_marker(app, make, viewed):
             response = client.get(url, headers=headers)
             if response.status_code != 200:
                 failures.append(response.status_code)
+            seal(app)
 
     threads = [threading.Thread(target=view) for _ in range(4)]
     for thread in threads:
@@ -220,3 +232,44 @@ def test_racing_appends_after_a_wipe_write_one_marker(app, make, viewed):
 def test_an_intact_trail_names_no_restoration(app, viewed):
     result = check(app)
     assert result.ok and result.events == 3 and result.head_restored_at == []
+
+
+# --- the sealing window -------------------------------------------------------------------------
+
+
+def test_events_left_unsealed_past_the_window_fail_verification_and_readiness(
+    app, client, make, viewed, monkeypatch
+):
+    url, headers = viewed
+    assert client.get(url, headers=headers).status_code == 200
+    result = check(app, sealed_first=False)
+    assert result.ok and result.events == 3 and result.unsealed == 1  # waiting, in time
+    assert client.get("/readyz").status_code == 200
+    # As if no sealer had run for longer than the window.
+    monkeypatch.setitem(app.config, "REGISTRY_AUDIT_SEAL_WINDOW", timedelta(0))
+    result = check(app, sealed_first=False)
+    assert not result.ok and "no sealer is keeping up" in result.problem
+    assert result.unsealed == 1 and result.oldest_unsealed_at is not None
+    ready = assert_problem(client.get("/readyz"), 503)
+    assert ready["type"].endswith("audit-trail-unsealed")
+    outcome = app.test_cli_runner().invoke(args=["audit", "verify"])
+    assert outcome.exit_code == 1 and "no sealer is keeping up" in outcome.output
+    # A sealer catches up, and the trail is whole again.
+    assert seal(app) == 1
+    assert check(app, sealed_first=False).ok
+    assert client.get("/readyz").status_code == 200
+
+
+def test_the_sealer_thread_seals_what_requests_append(app, client, viewed):
+    url, headers = viewed
+    for _ in range(5):
+        assert client.get(url, headers=headers).status_code == 200
+    sealer = Sealer(app, interval=0.01).start()
+    try:
+        deadline = time.monotonic() + 30
+        while check(app, sealed_first=False).events < 8 and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        sealer.stop()
+    result = check(app, sealed_first=False)
+    assert result.ok and result.events == 8 and result.unsealed == 0

@@ -12,7 +12,7 @@ from flask_jwt_extended import create_access_token, create_refresh_token
 from sqlalchemy import update
 
 from registry import config as registry_config
-from registry import create_app, db
+from registry import create_app, db, transaction
 from registry.auth import service as auth_service
 from registry.auth.models import CadClient, RevokedToken, User
 from registry.organizations.models import Organization
@@ -43,12 +43,12 @@ def claims_of(token: str) -> dict:
 
 
 def set_columns(app, model, record_id, **values) -> None:
-    with app.app_context(), db.session_scope() as session:
+    with app.app_context(), transaction.session_scope() as session:
         session.execute(update(model).where(model.id == record_id).values(**values))
 
 
 def delete_row(app, model, record_id) -> None:
-    with app.app_context(), db.session_scope() as session:
+    with app.app_context(), transaction.session_scope() as session:
         session.delete(session.get(model, record_id))
 
 
@@ -755,7 +755,7 @@ def test_cli_create_user_with_password_from_environment(app, client, monkeypatch
     assert result.exit_code == 0, result.output
     assert "created user ops-admin" in result.output
     assert NEW_PASSWORD not in result.output
-    with app.app_context(), db.session_scope() as session:
+    with app.app_context(), transaction.session_scope() as session:
         user = session.query(User).filter_by(username="ops-admin").one()
         assert (user.role, user.is_active, user.organization_id, user.agency_id) == (
             "admin",

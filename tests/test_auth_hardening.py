@@ -13,7 +13,7 @@ from flask_jwt_extended import create_access_token
 from sqlalchemy import select, update
 
 from registry import config as registry_config
-from registry import db
+from registry import transaction
 from registry.agencies.models import Agency
 from registry.audit.models import AuditEvent
 from registry.auth import passwords
@@ -43,12 +43,12 @@ def bearer(token: str) -> dict:
 
 
 def set_columns(app, model, record_id, **values) -> None:
-    with app.app_context(), db.session_scope() as session:
+    with app.app_context(), transaction.session_scope() as session:
         session.execute(update(model).where(model.id == record_id).values(**values))
 
 
 def audit_events(app, action=None) -> list[AuditEvent]:
-    with app.app_context(), db.session_scope() as session:
+    with app.app_context(), transaction.session_scope() as session:
         query = select(AuditEvent).order_by(AuditEvent.seq)
         if action:
             query = query.where(AuditEvent.action == action)

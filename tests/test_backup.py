@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from registry import create_app, db
+from registry import create_app, db, transaction
 from registry.backup import BackupError, backup, restore
 from registry.facilities.models import Facility
 from registry.floorplans.storage import LocalBlobStore, S3BlobStore
@@ -113,7 +113,7 @@ def test_the_commands_back_up_and_restore(app, make, tmp_path):
     runner = app.test_cli_runner()
     result = runner.invoke(args=["backup", str(tmp_path / "nightly")])
     assert result.exit_code == 0, result.output
-    with app.app_context(), db.session_scope() as session:
+    with app.app_context(), transaction.session_scope() as session:
         session.delete(session.get(Facility, kept.id))
     assert count(app, Facility) == 0
     result = runner.invoke(args=["restore", str(tmp_path / "nightly"), "--yes"])

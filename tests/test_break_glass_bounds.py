@@ -18,7 +18,7 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import select, update
 
-from registry import db
+from registry import transaction
 from registry.audit.models import AuditEvent
 from registry.db import utcnow
 from registry.incidents.models import Incident
@@ -125,7 +125,7 @@ def test_an_agency_user_outside_the_jurisdiction_is_recorded_but_granted_nothing
     assert_no_access(client, store, officer)
     assert count(app, Notification) == 0
     # The attempt is an event at the facility, with why nothing was granted.
-    with app.app_context(), db.session_scope() as session:
+    with app.app_context(), transaction.session_scope() as session:
         event = session.scalar(select(AuditEvent).where(AuditEvent.action == "incident.open"))
         assert event.facility_id == store.facility.id and event.break_glass is False
         refused = event.details["break_glass_refused_because"]
@@ -171,7 +171,7 @@ def test_an_ordinary_incident_under_a_data_sharing_mou_reveals_nothing(app, clie
 
         body = assert_problem(response, 403)
         assert "break-glass" in body["detail"] and CODE not in response.get_data(as_text=True)
-    with app.app_context(), db.session_scope() as session:
+    with app.app_context(), transaction.session_scope() as session:
         events = session.scalars(
             select(AuditEvent).where(AuditEvent.action == "access_point.reveal")
         ).all()
@@ -211,7 +211,7 @@ def test_the_facilitys_manager_ends_a_grant_early(app, client, make, store):
     seen = client.get(f"{INCIDENTS}/{incident['id']}", headers=cad).json
     assert seen["break_glass_end_reason"] == REASON
     assert seen["break_glass_ended_by"] == body["break_glass_ended_by"]
-    with app.app_context(), db.session_scope() as session:
+    with app.app_context(), transaction.session_scope() as session:
         (event,) = session.scalars(
             select(AuditEvent).where(AuditEvent.action == "incident.break_glass_end")
         ).all()
@@ -288,7 +288,7 @@ def test_only_a_live_grant_can_be_ended(app, client, make, store):
     assert_problem(end(client, incident["id"], store.manager), 409)  # already ended
 
     expired = opening(client, make.headers(make.cad_client(make.agency())), number="MA-2")
-    with app.app_context(), db.session_scope() as session:
+    with app.app_context(), transaction.session_scope() as session:
         session.execute(
             update(Incident).where(Incident.id == expired["id"]).values(access_expires_at=utcnow())
         )
@@ -322,7 +322,7 @@ def test_reopening_a_closed_break_glass_incident_restores_nothing(app, client, m
 def test_reopening_one_closed_before_this_rule_restores_nothing_either(app, client, make, store):
     cad = make.headers(make.cad_client(make.agency()))
     incident = granted(client, store, cad)
-    with app.app_context(), db.session_scope() as session:
+    with app.app_context(), transaction.session_scope() as session:
         # Closed as the registry used to close it: no end recorded.
         session.execute(
             update(Incident)

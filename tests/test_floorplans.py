@@ -14,7 +14,7 @@ from PIL import Image
 from sqlalchemy import event, text
 from sqlalchemy.orm import Session
 
-from registry import db
+from registry import transaction
 from registry.floorplans import blobs, inspection
 from registry.floorplans.blobs import prune
 from registry.floorplans.models import FileBlob, FloorPlan
@@ -624,14 +624,14 @@ def test_the_preplan_lists_the_current_plan_of_each_level(client, site, store):
 def test_plans_changed_around_the_api_change_the_preplan(client, app, site, store):
     plan = created(upload(client, site.manager, site.facility.id, sample_files.pdf()))
     etag, _ = preplan(client, site)
-    with app.app_context(), db.session_scope() as session:
+    with app.app_context(), transaction.session_scope() as session:
         session.execute(
             text("UPDATE floor_plans SET title = 'Fixed by a script' WHERE id = :id"),
             {"id": plan["id"]},
         )
     new_etag, plans = preplan(client, site)
     assert new_etag != etag and plans[0]["title"] == "Fixed by a script"
-    with app.app_context(), db.session_scope() as session:
+    with app.app_context(), transaction.session_scope() as session:
         session.execute(text("DELETE FROM floor_plans WHERE id = :id"), {"id": plan["id"]})
     last_etag, plans = preplan(client, site)
     assert last_etag != new_etag and plans == []
@@ -668,7 +668,7 @@ def test_an_upload_in_flight_keeps_a_blob_whose_last_plan_is_deleted(client, app
     def delete_old_plan():
         with app.app_context():
             claimed.wait(10)
-            with db.session_scope() as session:  # commits, then collects X (it must wait)
+            with transaction.session_scope() as session:  # commits, then collects X (it must wait)
                 session.delete(session.get(FloorPlan, old["id"]))
                 blobs.release(session, old["sha256"])
             deleted.set()

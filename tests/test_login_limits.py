@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select, update
 
-from registry import db
+from registry import transaction
 from registry.audit.models import AuditEvent
 from registry.auth import service as auth_service
 from registry.auth.models import User
@@ -34,7 +34,7 @@ def login(client, username, password=PASSWORD, address="10.0.0.1"):
 
 
 def audit_events(app, action) -> list[AuditEvent]:
-    with app.app_context(), db.session_scope() as session:
+    with app.app_context(), transaction.session_scope() as session:
         events = session.scalars(
             select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.seq)
         ).all()
@@ -162,7 +162,7 @@ def test_an_attempt_that_dies_midway_still_counts_and_its_lock_ends(app, make, m
 
     assert fetch(app, User, user.id).locked_until > datetime.now(UTC)
     assert_problem(login(client, user.username), 401)
-    with app.app_context(), db.session_scope() as session:
+    with app.app_context(), transaction.session_scope() as session:
         session.execute(
             update(User)
             .where(User.id == user.id)

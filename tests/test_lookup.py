@@ -11,7 +11,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from registry import db
+from registry import transaction
 from registry.contacts.models import Contact
 from registry.facilities.models import AccessPoint, Facility, FacilityExternalId, TacticalPoint
 from registry.mous.models import Mou
@@ -55,13 +55,13 @@ def candidate_ids(body) -> set[int]:
 
 
 def add(app, *records):
-    with app.app_context(), db.session_scope() as session:
+    with app.app_context(), transaction.session_scope() as session:
         session.add_all(records)
 
 
 def change(app, model, record_id, **values):
     """Update one row through the ORM (bumps its version, as any write path does)."""
-    with app.app_context(), db.session_scope() as session:
+    with app.app_context(), transaction.session_scope() as session:
         record = session.get(model, record_id)
         for name, value in values.items():
             setattr(record, name, value)

@@ -27,7 +27,7 @@ from flask_jwt_extended import create_access_token, create_refresh_token
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import update
 
-from registry import db
+from registry import transaction
 from registry.agencies.models import Agency
 from registry.aliases.models import AddressAlias, StreetAlias
 from registry.auth.models import CadClient, User
@@ -54,7 +54,7 @@ SIDES = ("a", "b")
 
 def save(app, *records):
     """Insert records as they are (for rows no factory makes: files, incidents)."""
-    with app.app_context(), db.session_scope() as session:
+    with app.app_context(), transaction.session_scope() as session:
         for record in records:
             session.add(record)
             session.flush()
@@ -63,7 +63,7 @@ def save(app, *records):
 
 
 def set_columns(app, model, record_id, **values) -> None:
-    with app.app_context(), db.session_scope() as session:
+    with app.app_context(), transaction.session_scope() as session:
         session.execute(update(model).where(model.id == record_id).values(**values))
 
 
@@ -561,7 +561,7 @@ def _deleted_then_id_reused(client, app, make, admin):
     # A deleted account's token must not come back to life as whoever gets the next id.
     doomed = make.user("admin")
     headers = make.headers(doomed)
-    with app.app_context(), db.session_scope() as session:
+    with app.app_context(), transaction.session_scope() as session:
         session.delete(session.get(User, doomed.id))
     assert make.user("admin").id != doomed.id
     return headers
@@ -2209,7 +2209,7 @@ def test_api6_an_idempotency_key_never_replays_another_agencys_incident(client, 
 def _keys(app):
     from sqlalchemy import select
 
-    with app.app_context(), db.session_scope() as session:
+    with app.app_context(), transaction.session_scope() as session:
         return session.scalars(select(IdempotencyKey)).all()
 
 

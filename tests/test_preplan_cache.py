@@ -3,7 +3,7 @@
 import pytest
 from sqlalchemy import text
 
-from registry import db
+from registry import transaction
 from registry.contacts.models import Contact
 from registry.mous.models import Mou
 from registry.preplans.document import cache
@@ -124,7 +124,7 @@ def test_every_change_shows_at_once(client, site, change):
 
 def test_a_change_made_outside_the_api_shows_too(client, site, app):
     etag, _ = read(client, site)
-    with app.app_context(), db.session_scope() as session:
+    with app.app_context(), transaction.session_scope() as session:
         session.get(Contact, site["contact"].id).name = "Changed by a script"
     new_etag, after = read(client, site)
     assert new_etag != etag
@@ -133,7 +133,7 @@ def test_a_change_made_outside_the_api_shows_too(client, site, app):
 
 def test_losing_the_mou_hides_a_cached_preplan(client, site, app):
     read(client, site)
-    with app.app_context(), db.session_scope() as session:
+    with app.app_context(), transaction.session_scope() as session:
         session.get(Mou, site["mou"].id).status = "suspended"
     response = client.get(f"/api/v1/preplans/{site['facility'].id}", headers=site["officer"])
     assert_problem(response, 404)
@@ -187,7 +187,7 @@ def test_both_representations_say_they_vary_by_accept(client, site):
 def test_rows_written_around_the_orm_still_change_the_preplan(client, site, app):
     # The triggers of migration 0002 see every writer: here plain SQL, as a data fix would be.
     etag, _ = read(client, site)
-    with app.app_context(), db.session_scope() as session:
+    with app.app_context(), transaction.session_scope() as session:
         session.execute(
             text(
                 "INSERT INTO facility_external_ids (facility_id, system, external_id) "
@@ -198,7 +198,7 @@ def test_rows_written_around_the_orm_still_change_the_preplan(client, site, app)
     new_etag, after = read(client, site)
     assert new_etag != etag
     assert after["facility"]["external_ids"] == [{"system": "spd-cad", "external_id": "P-77"}]
-    with app.app_context(), db.session_scope() as session:
+    with app.app_context(), transaction.session_scope() as session:
         session.execute(
             text("UPDATE contact_phones SET number = '+12175550000' WHERE contact_id = :c"),
             {"c": site["contact"].id},
@@ -210,7 +210,7 @@ def test_rows_written_around_the_orm_still_change_the_preplan(client, site, app)
 def test_replacing_an_mou_changes_the_preplan(client, site, app, make):
     # Same count, same versions: the new MOU's larger id still changes the stamp.
     etag, before = read(client, site, who="manager")
-    with app.app_context(), db.session_scope() as session:
+    with app.app_context(), transaction.session_scope() as session:
         session.delete(session.get(Mou, site["mou"].id))
     replacement = make.mou(site["org"], site["agency"], title="Replacement", status="suspended")
     new_etag, after = read(client, site, who="manager")

@@ -8,7 +8,7 @@ import logging
 import pytest
 from sqlalchemy import select
 
-from registry import db
+from registry import transaction
 from registry.audit.models import AuditEvent
 from registry.db import utcnow
 
@@ -27,7 +27,7 @@ def reveal(client, point_id, headers, payload=None, **kwargs):
 
 
 def reveal_events(app) -> list[AuditEvent]:
-    with app.app_context(), db.session_scope() as session:
+    with app.app_context(), transaction.session_scope() as session:
         events = session.scalars(
             select(AuditEvent)
             .where(AuditEvent.action == "access_point.reveal")
@@ -38,7 +38,7 @@ def reveal_events(app) -> list[AuditEvent]:
 
 
 def trail_text(app) -> str:
-    with app.app_context(), db.session_scope() as session:
+    with app.app_context(), transaction.session_scope() as session:
         rows = session.execute(select(AuditEvent.details, AuditEvent.changes)).all()
         return json.dumps([list(r) for r in rows])
 

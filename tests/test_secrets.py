@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import select, text, update
 
 from registry import config as registry_config
-from registry import create_app, db
+from registry import create_app, db, transaction
 from registry.audit.models import AuditEvent
 from registry.db import Base, utcnow
 from registry.encryption import Keyring, new_key_spec
@@ -68,7 +68,7 @@ def database_text(app) -> str:
 
 
 def audit_events(app, action=None) -> list[AuditEvent]:
-    with app.app_context(), db.session_scope() as session:
+    with app.app_context(), transaction.session_scope() as session:
         query = select(AuditEvent).order_by(AuditEvent.seq)
         if action:
             query = query.where(AuditEvent.action == action)
@@ -139,7 +139,7 @@ def test_create_and_update_store_only_ciphertext(client, app, make):
     # The retry fingerprint of the create is keyed: a plain hash of the body would let anyone
     # who reads the table try every short code.
     request_text = f"POST {path}\n{json.dumps(payload, sort_keys=True)}".encode()
-    with app.app_context(), db.session_scope() as session:
+    with app.app_context(), transaction.session_scope() as session:
         stored = session.scalar(select(IdempotencyKey.fingerprint))
     assert stored != hashlib.sha256(request_text).hexdigest()
     assert stored == hmac.new(TEST_KEYS["SECRET_KEY"].encode(), request_text, "sha256").hexdigest()
@@ -482,7 +482,7 @@ def _incident(make, site, agency_id, **fields):
         "opened_by": "cad:1",
         "status": "open",
     }
-    with make.app.app_context(), db.session_scope() as session:
+    with make.app.app_context(), transaction.session_scope() as session:
         incident = Incident(**{**values, **fields})
         session.add(incident)
         session.flush()
@@ -519,7 +519,7 @@ def test_a_break_glass_incident_reveals_flagged_and_tells_the_organization(
     (event,) = audit_events(app, "access_point.reveal")
     assert event.break_glass is True
     assert event.details == {"reason": REASON, "outcome": "revealed", "incident_id": incident.id}
-    with app.app_context(), db.session_scope() as session:
+    with app.app_context(), transaction.session_scope() as session:
         (note,) = session.scalars(select(Notification)).all()
         assert (note.kind, note.organization_id) == ("break_glass_reveal", site.org.id)
         assert (note.facility_id, note.incident_id) == (site.facility.id, incident.id)
@@ -562,7 +562,7 @@ def test_another_agencys_incident_or_another_facility_does_not_count(client, mak
     mine, theirs = make.agency(), make.agency()
     _incident(make, site, theirs.id, **break_glass_fields())
     other_facility = make.facility(site.org)
-    with make.app.app_context(), db.session_scope() as session:
+    with make.app.app_context(), transaction.session_scope() as session:
         session.add(
             Incident(
                 agency_id=mine.id,
@@ -707,7 +707,7 @@ def test_rotation_never_overwrites_an_edit_made_meanwhile(
         plaintext = opened(self, ciphertext, key_id, associated_data)
         if associated_data.endswith(b":code") and not edited:
             # A manager saves a new code between the rotation's read and its swap.
-            with rotated_app.app_context(), db.session_scope() as session:
+            with rotated_app.app_context(), transaction.session_scope() as session:
                 session.get(AccessPoint, site.point.id).code = OTHER_CODE
             edited.append(True)
         return plaintext
@@ -817,9 +817,9 @@ def test_development_generates_one_persistent_key(clean_env, tmp_path):
 def test_the_demo_has_codes_to_reveal(client, app, make, ctx):
     from registry.demo import load_demo
 
-    with db.session_scope() as session:
+    with transaction.session_scope() as session:
         load_demo(session)
-    with db.session_scope() as session:
+    with transaction.session_scope() as session:
         points = session.scalars(select(AccessPoint).where(AccessPoint.code_key_id.is_not(None)))
         with_code = [(p.id, p.name) for p in points]
     assert len(with_code) == 2

@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, Boolean, Index, Integer, String
+from sqlalchemy import JSON, BigInteger, Boolean, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db import Base, UTCDateTime, utcnow
@@ -14,9 +14,10 @@ Counter = BigInteger().with_variant(Integer(), "sqlite")
 class AuditEvent(Base):
     """One write or one sensitive read: who, as what, did what to which record, and from where.
 
-    Rows are only ever inserted. `seq` numbers them without gaps and `hash` chains each row to the
-    one before it (see audit.trail), so a deleted or edited row is detectable. No foreign keys:
-    the trail outlives the records it names.
+    Rows are inserted unsealed; the sealer then sets `seq` (numbering them without gaps),
+    `prev_hash` and `hash` (chaining each row to the one before it), once (see audit.trail), so a
+    deleted or edited row is detectable. Nothing else ever changes a row. No foreign keys: the
+    trail outlives the records it names.
     """
 
     __tablename__ = "audit_events"
@@ -24,10 +25,17 @@ class AuditEvent(Base):
         Index("ix_audit_events_facility_id_at", "facility_id", "at"),
         Index("ix_audit_events_actor_at", "actor", "at"),
         Index("ix_audit_events_action_at", "action", "at"),
+        # What the sealer reads: the few events still waiting, in insertion order.
+        Index(
+            "ix_audit_events_unsealed",
+            "id",
+            postgresql_where=text("seq IS NULL"),
+            sqlite_where=text("seq IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Counter, primary_key=True)
-    seq: Mapped[int] = mapped_column(Counter, unique=True)
+    seq: Mapped[int | None] = mapped_column(Counter, unique=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     actor: Mapped[str] = mapped_column(String(120))  # "user:12", "cad:3", "anonymous", "cli"
     role: Mapped[str | None] = mapped_column(String(20))
@@ -40,13 +48,13 @@ class AuditEvent(Base):
     details: Mapped[dict] = mapped_column(JSON, default=dict)  # reason, incident, outcome ...
     request_id: Mapped[str | None] = mapped_column(String(64))
     client_address: Mapped[str | None] = mapped_column(String(64))
-    prev_hash: Mapped[str] = mapped_column(String(64))
-    hash: Mapped[str] = mapped_column(String(64))
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    hash: Mapped[str | None] = mapped_column(String(64))
 
 
 class AuditHead(Base):
-    """The end of the chain: one row, updated by every append. Updating it first serializes
-    appends (a row lock on PostgreSQL, the write lock on SQLite), so the chain never forks."""
+    """The end of the chain: one row, moved by every sealing. A sealer locks it first (skipping
+    it when another sealer holds it), so the chain never forks; appending never touches it."""
 
     __tablename__ = "audit_head"
 

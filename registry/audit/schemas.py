@@ -6,7 +6,11 @@ from ..fields import Id, Text, UTCDateTime
 
 class AuditEventSchema(Schema):
     id = fields.Integer(required=True)
-    seq = fields.Integer(required=True, metadata={"description": "Position in the chain"})
+    seq = fields.Integer(
+        required=True,
+        allow_none=True,
+        metadata={"description": "Position in the chain; null until sealed (within a second)"},
+    )
     at = fields.AwareDateTime(required=True)
     actor = fields.String(required=True, metadata={"example": "user:12"})
     role = fields.String(allow_none=True)
@@ -21,8 +25,8 @@ class AuditEventSchema(Schema):
     details = fields.Dict(required=True)
     request_id = fields.String(allow_none=True)
     client_address = fields.String(allow_none=True)
-    prev_hash = fields.String(required=True)
-    hash = fields.String(required=True)
+    prev_hash = fields.String(required=True, allow_none=True)
+    hash = fields.String(required=True, allow_none=True)
 
 
 class AuditFiltersSchema(PageArgsSchema):
@@ -55,5 +59,15 @@ class AuditVerificationSchema(Schema):
         metadata={
             "description": "Events where the chain head had been deleted and was restored "
             "(an audit.head_restored marker): events before each may be gone"
+        },
+    )
+    unsealed = fields.Integer(
+        required=True, metadata={"description": "Events committed but not sealed yet"}
+    )
+    oldest_unsealed_at = fields.AwareDateTime(
+        allow_none=True,
+        metadata={
+            "description": "When the oldest of them happened; the trail fails when it "
+            "is older than the sealing window"
         },
     )

@@ -1,23 +1,29 @@
 """The audit trail: one row per write and per sensitive read, chained by hash.
 
-Code that writes or shows something calls `record(...)`; the event waits on the session and is
-appended when the session commits (a SQLAlchemy `before_commit` hook), in the same transaction
-as the change it describes, so the trail and the data never disagree. A rolled-back request
-leaves no row, except where a refusal must leave a trace (errors.RegistryError.keep_changes).
+Writing: code that writes or shows something calls `record(...)`; the event waits on the
+session, and the transaction boundary (registry.transaction.commit) calls `append`, which
+inserts it in the same transaction as the change it describes, so the trail and the data never
+disagree. A rolled-back request leaves no row, except where a refusal must leave a trace
+(errors.RegistryError.keep_changes). Appending takes no lock: requests on every instance insert
+events side by side.
 
-Appending updates the chain head first. That UPDATE locks the head row (PostgreSQL) or takes the
-write lock (SQLite) until commit, so appends are serialized, `seq` has no gaps, and each row's
-`prev_hash` is the hash of the row before it. `verify` recomputes the chain: an edited row no
-longer matches its hash, a deleted one leaves a gap, a truncated tail disagrees with the head, and
-a row outside 1..head (planted past the head, or before the start) is refused too.
+Sealing: an event is inserted unsealed (no `seq`, no hash). The sealer (audit/sealer.py, a
+thread in every server process, every REGISTRY_AUDIT_SEAL_INTERVAL seconds) takes the chain
+head with SKIP LOCKED, so one sealer works at a time and the others skip that round; it numbers
+the committed unsealed events in insertion order, gives each the hash of the one before it, and
+moves the head, all in one commit. So `seq` has no gaps and each row's `prev_hash` is the hash of
+the row before it. `verify` recomputes the chain: an edited row no longer matches its hash, a
+deleted one leaves a gap, a truncated tail disagrees with the head, and a row outside 1..head
+(planted past the head, or before the start) is refused too. Events wait unsealed for about one
+interval; `verify` and /readyz fail once one has waited longer than
+REGISTRY_AUDIT_SEAL_WINDOW_SECONDS, because then no sealer is running.
 
 The head row is made by the migration and nothing deletes it, so a missing head means the trail
-was tampered with (wiped with its head, say): verify reports it, and the next append puts the head
-back after the last surviving event and writes an `audit.head_restored` marker first, so a wiped
-trail starts again with that marker, not as a fresh one. We do not refuse to append instead: that
-would stop every pre-plan view on the CAD path until an operator came. A row planted past the head
-does stop appends once the head reaches it (its seq is taken); that is a 503 `audit-trail-broken`,
-a CRITICAL log line and a failing /readyz, since no retry can fix it.
+was tampered with (wiped with its head, say): verify reports it, and the next sealing puts the
+head back after the last surviving event and seals an `audit.head_restored` marker first, so a
+wiped trail starts again with that marker, not as a fresh one. A row planted past the head stops
+sealing once the head reaches it (its seq is taken): a CRITICAL log line and a failing /readyz,
+since no retry can fix it; requests go on, and their events wait unsealed until it is removed.
 """
 
 import hashlib
@@ -26,24 +32,24 @@ import logging
 import re
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC
+from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
 
 from flask import g, has_request_context, request
-from sqlalchemy import event, func, select, text, update
+from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..db import utcnow
+from ..db import UTCDateTime, utcnow
 from ..errors import RegistryError
 from .models import GENESIS_HASH, AuditEvent, AuditHead
 
 log = logging.getLogger(__name__)
 PENDING = "audit_pending"
-WROTE = "audit_wrote"  # the transaction changed data (not only recorded reads)
 HEAD_ID = 1
+CHAIN = ("seq", "prev_hash")  # what sealing adds; the rest of HASHED is written with the event
 REDACTED = "[redacted]"
 RESTORED = "audit.head_restored"  # the marker an append writes when it had to restore the head
 
@@ -138,32 +144,66 @@ def _digest(row: dict) -> str:
     return hashlib.sha256(encoded.encode()).hexdigest()
 
 
-def _take_head(session: Session, count: int) -> tuple[int, str] | None:
-    """Reserve `count` sequence numbers; returns (last seq before them, hash of that row), or
-    None when there was no head row (it is put back first)."""
-    statement = (
-        update(AuditHead)
-        .where(AuditHead.id == HEAD_ID)
-        .values(seq=AuditHead.seq + count)
-        .returning(AuditHead.seq, AuditHead.last_hash)
-    )
-    row = session.execute(statement).first()
-    return (row.seq - count, row.last_hash) if row is not None else None
+def append(session: Session) -> None:
+    """Insert the events this transaction queued, unsealed. Called by the transaction boundary
+    (registry.transaction.commit) after the last flush and just before COMMIT, so the events
+    commit with what they record, or not at all. Takes no lock: the sealer numbers them later."""
+    events = session.info.pop(PENDING, None)
+    if not events:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        # A transaction that only records reads (a lookup, a pre-plan view) has written nothing
+        # yet, so PostgreSQL has given it no transaction id: commit it without waiting for the
+        # WAL flush. A database crash can then lose the last fraction of a second of read events,
+        # never a data change; in exchange no fsync sits on the CAD path.
+        session.execute(RELAX_READ_ONLY_COMMIT)
+    # Core, not the ORM's bulk path: the rows are plain dicts and this runs on every request.
+    session.execute(AuditEvent.__table__.insert(), events)
+
+
+def discard(session: Session) -> None:
+    """Forget the events queued by a transaction that rolled back."""
+    session.info.pop(PENDING, None)
+
+
+RELAX_READ_ONLY_COMMIT = text(
+    "SELECT set_config('synchronous_commit', "
+    "CASE WHEN pg_current_xact_id_if_assigned() IS NULL THEN 'off' ELSE 'on' END, true)"
+)
 
 
 class AuditTrailBroken(RegistryError):
-    """An append found its sequence number taken: a row was planted past the chain head."""
+    """Sealing found its sequence number taken: a row was planted past the chain head."""
 
-    # Not a 409: the request was fine, and no retry helps until an operator removes the row.
     status, slug = HTTPStatus.SERVICE_UNAVAILABLE, "audit-trail-broken"
 
 
-def _restore_head(session: Session) -> int | None:
-    """Put the head row back (the migration made it) after whatever events remain, once even
-    when appends race here. Returns the event it resumed after (0: none remained), or None when
-    a racing append restored it first."""
+def _lock_head(session: Session):
+    """(seq, last_hash) of the head, locked until this transaction ends; None when another
+    sealer holds it or when it is missing (`_head_exists` tells which)."""
+    if session.get_bind().dialect.name == "sqlite":
+        # SQLite has no row locks: a no-op write takes the database's write lock instead.
+        session.execute(update(AuditHead).where(AuditHead.id == HEAD_ID).values(seq=AuditHead.seq))
+    return session.execute(
+        select(AuditHead.seq, AuditHead.last_hash)
+        .where(AuditHead.id == HEAD_ID)
+        .with_for_update(skip_locked=True)
+    ).first()
+
+
+def _head_exists(session: Session) -> bool:
+    return session.scalar(select(AuditHead.id).where(AuditHead.id == HEAD_ID)) is not None
+
+
+def _restore_head(session: Session) -> tuple[int, str] | None:
+    """Put the head row back (the migration made it) after the last sealed event, followed by a
+    sealed marker, once even when sealers race here. Returns the (seq, hash) the marker
+    followed, or None when a racing sealer restored it first."""
     last = session.execute(
-        select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
+        select(AuditEvent.seq, AuditEvent.hash)
+        .where(AuditEvent.seq.is_not(None))
+        .order_by(AuditEvent.seq.desc())
+        .limit(1)
     ).first()
     seq, last_hash = (last.seq, last.hash) if last else (0, GENESIS_HASH)
     dialect_insert = {"postgresql": pg_insert, "sqlite": sqlite_insert}[
@@ -175,102 +215,125 @@ def _restore_head(session: Session) -> int | None:
         .on_conflict_do_nothing()
         .returning(AuditHead.__table__.c.id)
     ).first()
-    # None: another append that raced here restored it (and wrote the marker).
-    return seq if inserted is not None else None
+    if inserted is None:
+        return None
+    marker = {**_restored_marker(seq), "seq": seq + 1, "prev_hash": last_hash}
+    marker["hash"] = _digest(marker)
+    session.execute(AuditEvent.__table__.insert(), [marker])
+    session.execute(
+        update(AuditHead)
+        .where(AuditHead.id == HEAD_ID)
+        .values(seq=seq + 1, last_hash=marker["hash"])
+    )
+    return seq, last_hash
 
 
-def append(session: Session, events: list[dict]) -> None:
-    head = _take_head(session, len(events))
+def _restored_marker(resumed_after: int) -> dict:
+    # Someone deleted the head (and maybe every event with it): the trail says so for good, in
+    # the chain itself, besides the log. Without the marker a wiped trail would look new.
+    return {
+        "at": utcnow(),
+        "actor": "system",
+        "role": None,
+        "action": RESTORED,
+        "record_type": None,
+        "record_id": None,
+        "facility_id": None,
+        "break_glass": False,
+        "changes": {},
+        "details": {
+            "problem": "the chain head row was missing",
+            "resumed_after_event": resumed_after,
+        },
+        "request_id": None,
+        "client_address": None,
+    }
+
+
+_SEAL = (
+    update(AuditEvent.__table__)
+    .where(AuditEvent.__table__.c.id == bindparam("event_id"))
+    .values(
+        seq=bindparam("chain_seq"), prev_hash=bindparam("chain_prev"), hash=bindparam("chain_hash")
+    )
+)
+
+
+def seal(session: Session, batch: int = 2000) -> int:
+    """Number and chain up to `batch` unsealed events, oldest first, in one transaction of
+    `session` (the caller commits). Returns how many it sealed: 0 when there were none, or when
+    another sealer holds the head (sealers never wait for each other).
+
+    Events are sealed in the order they were inserted among those committed; one that commits
+    late (a long transaction) is sealed on a later pass, after events inserted after it. The
+    chain's order is the sealing order; `at` still says when each happened.
+    """
+    head = _lock_head(session)
     if head is None:
-        resumed_after = _restore_head(session)
-        if resumed_after is not None:
-            # Someone deleted the head (and maybe every event with it): the trail says so for
-            # good, in the chain itself, besides the log. Without the marker a wiped trail would
-            # look like a new one.
+        if _head_exists(session):
+            return 0  # another sealer is at work
+        restored = _restore_head(session)
+        if restored is not None:
             log.error(
                 "audit chain head was missing; restored after event %d and marked with %s "
                 "(events after it, if there were any, are gone)",
-                resumed_after,
+                restored[0],
                 RESTORED,
             )
-            events = [
-                {
-                    **events[0],
-                    "actor": "system",
-                    "role": None,
-                    "action": RESTORED,
-                    "record_type": None,
-                    "record_id": None,
-                    "facility_id": None,
-                    "break_glass": False,
-                    "changes": {},
-                    "details": {
-                        "problem": "the chain head row was missing",
-                        "resumed_after_event": resumed_after,
-                    },
-                },
-                *events,
-            ]
-        head = _take_head(session, len(events))
+        head = _lock_head(session)
+        if head is None:
+            return 0
     seq, prev_hash = head
-    rows = []
-    for event_ in events:
+    columns = AuditEvent.__table__.c
+    unsealed = session.execute(
+        select(*(columns[name] for name in ("id", *HASHED) if name not in CHAIN))
+        .where(columns.seq.is_(None))
+        .order_by(columns.id)
+        .limit(batch)
+    ).mappings()
+    updates = []
+    for row in unsealed:
         seq += 1
-        row = {**event_, "seq": seq, "prev_hash": prev_hash}
-        row["hash"] = prev_hash = _digest(row)
-        rows.append(row)
-    session.execute(update(AuditHead).where(AuditHead.id == HEAD_ID).values(last_hash=prev_hash))
+        chained = {**row, "seq": seq, "prev_hash": prev_hash}
+        prev_hash = _digest(chained)
+        updates.append(
+            {
+                "event_id": row["id"],
+                "chain_seq": seq,
+                "chain_prev": chained["prev_hash"],
+                "chain_hash": prev_hash,
+            }
+        )
+    if not updates:
+        return 0
     try:
-        # Core, not the ORM's bulk path: the rows are plain dicts and this runs on every request.
-        session.execute(AuditEvent.__table__.insert(), rows)
+        session.execute(_SEAL, updates)
     except IntegrityError as error:
-        # Appends are serialized by the head, so only a row written around it takes a seq.
+        # Only one sealer holds the head, so only a row written around it takes a seq.
         log.critical(
-            "audit append failed: event %d..%d is already taken, a row lies beyond the chain "
-            "head; every audited request fails until it is removed (see 'flask audit verify')",
-            rows[0]["seq"],
-            rows[-1]["seq"],
+            "audit sealing stopped: event %d..%d is already taken, a row lies beyond the chain "
+            "head; no event is sealed until it is removed (see 'flask audit verify')",
+            updates[0]["chain_seq"],
+            updates[-1]["chain_seq"],
         )
         raise AuditTrailBroken(
-            "The audit trail cannot record this request, so it was not carried out; "
-            "the operators have been alerted."
+            "The audit trail cannot be sealed; the operators have been alerted."
         ) from error
+    session.execute(
+        update(AuditHead).where(AuditHead.id == HEAD_ID).values(seq=seq, last_hash=prev_hash)
+    )
+    return len(updates)
 
 
-@event.listens_for(Session, "before_commit")
-def _append_pending(session: Session) -> None:
-    events = session.info.pop(PENDING, None)
-    if not events:
-        return
-    # Commit flushes only after this hook: flush now, so a pending change counts as a write.
-    session.flush()
-    if not session.info.pop(WROTE, False) and session.get_bind().dialect.name == "postgresql":
-        # The transaction only records reads (a lookup, a pre-plan view): commit it without
-        # waiting for the WAL flush. A database crash can lose the last fraction of a second of
-        # read events (never a data change, never a link of the chain: the WAL is replayed in
-        # order); in exchange the head row's lock is not held through an fsync on the CAD path.
-        session.execute(text("SET LOCAL synchronous_commit TO OFF"))
-    append(session, events)
-
-
-@event.listens_for(Session, "before_flush")
-def _note_flushed_changes(session: Session, _context, _instances) -> None:
-    if session.new or session.deleted or any(session.is_modified(o) for o in session.dirty):
-        session.info[WROTE] = True
-
-
-@event.listens_for(Session, "do_orm_execute")
-def _note_statements(state) -> None:
-    # Anything but a SELECT counts as a write (UPDATE/DELETE/INSERT statements, locks, SET).
-    if not state.is_select:
-        state.session.info[WROTE] = True
-
-
-@event.listens_for(Session, "after_commit")
-@event.listens_for(Session, "after_rollback")
-def _forget(session: Session) -> None:
-    session.info.pop(PENDING, None)
-    session.info.pop(WROTE, None)
+def seal_all(session_factory, batch: int = 2000) -> int:
+    """Seal until nothing is waiting (or another sealer has the head); each batch commits."""
+    total = 0
+    while True:
+        with session_factory() as session, session.begin():
+            sealed = seal(session, batch)
+        total += sealed
+        if sealed < batch:
+            return total
 
 
 @dataclass
@@ -283,35 +346,66 @@ class Verification:
     # Intact, but the head had been deleted before these events (markers): what came before each
     # may be gone, which only a head hash kept elsewhere can tell.
     head_restored_at: list[int] = field(default_factory=list)
+    # Committed events not yet sealed, and when the oldest of them happened.
+    unsealed: int = 0
+    oldest_unsealed_at: datetime | None = None
 
 
-def _ends(session) -> tuple:
-    """(head seq, head hash, first event past the head, first event before 1) in one statement:
-    one statement reads one snapshot, and an append moves the head and adds its events in one
-    commit, so an event past the head here was not written by an append."""
+@dataclass
+class Ends:
+    head_seq: int | None
+    head_hash: str | None
+    beyond: int | None  # the first event past the head
+    before: int | None  # the first event numbered below 1
+    last: int | None  # the highest sealed number
+    oldest_unsealed_at: datetime | None
+
+
+def _ends(session) -> Ends:
+    """The chain's ends in one statement: one statement reads one snapshot, and the sealer
+    moves the head and numbers its events in one commit, so an event past the head here was not
+    numbered by the sealer."""
     head_seq = select(AuditHead.seq).where(AuditHead.id == HEAD_ID).scalar_subquery()
     head_hash = select(AuditHead.last_hash).where(AuditHead.id == HEAD_ID).scalar_subquery()
     beyond = select(func.min(AuditEvent.seq)).where(AuditEvent.seq > head_seq).scalar_subquery()
     before = select(func.min(AuditEvent.seq)).where(AuditEvent.seq < 1).scalar_subquery()
     last = select(func.max(AuditEvent.seq)).scalar_subquery()
-    return session.execute(select(head_seq, head_hash, beyond, before, last)).one()
+    oldest = select(func.min(AuditEvent.at)).where(AuditEvent.seq.is_(None)).scalar_subquery()
+    row = session.execute(select(head_seq, head_hash, beyond, before, last, oldest)).one()
+    oldest_at = UTCDateTime().process_result_value(row[5], None)  # SQLite: a bare aggregate
+    return Ends(*row[:5], oldest_at)
 
 
-def event_beyond_head(connection) -> int | None:
-    """The first event past the chain head, if any: appends will fail once the head reaches it.
-    Cheap (index lookups), for /readyz."""
-    _seq, _hash, beyond, _before, _last = _ends(connection)
-    return beyond
+@dataclass
+class Health:
+    """What /readyz reports about the trail: a number taken past the head stops sealing, and
+    events left unsealed past the window mean no sealer is running."""
+
+    beyond: int | None
+    unsealed_since: datetime | None
 
 
-def verify(session: Session, batch: int = 5000) -> Verification:
-    """Recompute the chain up to its head; report the first row that does not fit.
+def health(connection, window: timedelta) -> Health:
+    """Cheap (index lookups), for /readyz."""
+    ends = _ends(connection)
+    late = ends.oldest_unsealed_at
+    return Health(ends.beyond, late if late is not None and late < utcnow() - window else None)
 
-    The head is read first, so events appended while this runs (every lookup appends one) are
-    not judged: the head and the events up to it commit together. Without a head the events
-    present are still walked, to say how many are good, and the trail is broken.
+
+def verify(session: Session, window: timedelta, batch: int = 5000) -> Verification:
+    """Recompute the sealed chain up to its head; report the first row that does not fit, and
+    the events still waiting to be sealed.
+
+    The head is read first, so events sealed while this runs are not judged: the head and the
+    events up to it commit together. Without a head the events present are still walked, to say
+    how many are good, and the trail is broken. Unsealed events are not part of the chain yet:
+    they pass while the oldest is younger than `window` (the sealer runs every fraction of a
+    second), and fail the trail once one is older, since no sealer is keeping up. Until it is
+    sealed an event is only as safe as the database's permissions make it (see README).
     """
-    head_seq, head_hash, beyond, before, last = _ends(session)
+    ends = _ends(session)
+    head_seq, head_hash, beyond, before = ends.head_seq, ends.head_hash, ends.beyond, ends.before
+    last = ends.last
     walked_to = head_seq if head_seq is not None else last or 0
     count, prev_hash, problem = _walk(session, walked_to, batch)
     first_bad = count + 1
@@ -327,14 +421,22 @@ def verify(session: Session, batch: int = 5000) -> Verification:
         elif beyond is not None:
             problem = f"event {beyond} lies beyond the chain head (event {head_seq})"
             first_bad = beyond
+    unsealed = session.scalar(select(func.count()).where(AuditEvent.seq.is_(None)))
+    oldest = ends.oldest_unsealed_at
+    if problem is None and oldest is not None and oldest < utcnow() - window:
+        problem = (
+            f"{unsealed} events wait to be sealed, the oldest since {oldest.isoformat()}: "
+            "no sealer is keeping up"
+        )
+        first_bad = None
     if problem is not None:
-        return Verification(False, count, prev_hash, problem, first_bad)
+        return Verification(False, count, prev_hash, problem, first_bad, [], unsealed, oldest)
     restored = session.scalars(
         select(AuditEvent.seq)
         .where(AuditEvent.action == RESTORED, AuditEvent.seq <= head_seq)
         .order_by(AuditEvent.seq)
     ).all()
-    return Verification(True, count, prev_hash, head_restored_at=list(restored))
+    return Verification(True, count, prev_hash, None, None, list(restored), unsealed, oldest)
 
 
 def _walk(session: Session, last: int, batch: int) -> tuple[int, str, str | None]:

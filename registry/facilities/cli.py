@@ -3,18 +3,19 @@
 import click
 from flask.cli import AppGroup
 
+from .. import transaction
+
 secrets_group = AppGroup("secrets", help="Encrypted access-point secrets and their keys.")
 
 
 @secrets_group.command("status")
 def status_command():
     """Count the stored secrets under each key id."""
-    from .. import db
     from ..encryption import keyring
     from .secrets import key_counts
 
     ring = keyring()
-    with db.session_scope() as session:
+    with transaction.session_scope() as session:
         counts = key_counts(session)
     if not counts:
         click.echo("no secrets stored")

@@ -19,7 +19,7 @@ from sqlalchemy import exists, func, inspect, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from .. import access, audit, db, errors
+from .. import access, audit, errors, transaction
 from ..auth.principal import Principal
 from ..encryption import UnreadableSecret, keyring
 from ..fields import MAX_ID
@@ -328,7 +328,7 @@ def rotate(batch_size: int = 100) -> dict[str, int]:
         key_id_column = _table.c[f"{field}_key_id"]
         last_id = 0
         while True:
-            with db.session_scope() as session:
+            with transaction.session_scope() as session:
                 rows = session.execute(
                     select(_table.c.id, _table.c.facility_id, ciphertext_column, key_id_column)
                     .where(
@@ -373,7 +373,7 @@ def rotate(batch_size: int = 100) -> dict[str, int]:
                         )
                     ).rowcount
                     counts["rotated" if swapped else "changed_meanwhile"] += 1
-    with db.session_scope() as session:
+    with transaction.session_scope() as session:
         audit.record(
             session,
             None,

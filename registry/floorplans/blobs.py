@@ -6,8 +6,10 @@ missing blob and no visible blob is half-written.
   and the preview if the store lacks them, then the caller flushes its record. The record can
   only commit after its bytes are stored. If the transaction rolls back instead, the blob is
   collected at once.
-- **Release** (a record deleted, directly or by its facility or MOU being deleted): after the
-  transaction commits — when the row is really gone — the blob is collected.
+- **Release** (a record really deleted: an MOU's documents go with the MOU; floor plans and
+  facilities are only soft-deleted): after the transaction commits — when the row is really
+  gone — the blob is collected. registry/transaction.py calls `settle` once the transaction
+  has ended, either way.
 - **Collect** (its own transaction): hold the blob's row exclusively, which waits for every
   upload still holding it; if no record refers to the blob, delete the preview, the bytes and
   the row. Two records with the same content share one blob, so deleting one keeps it.
@@ -24,23 +26,21 @@ from collections.abc import Iterable
 from datetime import timedelta
 
 from flask import current_app, has_app_context
-from sqlalchemy import event, exists, select
+from sqlalchemy import exists, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session, object_session
+from sqlalchemy.orm import Session
 
 from .. import errors
 from ..db import utcnow
-from ..facilities.models import Facility
 from ..mous.models import Mou
 from .inspection import Inspected
-from .models import STORED_FILE_MODELS, FileBlob, FloorPlan, MouDocument
+from .models import STORED_FILE_MODELS, FileBlob, MouDocument
 from .storage import BlobStore, StorageError, blob_key, preview_key, sha256_of_key, storage
 
 log = logging.getLogger(__name__)
 
 _ON_COMMIT = "registry.blobs.collect_on_commit"
 _ON_ROLLBACK = "registry.blobs.collect_on_rollback"
-_COMMITTED = "registry.blobs.committed"
 
 
 def _insert_if_missing(session: Session, **values) -> None:
@@ -134,16 +134,9 @@ def _collect_quietly(sha256s: Iterable[str]) -> None:
             log.warning("could not collect blob %s; `files prune` will", sha256, exc_info=True)
 
 
-@event.listens_for(Session, "after_commit")
-def _committed(session: Session) -> None:
-    session.info[_COMMITTED] = True
-
-
-@event.listens_for(Session, "after_transaction_end")
-def _transaction_ended(session: Session, transaction) -> None:
-    if transaction.parent is not None:
-        return  # a savepoint or an inner transaction; the outer one decides
-    committed = session.info.pop(_COMMITTED, False)
+def settle(session: Session, committed: bool) -> None:
+    """Called by the transaction boundary once the transaction has ended: collect the blobs the
+    committed changes released, or, after a rollback, the ones its uploads claimed."""
     on_commit = session.info.pop(_ON_COMMIT, None) or set()
     on_rollback = session.info.pop(_ON_ROLLBACK, None) or set()
     chosen = on_commit if committed else on_rollback
@@ -151,23 +144,14 @@ def _transaction_ended(session: Session, transaction) -> None:
         _collect_quietly(chosen)
 
 
-@event.listens_for(Facility, "before_delete")
-def _facility_deleted(_mapper, connection, facility: Facility) -> None:
-    # The database cascades the plans away; their blobs are collected after the commit.
-    plans = connection.scalars(
-        select(FloorPlan.sha256).where(FloorPlan.facility_id == facility.id)
-    ).all()
-    if plans:
-        release(object_session(facility), *plans)
-
-
-@event.listens_for(Mou, "before_delete")
-def _mou_deleted(_mapper, connection, mou: Mou) -> None:
-    documents = connection.scalars(
+def release_mou_documents(session: Session, mou: Mou) -> None:
+    """An MOU is about to be deleted: the database cascades its documents away, and their
+    blobs are collected after the commit."""
+    documents = session.scalars(
         select(MouDocument.sha256).where(MouDocument.mou_id == mou.id)
     ).all()
     if documents:
-        release(object_session(mou), *documents)
+        release(session, *documents)
 
 
 def prune(older_than: timedelta) -> tuple[int, int]:

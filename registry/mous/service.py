@@ -5,6 +5,7 @@ from ..agencies.models import Agency
 from ..auth.principal import Principal
 from ..crud import RecordService
 from ..facilities.models import Facility
+from ..floorplans import blobs
 from ..organizations.models import Organization
 from .models import Mou, MouScope
 
@@ -28,6 +29,12 @@ class MouService(RecordService):
 
     def may_write(self, principal: Principal, record) -> bool:
         return access.manages_organization(principal, record.organization_id)
+
+    def delete(self, session, principal: Principal, record) -> None:
+        # MOUs are really deleted (no soft delete): their documents' files go after the commit
+        # (a refused or failed delete rolls back, and nothing is collected).
+        blobs.release_mou_documents(session, record)
+        super().delete(session, principal, record)
 
     def assign(self, session, record, data):
         data = dict(data)
