@@ -364,9 +364,7 @@ def test_an_event_commits_in_the_transaction_it_records(app, client, make, site,
     response = client.patch(url, json={"hazards": "x"}, headers={**headers, "If-Match": etag})
     assert response.status_code == 200
     update_at = next(i for i, s in enumerate(statements) if s.startswith("UPDATE facilities"))
-    insert_at = next(
-        i for i, s in enumerate(statements) if "INSERT INTO audit_events" in s
-    )
+    insert_at = next(i for i, s in enumerate(statements) if "INSERT INTO audit_events" in s)
     # Same transaction: nothing ends it between the change and its event, and the head row is
     # not touched on the request path (the sealer moves it).
     between = statements[update_at:insert_at]
