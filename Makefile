@@ -30,9 +30,9 @@ migrate: $(BIN)/.runtime
 demo: $(BIN)/.runtime
 	$(BIN)/flask --app wsgi seed-demo
 
-## Lint, then the whole test suite on SQLite
+## Lint, then the whole test suite on SQLite, with branch coverage of registry/ printed at the end
 test: lint
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --cov=registry --cov-branch --cov-report=term:skip-covered
 
 ## The whole test suite on PostgreSQL
 test-postgres: $(BIN)/.installed
