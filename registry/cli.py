@@ -11,6 +11,7 @@ from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
 from . import audit, history, transaction
+from .access.roles import USER_ROLES
 from .audit.cli import audit_group
 from .facilities.cli import secrets_group
 from .floorplans.cli import files_group
@@ -61,7 +62,8 @@ def db_check():
 @click.option(
     "--role",
     required=True,
-    type=click.Choice(["admin", "facility_manager", "agency_user", "auditor"]),
+    # Values, not members: click matches an enum's members by name ("ADMIN").
+    type=click.Choice([role.value for role in USER_ROLES]),
 )
 @click.option("--organization-id", type=int)
 @click.option("--agency-id", type=int)

@@ -1,14 +1,18 @@
 """The shared shape of a resource area's domain service: visibility, write rules, CRUD.
 
-A resource area subclasses `RecordService` and states its policy in two hooks:
-`read_filter(principal)` (a SQL clause) and `may_write(principal, record)`. Services flush and
-never commit (transaction.transactional commits once per request).
+A resource area subclasses `RecordService` and names its record type's rules in two hooks:
+`read_filter(principal)` (a SQL clause from `access.visibility`) and `may_write(principal,
+record)` (from `access.writes`); the rules themselves, and the table of them, live in
+`registry.access`. Services flush and never commit (transaction.transactional commits once per
+request).
 """
 
 from sqlalchemy import func, select, true
 from sqlalchemy.orm import Session
 
 from . import audit, errors, history
+from .access import writes
+from .access.roles import Role
 from .api import Page
 from .auth.principal import Principal
 from .db import utcnow
@@ -21,14 +25,14 @@ class RecordService:
 
     # Roles that may create records of this kind at all (checked before the body is judged);
     # `may_write` then decides for the record itself.
-    creator_roles: tuple[str, ...] = ("admin",)
+    creator_roles: tuple[Role, ...] = (Role.ADMIN,)
 
     # --- policy hooks ---------------------------------------------------------------------
     def read_filter(self, principal: Principal):
-        return true()
+        raise NotImplementedError(f"Who reads a {self.noun}? Say it in access.visibility.")
 
     def may_write(self, principal: Principal, record) -> bool:
-        return principal.is_admin
+        return writes.admin_only(principal, record)
 
     def restorable_filter(self, principal: Principal):
         """`may_write` as a SQL clause, where readers may see more than they may change (deleted

@@ -6,6 +6,7 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from .access.roles import Role
 from .agencies.models import Agency
 from .auth.models import User
 from .auth.service import create_cad_client, create_user
@@ -307,11 +308,11 @@ def load_demo(session: Session) -> str:
     session.flush()
 
     logins = [
-        ("admin", "admin", {}),
-        ("manager.prairie", "facility_manager", {"organization_id": retailer.id}),
-        ("manager.mall", "facility_manager", {"organization_id": mall.id}),
-        ("officer.springfield", "agency_user", {"agency_id": police.id}),
-        ("officer.chatham", "agency_user", {"agency_id": mutual_aid.id}),
+        ("admin", Role.ADMIN, {}),
+        ("manager.prairie", Role.FACILITY_MANAGER, {"organization_id": retailer.id}),
+        ("manager.mall", Role.FACILITY_MANAGER, {"organization_id": mall.id}),
+        ("officer.springfield", Role.AGENCY_USER, {"agency_id": police.id}),
+        ("officer.chatham", Role.AGENCY_USER, {"agency_id": mutual_aid.id}),
     ]
     for username, role, binding in logins:
         create_user(session, username=username, password=DEMO_PASSWORD, role=role, **binding)

@@ -28,6 +28,7 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import update
 
 from registry import transaction
+from registry.access import Role
 from registry.agencies.models import Agency
 from registry.aliases.models import AddressAlias, StreetAlias
 from registry.auth.models import CadClient, User
@@ -205,7 +206,7 @@ def w(app, make):
 # =============================================================================================
 # API1:2023 Broken Object Level Authorization
 # Every record belongs to an organization or an agency, and ids are small guessable integers.
-# Visibility is one SQL clause per area (registry/access.py): a record the caller may not see
+# Visibility is one SQL clause per record type (registry/access): a record the caller may not see
 # is "not found", with the very answer an id nobody has gets, for reads and writes alike (and
 # before If-Match is judged, which would confirm existence). Accounts (users, CAD clients) are
 # an administrators' area: every other role gets the same 403 whether the id exists or not.
@@ -1995,9 +1996,7 @@ def test_api5_each_role_reaches_only_its_functions(client, app, w, function, rol
 def test_api5_the_matrix_covers_every_role_and_every_write_route(client):
     """API5: the table above names every role there is, and every documented POST/PATCH/DELETE
     area is represented by at least one of its functions (so a new area gets a row)."""
-    from registry.auth.models import ROLES
-
-    assert {"admin", "facility_manager", "agency_user", "cad", "auditor"} == set(ROLES)
+    assert {"admin", "facility_manager", "agency_user", "cad", "auditor"} == set(Role)
     spec = client.get(f"{API}/swagger.json").get_json()
     areas = {
         path.strip("/").split("/")[0]

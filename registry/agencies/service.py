@@ -1,5 +1,7 @@
 from .. import errors
+from ..access import visibility
 from ..addresses import gazetteer
+from ..auth.principal import Principal
 from ..crud import RecordService, contains
 from .models import Agency
 
@@ -10,6 +12,9 @@ class AgencyService(RecordService):
 
     model = Agency
     noun = "agency"
+
+    def read_filter(self, principal: Principal):
+        return visibility.agencies(principal)
 
     def filters(self, args):
         conditions = []

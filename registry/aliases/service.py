@@ -1,6 +1,6 @@
-from sqlalchemy import true
-
-from .. import access, addresses, errors
+from .. import addresses, errors
+from ..access import visibility, writes
+from ..access.roles import Role
 from ..agencies.models import Agency
 from ..auth.principal import Principal
 from ..crud import RecordService
@@ -18,13 +18,13 @@ class AddressAliasService(RecordService):
 
     model = AddressAlias
     noun = "address alias"
-    creator_roles = ("admin", "facility_manager")
+    creator_roles = (Role.ADMIN, Role.FACILITY_MANAGER)
 
     def read_filter(self, principal: Principal):
-        return AddressAlias.facility_id.in_(access.live_facilities(principal))
+        return visibility.address_aliases(principal)
 
     def may_write(self, principal: Principal, record) -> bool:
-        return access.manages_organization(principal, record.facility.organization_id)
+        return writes.facility_part(principal, record)
 
     def history_facility_id(self, record) -> int | None:
         return record.facility_id
@@ -61,15 +61,13 @@ class StreetAliasService(RecordService):
 
     model = StreetAlias
     noun = "street alias"
-    creator_roles = ("admin", "agency_user")
+    creator_roles = (Role.ADMIN, Role.AGENCY_USER)
 
     def read_filter(self, principal: Principal):
-        return true()
+        return visibility.street_aliases(principal)
 
     def may_write(self, principal: Principal, record) -> bool:
-        return principal.is_admin or (
-            principal.role == "agency_user" and principal.agency_id == record.agency_id
-        )
+        return writes.street_alias(principal, record)
 
     def create(self, session, principal, data):
         return super().create(session, principal, {**data, "created_by": principal.subject})

@@ -1,5 +1,7 @@
 """Users and CAD clients, managed by administrators only."""
 
+from ..access import visibility
+from ..access.roles import Role
 from ..agencies.models import Agency
 from ..crud import RecordService
 from ..db import utcnow
@@ -23,6 +25,9 @@ class UserService(RecordService):
     model = User
     noun = "user"
 
+    def read_filter(self, principal):
+        return visibility.accounts(principal)
+
     def assign(self, session, record, data):
         data = dict(data)
         cut_off = _ends_sessions(record, data, ("role", "organization_id", "agency_id"))
@@ -43,7 +48,7 @@ class UserService(RecordService):
 
         self.require(session, Organization, record.organization_id, "organization_id")
         self.require(session, Agency, record.agency_id, "agency_id")
-        needed = {"facility_manager": "organization_id", "agency_user": "agency_id"}.get(
+        needed = {Role.FACILITY_MANAGER: "organization_id", Role.AGENCY_USER: "agency_id"}.get(
             record.role
         )
         for field in ("organization_id", "agency_id"):
@@ -67,6 +72,9 @@ class UserService(RecordService):
 class CadClientService(RecordService):
     model = CadClient
     noun = "CAD client"
+
+    def read_filter(self, principal):
+        return visibility.accounts(principal)
 
     def create(self, session, principal, data):
         self.require(session, Agency, data["agency_id"], "agency_id")

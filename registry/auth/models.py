@@ -3,12 +3,8 @@ from datetime import datetime
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from ..access.roles import USER_ROLES
 from ..db import Base, UTCDateTime, Versioned
-
-# An auditor reads the audit trail and nothing else: who saw what is checked by someone who
-# cannot change the records (separation of duties).
-USER_ROLES = ("admin", "facility_manager", "agency_user", "auditor")
-ROLES = (*USER_ROLES, "cad")
 
 
 class User(Versioned, Base):
@@ -16,7 +12,8 @@ class User(Versioned, Base):
 
     __tablename__ = "users"
     __table_args__ = (
-        CheckConstraint(f"role IN {USER_ROLES}", name="role"),
+        # The stored values, as the migration wrote them: ('admin', 'facility_manager', ...).
+        CheckConstraint(f"role IN {tuple(map(str, USER_ROLES))}", name="role"),
         CheckConstraint(
             "(role IN ('admin', 'auditor') AND organization_id IS NULL AND agency_id IS NULL)"
             " OR (role = 'facility_manager' AND organization_id IS NOT NULL AND agency_id IS NULL)"

@@ -10,6 +10,7 @@ from flask_jwt_extended.exceptions import JWTExtendedException
 from jwt import PyJWTError
 
 from .. import errors
+from ..access.roles import Role
 from ..api import doc
 
 
@@ -17,13 +18,18 @@ from ..api import doc
 class Principal:
     kind: str  # "user" or "cad"
     id: int
-    role: str
+    role: Role
     organization_id: int | None = None
     agency_id: int | None = None
 
+    def __post_init__(self):
+        # The account row stores the role's value; one that names no role fails here, where
+        # the caller is identified, rather than later as a caller whom no rule matches.
+        object.__setattr__(self, "role", Role(self.role))
+
     @property
     def is_admin(self) -> bool:
-        return self.role == "admin"
+        return self.role == Role.ADMIN
 
     @property
     def subject(self) -> str:
@@ -59,7 +65,7 @@ def is_fresh() -> bool:
     return isinstance(fresh, int | float) and time.time() < fresh
 
 
-def login_required(*roles: str, fresh: bool = False):
+def login_required(*roles: Role, fresh: bool = False):
     """Require a valid access token, and one of `roles` when given; with `fresh`, a token from
     a recent password login (sensitive actions: reveals, share grants, admin changes).
 

@@ -1,6 +1,7 @@
 from flask_restx import Namespace, Resource
 
 from .. import db
+from ..access.roles import Role
 from ..api import body, doc, returns
 from ..resources import collection_routes, item_routes
 from . import service
@@ -99,8 +100,8 @@ class Me(Resource):
 
 users_ns = Namespace("users", description="People who log in (administrators only)")
 # Account changes need a fresh login: a stolen or left-open session must not mint admins.
-collection_routes(users_ns, users, UserSchema, UserFiltersSchema, roles=("admin",), fresh=True)
-item_routes(users_ns, users, UserSchema, roles=("admin",), fresh=True)
+collection_routes(users_ns, users, UserSchema, UserFiltersSchema, roles=(Role.ADMIN,), fresh=True)
+item_routes(users_ns, users, UserSchema, roles=(Role.ADMIN,), fresh=True)
 
 cad_clients_ns = Namespace(
     "cad-clients", description="Dispatch systems of agencies (administrators only)"
@@ -111,8 +112,8 @@ collection_routes(
     cad_clients_ns,
     cad_clients,
     CadClientSchema,
-    roles=("admin",),
+    roles=(Role.ADMIN,),
     created_schema=NewCadClientSchema,
     fresh=True,
 )
-item_routes(cad_clients_ns, cad_clients, CadClientSchema, roles=("admin",), fresh=True)
+item_routes(cad_clients_ns, cad_clients, CadClientSchema, roles=(Role.ADMIN,), fresh=True)

@@ -1,8 +1,8 @@
 from marshmallow import Schema, fields, validate
 
+from ..access.roles import USER_ROLES, Role
 from ..api import PageArgsSchema
 from ..fields import Id, OneOf, RecordSchema, Text
-from .models import ROLES, USER_ROLES
 from .service import MIN_PASSWORD_LENGTH
 
 
@@ -30,13 +30,13 @@ class TokenSchema(Schema):
     refresh_token = fields.String(metadata={"description": "Only from /auth/login"})
     token_type = fields.String(required=True, metadata={"example": "Bearer"})
     expires_in = fields.Integer(required=True, metadata={"description": "Seconds"})
-    role = OneOf(ROLES, required=True)
+    role = OneOf(tuple(Role), required=True)
 
 
 class PrincipalSchema(Schema):
     kind = OneOf(("user", "cad"), required=True)
     id = fields.Integer(required=True)
-    role = OneOf(ROLES, required=True)
+    role = OneOf(tuple(Role), required=True)
     organization_id = fields.Integer(allow_none=True)
     agency_id = fields.Integer(allow_none=True)
 

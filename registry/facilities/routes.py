@@ -4,6 +4,7 @@ from flask import Response
 from flask_restx import Namespace, Resource
 
 from .. import db
+from ..access.roles import Role
 from ..api import PageArgsSchema, body, doc, query, returns, returns_page
 from ..auth.principal import current_principal, is_fresh, login_required
 from ..resources import collection_routes, item_routes, nested_collection_routes
@@ -92,7 +93,7 @@ class FacilityHistoryList(Resource):
 
 @ns.route("/<int:facility_id>/approval")
 class FacilityApproval(Resource):
-    @login_required("admin", fresh=True)
+    @login_required(Role.ADMIN, fresh=True)
     @doc(responses={"404": "No such facility", "409": "The facility is not waiting for review"})
     @returns(FacilitySchema)
     def post(self, facility_id):

@@ -19,7 +19,11 @@ from sqlalchemy import exists, func, inspect, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from .. import access, audit, errors, transaction
+from .. import audit, errors, transaction
+from ..access import visibility, writes
+from ..access.break_glass import live_incident
+from ..access.roles import AGENCY_ROLES
+from ..access.sharing import covers_facility
 from ..auth.principal import Principal
 from ..encryption import UnreadableSecret, keyring
 from ..fields import MAX_ID
@@ -147,7 +151,7 @@ class Revealed:
 def _holds_reveal_scope(session: Session, principal: Principal, facility: Facility) -> bool:
     """An MOU in force between the caller's agency and the facility's organization, covering the
     facility, with a key-holding or access-code scope."""
-    if principal.role not in access.AGENCY_ROLES:
+    if principal.role not in AGENCY_ROLES:
         return False
     scoped = exists(
         select(MouScope.mou_id).where(MouScope.mou_id == Mou.id, MouScope.scope.in_(REVEAL_SCOPES))
@@ -161,7 +165,7 @@ def _holds_reveal_scope(session: Session, principal: Principal, facility: Facili
                         Mou.agency_id == principal.agency_id,
                         Mou.in_force,
                         scoped,
-                        access.covers_facility(facility.id),
+                        covers_facility(facility.id),
                     )
                 )
             )
@@ -172,7 +176,9 @@ def _holds_reveal_scope(session: Session, principal: Principal, facility: Facili
 def _may_read(session: Session, principal: Principal, facility_id: int) -> bool:
     return bool(
         session.scalar(
-            select(exists(access.live_facilities(principal).where(Facility.id == facility_id)))
+            select(
+                exists(visibility.live_facility_ids(principal).where(Facility.id == facility_id))
+            )
         )
     )
 
@@ -252,12 +258,12 @@ def reveal(
             f"No access point with id {point_id} is visible to you."
         ).keeping_changes()
     if not (
-        access.manages_organization(principal, facility.organization_id)
+        writes.manages_organization(principal, facility.organization_id)
         or _holds_reveal_scope(session, principal, facility)
     ):
         # Without the MOU's key scope, only a live break-glass grant opens the doors: an
         # ordinary incident (or a data-sharing MOU) lets an agency read the plan, not the codes.
-        incident = access.break_glass_incident(session, principal, facility.id)
+        incident = live_incident(session, principal, facility.id)
         if incident is None:
             attempt("refused", refused_because="not_allowed")
             if not _may_read(session, principal, facility.id):

@@ -1,6 +1,8 @@
 from sqlalchemy import func, select
 
-from .. import access, errors
+from .. import errors
+from ..access import visibility, writes
+from ..access.roles import Role
 from ..api import Page
 from ..auth.principal import Principal
 from ..crud import RecordService, contains, paginate
@@ -13,10 +15,10 @@ from .models import AccessPoint, Facility, FacilityAlias, FacilityExternalId, Ta
 class FacilityService(RecordService):
     model = Facility
     noun = "facility"
-    creator_roles = ("admin", "facility_manager")
+    creator_roles = (Role.ADMIN, Role.FACILITY_MANAGER)
 
     def read_filter(self, principal: Principal):
-        return access.facility_filter(principal)
+        return visibility.facilities(principal)
 
     def history_facility_id(self, record) -> int | None:
         return record.id
@@ -33,10 +35,10 @@ class FacilityService(RecordService):
         return paginate(session, rows.order_by(FacilityHistory.id.desc()), args)
 
     def may_write(self, principal: Principal, record) -> bool:
-        return access.manages_organization(principal, record.organization_id)
+        return writes.facility(principal, record)
 
     def create(self, session, principal, data):
-        if "organization_id" not in data and principal.role == "facility_manager":
+        if "organization_id" not in data and principal.role == Role.FACILITY_MANAGER:
             data = {**data, "organization_id": principal.organization_id}
         if data.get("organization_id") is None:
             raise errors.InvalidInput({"organization_id": ["Missing data for required field."]})
@@ -99,16 +101,13 @@ class FacilityService(RecordService):
 class FacilityPointService(RecordService):
     """Access points and tactical points: visible and writable with their facility."""
 
-    creator_roles = ("admin", "facility_manager")
-
-    def read_filter(self, principal: Principal):
-        return self.model.facility_id.in_(access.live_facilities(principal))
+    creator_roles = (Role.ADMIN, Role.FACILITY_MANAGER)
 
     def history_facility_id(self, record) -> int | None:
         return record.facility_id
 
     def may_write(self, principal: Principal, record) -> bool:
-        return access.manages_organization(principal, record.facility.organization_id)
+        return writes.facility_part(principal, record)
 
     def assign(self, session, record, data):
         if "facility_id" in data:
@@ -123,10 +122,16 @@ class AccessPointService(FacilityPointService):
     model = AccessPoint
     noun = "access point"
 
+    def read_filter(self, principal: Principal):
+        return visibility.access_points(principal)
+
 
 class TacticalPointService(FacilityPointService):
     model = TacticalPoint
     noun = "tactical point"
+
+    def read_filter(self, principal: Principal):
+        return visibility.tactical_points(principal)
 
 
 facilities = FacilityService()

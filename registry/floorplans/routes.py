@@ -5,7 +5,8 @@ from flask_restx import Namespace, Resource
 from werkzeug.exceptions import RequestedRangeNotSatisfiable
 from werkzeug.wsgi import wrap_file
 
-from .. import access, audit, db, errors
+from .. import audit, db, errors
+from ..access import break_glass
 from ..api import PageArgsSchema, doc, form, query, returns, returns_page
 from ..auth.principal import current_principal, login_required
 from ..crud import RecordService
@@ -165,7 +166,7 @@ def _download(service: StoredFileService, record_id: int, args: dict, preview: b
     )
     response = send_stored_file(record, preview=preview)
     if incident is not None:
-        response.headers[access.BREAK_GLASS_HEADER] = f"incident={incident.id}"
+        response.headers[break_glass.HEADER] = break_glass.header_value(incident)
     return response
 
 

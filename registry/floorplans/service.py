@@ -7,13 +7,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage
 
-from .. import access, errors, history
+from .. import errors, history
+from ..access import break_glass, visibility, writes
+from ..access.roles import Role
 from ..auth.principal import Principal
 from ..crud import RecordService
 from ..facilities.models import Facility
 from ..fields import MAX_ID
 from ..mous.models import Mou
-from ..mous.service import mous
 from . import blobs, inspection
 from .models import FloorPlan, MouDocument, StoredFile
 
@@ -21,7 +22,7 @@ from .models import FloorPlan, MouDocument, StoredFile
 class StoredFileService(RecordService):
     """Uploads of one kind, in series (one level of one building; one MOU)."""
 
-    creator_roles = ("admin", "facility_manager")
+    creator_roles = (Role.ADMIN, Role.FACILITY_MANAGER)
     parent_model: type
     parent_relation: str  # the relationship to the parent record
     default_name: str  # the download name when the client's is unusable
@@ -114,11 +115,10 @@ class FloorPlanService(StoredFileService):
     default_name = "floor-plan"
 
     def read_filter(self, principal: Principal):
-        # The pre-plan's rule: the facility is visible to the caller (and not deleted).
-        return FloorPlan.facility_id.in_(access.live_facilities(principal))
+        return visibility.floor_plans(principal)
 
     def may_write(self, principal: Principal, record) -> bool:
-        return access.manages_organization(principal, record.facility.organization_id)
+        return writes.facility_part(principal, record)
 
     def history_facility_id(self, record) -> int | None:
         return record.facility_id  # a floor plan is part of its facility's history
@@ -163,7 +163,7 @@ class FloorPlanService(StoredFileService):
         )
         if record is None:
             return None, None
-        incident = access.break_glass_incident(session, principal, record.facility_id)
+        incident = break_glass.live_incident(session, principal, record.facility_id)
         if incident is None:
             return None, None
         if version is not None:
@@ -195,10 +195,10 @@ class MouDocumentService(StoredFileService):
     default_name = "mou"
 
     def read_filter(self, principal: Principal):
-        return MouDocument.mou_id.in_(select(Mou.id).where(mous.read_filter(principal)))
+        return visibility.mou_documents(principal)
 
     def may_write(self, principal: Principal, record) -> bool:
-        return mous.may_write(principal, record.mou)
+        return writes.mou_document(principal, record)
 
     def order_by(self):
         return (MouDocument.revision.desc(), MouDocument.id)

@@ -1,6 +1,7 @@
 from flask_restx import Namespace, Resource
 
 from .. import db
+from ..access.roles import Role
 from ..api import body, doc, query, require_if_match, returns, returns_page
 from ..auth.principal import current_principal, login_required
 from ..idempotency import idempotent
@@ -42,7 +43,7 @@ class IncidentCollection(Resource):
         principal = current_principal()
         return incidents.list(db.session(), principal, args, *incidents.filters(args))
 
-    @login_required("cad", "agency_user")
+    @login_required(Role.CAD, Role.AGENCY_USER)
     @idempotent(kept=without_preplan)
     @body(IncidentOpenSchema)
     @returns(IncidentOpenedSchema, 201, "Opened; `lookup` holds the match and the pre-plan")
@@ -57,7 +58,7 @@ item_routes(ns, incidents, IncidentSchema, patch_schema=IncidentChangeSchema, de
 
 @ns.route("/<int:record_id>/break-glass/end")
 class IncidentBreakGlassEnd(Resource):
-    @login_required("admin", "facility_manager", fresh=True)
+    @login_required(Role.ADMIN, Role.FACILITY_MANAGER, fresh=True)
     @doc(
         params={"If-Match": {"in": "header", "required": True, "type": "string"}},
         responses={

@@ -1,9 +1,10 @@
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import select, true
 
-from .. import access, audit, errors
+from .. import audit, errors
+from ..access import break_glass, visibility, writes
+from ..access.roles import AGENCY_ROLES
 from ..agencies.models import Agency
 from ..auth.principal import Principal
 from ..crud import RecordService
@@ -36,21 +37,14 @@ class IncidentService(RecordService):
     noun = "incident"
 
     def read_filter(self, principal: Principal):
-        if principal.is_admin:
-            return true()
-        if principal.role in access.AGENCY_ROLES:
-            return Incident.agency_id == principal.agency_id
-        own = select(Facility.id).where(Facility.organization_id == principal.organization_id)
-        return Incident.facility_id.in_(own)
+        return visibility.incidents(principal)
 
     def may_write(self, principal: Principal, record) -> bool:
-        return principal.is_admin or (
-            principal.role in access.AGENCY_ROLES and record.agency_id == principal.agency_id
-        )
+        return writes.incident(principal, record)
 
     def open(self, session, principal: Principal, data: dict):
         """Run the lookup for the reported location and record who asked and what matched."""
-        if principal.role not in access.AGENCY_ROLES:
+        if principal.role not in AGENCY_ROLES:
             raise errors.Forbidden("Incidents are opened by an agency's CAD or staff.")
         lookup_args = {k: data[k] for k in LOOKUP_FIELDS if data.get(k) is not None}
         # Lenient: an incident is recorded even when its address cannot be matched (an
@@ -118,11 +112,11 @@ class IncidentService(RecordService):
     def _break_glass(self, session, principal: Principal, incident: Incident, result) -> str | None:
         """The lookup found one registered facility the agency may not read. A mutual-aid
         response there gets a grant (read that pre-plan, reveal its codes, while the incident is
-        open and for at most REGISTRY_BREAK_GLASS_HOURS) when access.break_glass_refused allows;
+        open and for at most REGISTRY_BREAK_GLASS_HOURS) when break_glass.grant_refused allows;
         recording the facility also lets its managers see the incident. Otherwise the incident
         is recorded all the same, grants nothing, and its lookup notes say why (returned)."""
         facility = session.get(Facility, result.facility_id)
-        refused = access.break_glass_refused(
+        refused = break_glass.grant_refused(
             principal, facility, jurisdiction_of(session, principal)
         )
         if refused:
@@ -156,7 +150,7 @@ class IncidentService(RecordService):
         administrator); the agency closes its incident instead."""
         facility = session.get(Facility, record.facility_id) if record.facility_id else None
         owner = facility.organization_id if facility else None
-        if not (principal.is_admin or access.manages_organization(principal, owner)):
+        if not writes.manages_organization(principal, owner):
             raise errors.Forbidden(
                 "Only the facility's managers and administrators end a break-glass grant."
             )

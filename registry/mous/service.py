@@ -1,6 +1,8 @@
-from sqlalchemy import exists, not_, select, true
+from sqlalchemy import exists, not_, select
 
-from .. import access, errors
+from .. import errors
+from ..access import visibility, writes
+from ..access.roles import Role
 from ..agencies.models import Agency
 from ..auth.principal import Principal
 from ..crud import RecordService
@@ -18,17 +20,13 @@ class MouService(RecordService):
 
     model = Mou
     noun = "MOU"
-    creator_roles = ("admin", "facility_manager")
+    creator_roles = (Role.ADMIN, Role.FACILITY_MANAGER)
 
     def read_filter(self, principal: Principal):
-        if principal.is_admin:
-            return true()
-        if principal.role == "facility_manager":
-            return Mou.organization_id == principal.organization_id
-        return Mou.agency_id == principal.agency_id
+        return visibility.mous(principal)
 
     def may_write(self, principal: Principal, record) -> bool:
-        return access.manages_organization(principal, record.organization_id)
+        return writes.mou(principal, record)
 
     def delete(self, session, principal: Principal, record) -> None:
         # MOUs are really deleted (no soft delete): their documents' files go after the commit

@@ -1,6 +1,7 @@
 from flask_restx import Namespace, Resource
 
 from .. import db
+from ..access.roles import Role
 from ..api import query, returns_page
 from ..auth.principal import current_principal, login_required
 from .schemas import NotificationFiltersSchema, NotificationSchema
@@ -13,7 +14,7 @@ ns = Namespace(
 
 @ns.route("")
 class Notifications(Resource):
-    @login_required("admin", "facility_manager")
+    @login_required(Role.ADMIN, Role.FACILITY_MANAGER)
     @query(NotificationFiltersSchema)
     @returns_page(NotificationSchema)
     def get(self, args):

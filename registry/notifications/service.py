@@ -3,6 +3,7 @@
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..access import visibility
 from ..api import Page
 from ..auth.principal import Principal
 from ..crud import RecordService
@@ -41,11 +42,7 @@ class NotificationService(RecordService):
     creator_roles = ()
 
     def read_filter(self, principal: Principal):
-        if principal.is_admin:
-            return Notification.id.is_not(None)
-        if principal.role == "facility_manager":
-            return Notification.organization_id == principal.organization_id
-        return Notification.id.is_(None)
+        return visibility.notifications(principal)
 
     def filters(self, args):
         return [

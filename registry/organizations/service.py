@@ -1,8 +1,6 @@
-from sqlalchemy import exists, select, true
-
+from ..access import visibility
 from ..auth.principal import Principal
 from ..crud import RecordService, contains
-from ..mous.models import Mou
 from .models import Organization
 
 
@@ -13,16 +11,7 @@ class OrganizationService(RecordService):
     noun = "organization"
 
     def read_filter(self, principal: Principal):
-        if principal.is_admin:
-            return true()
-        if principal.role == "facility_manager":
-            return Organization.id == principal.organization_id
-        # Agencies see the partners they have any MOU with, so they can read and negotiate it.
-        return exists(
-            select(Mou.id).where(
-                Mou.organization_id == Organization.id, Mou.agency_id == principal.agency_id
-            )
-        )
+        return visibility.organizations(principal)
 
     def filters(self, args):
         conditions = []

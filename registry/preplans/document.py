@@ -18,7 +18,10 @@ from functools import lru_cache
 from sqlalchemy import bindparam, func, select, true
 from sqlalchemy.orm import Session, lazyload, selectinload
 
-from .. import access, errors
+from .. import errors
+from ..access.roles import AGENCY_ROLES, Role
+from ..access.sharing import covers_facility
+from ..access.visibility import facilities_in_scope, scope_of
 from ..auth.principal import Principal
 from ..contacts.models import Contact, in_call_order
 from ..facilities.models import Facility
@@ -66,20 +69,20 @@ class _Cache:
 cache = _Cache(CACHE_SIZE)
 
 
-def _mous_shown(role: str, agency_id: int | None) -> list:
+def _mous_shown(role: Role, agency_id: int | None) -> list:
     """MOUs of the facility's organization that cover it (only the caller's, for agencies)."""
     conditions = [
         Mou.organization_id == Facility.organization_id,
-        access.covers_facility(Facility.id),
+        covers_facility(Facility.id),
     ]
-    if role in access.AGENCY_ROLES:
+    if role in AGENCY_ROLES:
         conditions.append(Mou.agency_id == agency_id)
     return conditions
 
 
 @lru_cache(maxsize=256)
 def _stamp_statement(scope: tuple, break_glass: bool = False):
-    """The stamp query for one visibility scope (see access.visibility), built once. Under
+    """The stamp query for one visibility scope (see access.visibility.scope_of), built once. Under
     break-glass the caller's incident, checked before, is what lets it read the facility."""
     role, _, agency_id, _ = scope
     mous = _mous_shown(role, agency_id)
@@ -97,19 +100,19 @@ def _stamp_statement(scope: tuple, break_glass: bool = False):
     ).where(
         Facility.id == bindparam("facility_id"),
         Facility.deleted_at.is_(None),
-        true() if break_glass else access.visibility(*scope),
+        true() if break_glass else facilities_in_scope(*scope),
     )
 
 
 def _stamp(session: Session, principal: Principal, facility_id: int, break_glass: bool) -> tuple:
     if not 0 < facility_id <= MAX_ID:  # names nothing, and would overflow the driver
         raise errors.NotFound(f"No facility with id {facility_id} is visible to you.")
-    scope = access.scope_of(principal)
+    scope = scope_of(principal)
     statement = _stamp_statement(scope, break_glass)
     row = session.execute(statement, {"facility_id": facility_id}).first()
     if row is None:
         raise errors.NotFound(f"No facility with id {facility_id} is visible to you.")
-    agency_scope = principal.agency_id if principal.role in access.AGENCY_ROLES else None
+    agency_scope = principal.agency_id if principal.role in AGENCY_ROLES else None
     return (*row, agency_scope, scope[-1])
 
 
@@ -119,7 +122,8 @@ def preplan(
     """The pre-plan of a facility the caller may read (NotFound otherwise).
 
     `incident`: the caller's open break-glass incident at this facility
-    (access.break_glass_incident), through which the facility need not be shared with its agency.
+    (access.break_glass.live_incident), through which the facility need not be shared with its
+    agency.
     """
     break_glass = incident is not None
     if break_glass and (

@@ -17,7 +17,8 @@ from marshmallow import ValidationError
 from sqlalchemy import JSON, Boolean, String, bindparam, cast, literal, null, or_, select, union_all
 from sqlalchemy.orm import Session
 
-from .. import access, addresses, errors
+from .. import addresses, errors
+from ..access.visibility import facilities_in_scope, scope_of
 from ..addresses import gazetteer
 from ..agencies.models import Agency
 from ..aliases.models import AddressAlias, StreetAlias
@@ -62,7 +63,7 @@ def _statements(scope: tuple) -> dict:
     the hot path only binds values. `scope` is (role, organization, agency, today): whether the
     caller may read each candidate comes back with it, in the same query.
     """
-    columns = (*_COLUMNS, access.visibility(*scope).label("visible"))
+    columns = (*_COLUMNS, facilities_in_scope(*scope).label("visible"))
     # A deleted facility is matched by nothing, nor is one waiting for an administrator's review
     # (it must not change how an established facility is matched until it is approved).
     live = Facility.deleted_at.is_(None) & (Facility.review_status == "approved")
@@ -645,7 +646,7 @@ def lookup(
     beside other ways in, or when `lenient` (an incident must be recorded whatever the CAD
     sent), it becomes a note and the other ways are still tried.
     """
-    statements = _statements(access.scope_of(principal))
+    statements = _statements(scope_of(principal))
     # Read from the database only when needed: a typed state or ZIP makes it unnecessary
     # unless a facility is matched (then the answer says whether it is in the caller's area).
     jurisdiction = CallerArea(session, principal)

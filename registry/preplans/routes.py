@@ -1,7 +1,9 @@
 from flask import request
 from flask_restx import Namespace, Resource
 
-from .. import access, audit, db
+from .. import audit, db
+from ..access import break_glass
+from ..access.roles import LOOKUP_ROLES
 from ..api import body, conditional, doc, query, returns
 from ..auth.principal import current_principal, login_required
 from ..errors import PROBLEM_JSON
@@ -39,14 +41,14 @@ def _lookup(args: dict):
 
 @ns.route("/lookup")
 class Lookup(Resource):
-    @login_required(*access.LOOKUP_ROLES)
+    @login_required(*LOOKUP_ROLES)
     @query(LookupQuerySchema)
     @returns(LookupResultSchema)
     def get(self, args):
         """Find the facility at an address, position, phone number, CAD premise id or name."""
         return _lookup(args)
 
-    @login_required(*access.LOOKUP_ROLES)
+    @login_required(*LOOKUP_ROLES)
     @body(LookupQuerySchema)
     @returns(LookupResultSchema)
     def post(self, data):
@@ -92,7 +94,7 @@ class PreplanDocument(Resource):
             document = with_break_glass(document, incident)
             geojson = {**geojson, "break_glass": document["break_glass"]}
             etag = f"{etag}-bg{incident.id}"
-            headers[access.BREAK_GLASS_HEADER] = f"incident={incident.id}"
+            headers[break_glass.HEADER] = break_glass.header_value(incident)
         # One URL, two representations: shared caches must key on Accept too.
         if wants_geojson:
             response = conditional(geojson, etag + "-geojson", mimetype=GEOJSON, vary="Accept")

@@ -8,7 +8,8 @@ the facility's organization was told when the incident opened (incidents.service
 
 from sqlalchemy.orm import Session
 
-from .. import access, errors
+from .. import errors
+from ..access import break_glass
 from ..auth.principal import Principal
 from .document import RenderedPreplan, preplan
 from .lookup import LookupQuery, LookupResult, lookup
@@ -32,7 +33,7 @@ def readable_preplan(
     try:
         return preplan(session, principal, facility_id), None
     except errors.NotFound:
-        incident = access.break_glass_incident(session, principal, facility_id)
+        incident = break_glass.live_incident(session, principal, facility_id)
         if incident is None:
             raise
         return preplan(session, principal, facility_id, incident), incident
@@ -58,7 +59,7 @@ def find_preplan(
     if result.status == "matched":
         result.preplan = preplan(session, principal, result.facility_id).document
     elif result.status == "not_shared":
-        incident = access.break_glass_incident(session, principal, result.facility_id)
+        incident = break_glass.live_incident(session, principal, result.facility_id)
         if incident is not None:
             attach_break_glass(session, principal, result, incident)
     return result

@@ -1,0 +1,97 @@
+"""Who may read and write what: the roles, and every access rule of the registry.
+
+- `roles`: the `Role` enum and the groups of roles the rules name.
+- `visibility`: which records of each type a caller may read, one SQL condition per record type.
+  Lists and single reads use the same condition, so a record the caller may not see is simply
+  not found (404, never 403: nothing tells whether it exists).
+- `writes`: who may change a record of each type, asked before and after a change is applied.
+- `sharing`: what an MOU opens (the SQL conditions visibility builds on).
+- `break_glass`: the one way past these rules, through an agency's live break-glass incident.
+
+The two tables below are the rules in one place; tests/test_access.py holds the same tables
+(`READS`, `WRITES`), checks every cell against the running API, and fails when they and these
+disagree. Deleted records are hidden from everyone (listed only to those who may restore them).
+
+Reads: which records of each type a role reads ("refused": the role may not use the area at
+all, 403 whatever the id; any other record is not found, 404). Agency users and CAD clients read
+alike. "door code" is who may reveal an access point's code and key location (a reader of the
+access point who may not gets 403).
+
+| record               | admin         | facility_manager  | agency_user, cad          | auditor |
+| -------------------- | ------------- | ----------------- | ------------------------- | ------- |
+| facility             | all           | own org           | shared                    | —       |
+| access point         | with facility | with facility     | with facility             | —       |
+| tactical point       | with facility | with facility     | with facility             | —       |
+| address alias        | with facility | with facility     | with facility             | —       |
+| floor plan           | with facility | with facility     | with facility             | —       |
+| facility contact     | all           | with facility     | with facility             | —       |
+| organization contact | all           | own org           | sharing partner           | —       |
+| agency contact       | all           | MOU partner       | own agency                | —       |
+| MOU                  | all           | own org           | own agency                | —       |
+| MOU document         | with MOU      | with MOU          | with MOU                  | —       |
+| organization         | all           | own org           | MOU partner               | —       |
+| agency               | all           | all               | all                       | all     |
+| street alias         | all           | all               | all                       | all     |
+| incident             | all           | at own facilities | own agency                | —       |
+| notification         | all           | own org           | refused                   | refused |
+| user                 | all           | refused           | refused                   | refused |
+| CAD client           | all           | refused           | refused                   | refused |
+| audit event          | all           | at own facilities | refused                   | all     |
+| pre-plan             | all           | own org           | shared or break-glass     | —       |
+| door code            | with facility | own org           | key holder or break-glass | —       |
+
+Writes: which records of each type a role creates, changes, deletes and restores, among those
+it reads ("—": a record it reads answers 403, any other 404; "refused": 403 whatever the id).
+
+| record               | admin | facility_manager | agency_user | cad        | auditor |
+| -------------------- | ----- | ---------------- | ----------- | ---------- | ------- |
+| facility             | all   | own org          | —           | —          | —       |
+| access point         | all   | own org          | —           | —          | —       |
+| tactical point       | all   | own org          | —           | —          | —       |
+| address alias        | all   | own org          | —           | —          | —       |
+| floor plan           | all   | own org          | —           | —          | —       |
+| facility contact     | all   | own org          | —           | —          | —       |
+| organization contact | all   | own org          | —           | —          | —       |
+| agency contact       | all   | —                | own agency  | —          | —       |
+| MOU                  | all   | own org          | —           | —          | —       |
+| MOU document         | all   | own org          | —           | —          | —       |
+| organization         | all   | —                | —           | —          | —       |
+| agency               | all   | —                | —           | —          | —       |
+| street alias         | all   | —                | own agency  | —          | —       |
+| incident             | all   | —                | own agency  | own agency | —       |
+| notification         | —     | —                | —           | —          | —       |
+| user                 | all   | refused          | refused     | refused    | refused |
+| CAD client           | all   | refused          | refused     | refused    | refused |
+| audit event          | —     | —                | —           | —          | —       |
+
+The conditions:
+- all: every record (of the type's visible ones, for writes).
+- own org: the caller's organization's (a facility's parts and contacts: their facility's
+  organization's).
+- own agency: the caller's agency's.
+- shared: facilities covered by a data-sharing MOU in force between their organization and the
+  caller's agency (`sharing.shares_facility`).
+- with facility: those whose facility the caller reads (the facility row) and is not deleted.
+- with MOU: those whose MOU the caller reads.
+- sharing partner: of organizations with a data-sharing MOU in force (for any facility) with
+  the caller's agency.
+- MOU partner: organizations with any MOU (whatever its status or scope) with the caller's
+  agency; for a manager, the liaisons of agencies with any MOU with its organization.
+- at own facilities: about a facility of the caller's organization (deleted ones included).
+- shared or break-glass: shared, or through a live break-glass grant of the caller's agency at
+  the facility (`break_glass`); the floor plans such a pre-plan lists download the same way.
+- key holder or break-glass: of facilities covered by an MOU in force with the caller's agency
+  with scope key_holding or access_codes (data sharing alone opens no doors), or through a live
+  break-glass grant of the caller's agency at the facility.
+- —: none.
+- refused: none, and the role may not use the area at all (403 whatever the id).
+
+Beyond the tables: incidents are opened only by agency users and CAD clients (an admin closes
+and re-opens them); a facility's managers and admins end a break-glass grant at it early;
+notifications and audit events are written by the registry itself, never through the API. The
+audit-event rule lives in `registry.audit.service`.
+"""
+
+from .roles import AGENCY_ROLES, LOOKUP_ROLES, USER_ROLES, Role
+
+__all__ = ["AGENCY_ROLES", "LOOKUP_ROLES", "USER_ROLES", "Role"]
