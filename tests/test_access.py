@@ -4,20 +4,31 @@ The cast (see `world`): organization A with facility `a`, organization B with fa
 with an access point, a tactical point and a facility contact; agency X has an active data-sharing
 MOU covering all of A; agency Y has none. Invisible records answer 404 (never 403: no existence
 leak) and are absent from lists; visible but unwritable records answer 403.
+
+The last section checks the role x record tables of registry.access, cell by cell, in a world of
+its own (`town`), and that the tables there are the ones the tests hold (tests/access_table.py).
 """
 
+import hashlib
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
 
+import registry.access
+from registry import transaction
 from registry.agencies.models import Agency
 from registry.auth.models import CadClient, User
 from registry.contacts.models import Contact
 from registry.facilities.models import AccessPoint, Facility, TacticalPoint
+from registry.floorplans.models import FileBlob, FloorPlan, MouDocument
+from registry.incidents.models import Incident
 from registry.mous.models import Mou
+from registry.notifications.models import Notification
 from registry.organizations.models import Organization
 
+from . import access_table
 from .conftest import assert_problem, count, fetch
 
 API = "/api/v1"
@@ -869,3 +880,308 @@ def test_organization_and_agency_contacts_follow_their_owner(client, make, world
             assert_found(response, contact.id)
         else:
             assert_problem(response, 404)
+
+
+# ---------------------------------------------------------------------------------------------
+# The access tables: registry.access states who reads and writes which record types in two
+# tables in its docstring. These are the same tables; the first test fails when the two differ,
+# and the matrix below checks every cell against the running API in a world where the
+# conditions give different answers.
+
+READS, WRITES, TABLES = access_table.READS, access_table.WRITES, access_table.TABLES
+
+
+def test_the_tables_in_registry_access_are_the_tests_tables():
+    assert access_table.differences(registry.access.__doc__, TABLES) == []
+    used = {cell for table in TABLES.values() for row in table.values() for cell in row}
+    # Each condition has a meaning here (access_table.holds) and in the docstring's legend.
+    assert used <= access_table.CONDITIONS
+    for condition in used - {"—"}:
+        assert f"- {condition}: " in registry.access.__doc__, condition
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        (
+            ("| facility             | all           | own org ", "| facility | all | all "),
+            "own org",
+        ),
+        (("| user                 | all   | refused ", "| user | all | — "), "user for"),
+        (("| door code ", "| door codes "), "door code"),
+        (("| auditor |\n| --", "| cad |\n| --"), "columns"),
+        (("Writes:", "Changes:"), "no writes table"),
+    ],
+    ids=["a cell", "a write cell", "a row", "a column", "a table"],
+)
+def test_a_table_that_drifts_from_the_tests_is_caught(change, named):
+    old, new = change
+    assert old in registry.access.__doc__
+    drifted = registry.access.__doc__.replace(old, new, 1)
+
+    problems = access_table.differences(drifted, TABLES)
+
+    assert problems, "the drifted table was not noticed"
+    assert any(named in problem for problem in problems), problems
+
+
+def test_records_no_one_writes_have_no_write_routes(client):
+    spec = client.get(f"{API}/swagger.json").get_json()
+    for prefix in ("/notifications", "/audit-events", "/preplans"):
+        for path, operations in spec["paths"].items():
+            if path.startswith(prefix):
+                writes = {"post", "patch", "put", "delete"} & set(operations)
+                # The lookup is a POST only to keep a caller's number out of URLs.
+                assert writes <= ({"post"} if path == "/preplans/lookup" else set()), path
+
+
+# The world for the tables: organizations A and B, agencies X, Y and Z. X shares A's data (an
+# MOU in force with scope data_sharing) and holds B's keys (an MOU with key_holding only); Y
+# shares B's; Z has only a draft MOU with A, and a live break-glass incident at A's facility.
+CALLERS = {
+    "admin": access_table.Caller("admin"),
+    "manager_a": access_table.Caller("facility_manager", organization="A"),
+    "officer_x": access_table.Caller("agency_user", agency="X"),
+    "cad_x": access_table.Caller("cad", agency="X"),
+    "officer_z": access_table.Caller("agency_user", agency="Z"),
+    "cad_z": access_table.Caller("cad", agency="Z"),
+    "auditor": access_table.Caller("auditor"),
+}
+RELATIONS = access_table.Relations(
+    facilities={"fa": "A", "fb": "B"},
+    mous={"ax": ("A", "X"), "by": ("B", "Y"), "az": ("A", "Z"), "bx": ("B", "X")},
+    sharing={("X", "A"), ("Y", "B")},
+    key_holding={("X", "B")},
+    break_glass={("Z", "fa")},
+)
+# record type: (item path, a valid PATCH or None when the type has no PATCH)
+MATRIX_PATHS = {
+    "facility": ("/facilities/{}", {"hazards": "Propane tanks"}),
+    "access point": ("/access-points/{}", {"notes": "Knox box"}),
+    "tactical point": ("/tactical-points/{}", {"notes": "Enter from the north"}),
+    "address alias": ("/address-aliases/{}", {"address": "1 Landmark Plaza"}),
+    "floor plan": ("/floor-plans/{}", {"title": "Ground floor"}),
+    "facility contact": ("/contacts/{}", {"role": "Night manager"}),
+    "organization contact": ("/contacts/{}", {"role": "Night manager"}),
+    "agency contact": ("/contacts/{}", {"role": "Watch commander"}),
+    "MOU": ("/mous/{}", {"title": "Renewed"}),
+    "MOU document": ("/mou-documents/{}", {"title": "Signed copy"}),
+    "organization": ("/organizations/{}", {"website": "https://example.org"}),
+    "agency": ("/agencies/{}", {"agency_type": "fire"}),
+    "street alias": ("/street-aliases/{}", {"alias": "Ave of the Americas"}),
+    "incident": ("/incidents/{}", {"notes": "Units on scene"}),
+    "user": ("/users/{}", {"full_name": "Pat Doe"}),
+    "CAD client": ("/cad-clients/{}", {"name": "Renamed CAD"}),
+    "pre-plan": ("/preplans/{}", None),
+}
+# Record types read through a list only, and types with a top-level list to check as well.
+MATRIX_LISTS = {
+    "facility": "/facilities",
+    "MOU": "/mous",
+    "organization": "/organizations",
+    "agency": "/agencies",
+    "incident": "/incidents",
+    "user": "/users",
+    "CAD client": "/cad-clients",
+    "notification": "/notifications",
+    "audit event": "/audit-events?action=address_alias.create",
+}
+
+
+def _stored_file(app, model, **fields):
+    sha = hashlib.sha256(repr(fields).encode()).hexdigest()
+    with app.app_context(), transaction.session_scope() as session:
+        session.add(FileBlob(sha256=sha, size=16, media_type="application/pdf", preview_size=8))
+        record = model(revision=1, file_name="x.pdf", uploaded_by="user:1", sha256=sha, **fields)
+        session.add(record)
+        session.flush()
+        return record.id
+
+
+def _insert(app, record) -> int:
+    with app.app_context(), transaction.session_scope() as session:
+        session.add(record)
+        session.flush()
+        return record.id
+
+
+@pytest.fixture
+def town(app, client, make):
+    """Every record type twice or more, each entry {record type: {name: (id, Record)}}."""
+    R = access_table.Record  # noqa: N806 - a constructor, read as one
+    org = {"A": make.organization(), "B": make.organization()}
+    agency = {name: make.agency(state="IL") for name in "XYZ"}
+    facility = {"fa": make.facility(org["A"]), "fb": make.facility(org["B"])}
+    mou = {
+        "ax": make.mou(org["A"], agency["X"]),
+        "by": make.mou(org["B"], agency["Y"]),
+        "az": make.mou(org["A"], agency["Z"], status="draft"),
+        "bx": make.mou(org["B"], agency["X"], scopes=("key_holding",)),
+    }
+    accounts = {
+        "admin": make.user("admin"),
+        "manager_a": make.user("facility_manager", organization=org["A"]),
+        "manager_b": make.user("facility_manager", organization=org["B"]),
+        "officer_x": make.user("agency_user", agency=agency["X"]),
+        "cad_x": make.cad_client(agency["X"]),
+        "cad_y": make.cad_client(agency["Y"]),
+        "officer_z": make.user("agency_user", agency=agency["Z"]),
+        "cad_z": make.cad_client(agency["Z"]),
+        "auditor": make.user("auditor"),
+    }
+    headers = {name: make.headers(account) for name, account in accounts.items()}
+    records: dict[str, dict] = {kind: {} for kind in READS}
+    for name, f in facility.items():
+        owner = RELATIONS.facilities[name]
+        part = R("", owner, facility=name)
+        records["facility"][name] = (f.id, R("facility", owner, facility=name))
+        records["pre-plan"][name] = (f.id, R("pre-plan", owner, facility=name))
+        point = make.access_point(f)
+        records["access point"][name] = (point.id, part)
+        records["door code"][name] = (point.id, part)
+        records["tactical point"][name] = (make.tactical_point(f).id, part)
+        records["facility contact"][name] = (make.contact(facility_id=f.id).id, part)
+        plan = _stored_file(
+            app,
+            FloorPlan,
+            facility_id=f.id,
+            building="Main",
+            level_number=1,
+            level_label="L1",
+            title="Plan",
+        )
+        records["floor plan"][name] = (plan, part)
+        alias = client.post(
+            f"{API}/facilities/{f.id}/address-aliases",
+            json={"address": "1 Landmark Plaza"},
+            headers=headers["admin"],
+        )
+        assert alias.status_code == 201, alias.json
+        records["address alias"][name] = (alias.json["id"], part)
+    for name, o in org.items():
+        records["organization"][name] = (o.id, R("organization", name))
+        contact = make.contact(organization_id=o.id)
+        records["organization contact"][name] = (contact.id, R("", name))
+        note = Notification(organization_id=o.id, kind="facility_review", message="M", actor="x")
+        records["notification"][name] = (_insert(app, note), R("", name))
+    for name, a in agency.items():
+        records["agency"][name] = (a.id, R("agency", agency=name))
+        records["agency contact"][name] = (make.contact(agency_id=a.id).id, R("", agency=name))
+    for name in "XY":
+        alias = client.post(
+            f"{API}/agencies/{agency[name].id}/street-aliases",
+            json={"alias": "Ave of the Americas", "street": "6th Ave"},
+            headers=headers["admin"],
+        )
+        assert alias.status_code == 201, alias.json
+        records["street alias"][name] = (alias.json["id"], R("", agency=name))
+    for name, m in mou.items():
+        owner, partner = RELATIONS.mous[name]
+        records["MOU"][name] = (m.id, R("MOU", owner, partner, mou=name))
+        document = _stored_file(app, MouDocument, mou_id=m.id, title=f"Signed {name}")
+        records["MOU document"][name] = (document, R("", owner, partner, mou=name))
+    for name, agency_name, facility_name, break_glass in (
+        ("ix", "X", "fa", False),
+        ("iy", "Y", "fb", False),
+        ("iz", "Z", "fa", True),
+    ):
+        incident = Incident(
+            agency_id=agency[agency_name].id,
+            cad_incident_number=f"INC-{name}",
+            incident_type="fire",
+            facility_id=facility[facility_name].id,
+            match_status="not_shared" if break_glass else "matched",
+            candidates=[],
+            opened_by="cad:1",
+            status="open",
+            break_glass=break_glass,
+            access_expires_at=datetime.now(UTC) + timedelta(hours=2) if break_glass else None,
+        )
+        records["incident"][name] = (
+            _insert(app, incident),
+            R("", agency=agency_name, facility=facility_name),
+        )
+    for name in ("manager_a", "manager_b"):
+        records["user"][name] = (accounts[name].id, R(""))
+    for name, agency_name in (("cad_x", "X"), ("cad_y", "Y")):
+        records["CAD client"][name] = (accounts[name].id, R("", agency=agency_name))
+    events = client.get(f"{API}{MATRIX_LISTS['audit event']}", headers=headers["admin"]).json
+    by_facility = {f.id: name for name, f in facility.items()}
+    for event in events["items"]:
+        name = by_facility[event["facility_id"]]
+        records["audit event"][name] = (event["id"], R("", facility=name))
+    for kind, named in records.items():
+        records[kind] = {
+            name: (record_id, replace(record, kind=kind))
+            for name, (record_id, record) in named.items()
+        }
+    return SimpleNamespace(headers=headers, records=records)
+
+
+def _listed(client, path, headers) -> tuple[int, set[int]]:
+    joiner = "&" if "?" in path else "?"
+    response = client.get(f"{API}{path}{joiner}per_page=100", headers=headers)
+    if response.status_code != 200:
+        return response.status_code, set()
+    return 200, {item["id"] for item in response.json["items"]}
+
+
+def _read(client, kind: str, record_id: int, headers) -> int | None:
+    """The status of reading one record (revealing, for a door code); None: listed only."""
+    if kind == "door code":
+        body = {"reason": "Checking the access tables"}
+        return client.post(
+            f"{API}/access-points/{record_id}/reveal", json=body, headers=headers
+        ).status_code
+    if kind in MATRIX_PATHS:
+        return client.get(
+            API + MATRIX_PATHS[kind][0].format(record_id), headers=headers
+        ).status_code
+    return None
+
+
+def _expected_read(caller, record) -> int:
+    expected = access_table.read_status(caller, record, RELATIONS, READS)
+    if record.kind == "door code" and expected == 404:
+        # A reveal refused to a reader of the access point is a 403, as for any visible record.
+        point = replace(record, kind="access point")
+        if access_table.read_status(caller, point, RELATIONS, READS) == 200:
+            return 403
+    return expected
+
+
+@pytest.mark.parametrize("kind", list(READS))
+def test_each_role_reads_and_writes_as_the_tables_say(client, town, kind):
+    """Every cell of the tables for one record type, in a world where the conditions differ:
+    each caller asks for each record of the type (and its list, where there is one), then tries
+    to change it."""
+    records, mismatches = town.records[kind], []
+    for caller_name, caller in CALLERS.items():
+        headers = town.headers[caller_name]
+        expected = {name: _expected_read(caller, record) for name, (_, record) in records.items()}
+        if kind in MATRIX_LISTS:
+            status, listed = _listed(client, MATRIX_LISTS[kind], headers)
+            refused = READS[kind][access_table.COLUMNS.index(caller.role)] == "refused"
+            wanted = {records[name][0] for name, answer in expected.items() if answer == 200}
+            world = {record_id for record_id, _ in records.values()}
+            if (status, listed & world) != (403 if refused else 200, wanted):
+                mismatches.append(f"{caller_name} lists {listed & world}, not {wanted}")
+        for name, (record_id, _record) in records.items():
+            status = _read(client, kind, record_id, headers)
+            if status is not None and status != expected[name]:
+                mismatches.append(f"{caller_name} reads {name}: {status}, not {expected[name]}")
+    if kind in MATRIX_PATHS and MATRIX_PATHS[kind][1] is not None:
+        path_template, change = MATRIX_PATHS[kind]
+        for caller_name, caller in CALLERS.items():
+            for name, (record_id, record) in records.items():
+                path = API + path_template.format(record_id)
+                etag = client.get(path, headers=town.headers["admin"]).headers["ETag"]
+                response = client.patch(
+                    path, json=change, headers={**town.headers[caller_name], "If-Match": etag}
+                )
+                expected = access_table.write_status(caller, record, RELATIONS, READS, WRITES)
+                if response.status_code != expected:
+                    mismatches.append(
+                        f"{caller_name} changes {name}: {response.status_code}, not {expected}"
+                    )
+    assert mismatches == []
