@@ -5,7 +5,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from flask import current_app, g, has_request_context
+from flask import current_app, g
 from flask_jwt_extended import (
     JWTManager,
     create_access_token,
@@ -13,6 +13,7 @@ from flask_jwt_extended import (
     decode_token,
     get_jwt,
 )
+from flask_jwt_extended.config import config as jwt_config
 from sqlalchemy import case, delete, exists, literal, or_, select, update
 from sqlalchemy.orm import Session
 
@@ -22,6 +23,7 @@ from ..fields import MAX_ID
 from .models import CadClient, RevokedToken, User
 from .passwords import hash_secret, needs_rehash, verify_secret
 from .principal import Principal
+from .verified_tokens import VerifiedTokens
 
 MIN_PASSWORD_LENGTH = 12
 # One answer for every refused login, so nobody learns which usernames exist or are locked.
@@ -31,22 +33,28 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class RegistryJWTManager(JWTManager):
-    """flask-jwt-extended, verifying a request's bearer token once.
+    """flask-jwt-extended, verifying each token once per process (see verified_tokens.py).
 
     The rate limiter keys a request by its token's subject before the view runs (ratelimit.py),
     so it verifies the token there: an unverified subject would let anyone spend a CAD client's
-    budget. The verified claims are kept for the request and reused when the view authenticates.
+    budget. The view then authenticates with the same, already verified, claims.
     """
 
     def _decode_jwt_from_config(self, encoded_token, csrf_value=None, allow_expired=False):
-        reusable = has_request_context() and csrf_value is None and not allow_expired
-        cached = g.get("verified_token") if reusable else None
-        if cached is not None and cached[0] == encoded_token:
-            return cached[1]
-        claims = super()._decode_jwt_from_config(encoded_token, csrf_value, allow_expired)
-        if reusable:
-            g.verified_token = (encoded_token, claims)
-        return claims
+        reusable = csrf_value is None and not allow_expired
+        # One map per app: what verifies a token (key, algorithms) is the app's configuration.
+        verified = current_app.extensions.get("registry.verified_tokens")
+        if verified is None:
+            verified = current_app.extensions["registry.verified_tokens"] = VerifiedTokens()
+        # Keyed by the key too: a token is only as good as the key that verified it.
+        entry = (jwt_config.decode_key, encoded_token)
+        claims = verified.get(entry) if reusable else None
+        if claims is None:
+            claims = super()._decode_jwt_from_config(encoded_token, csrf_value, allow_expired)
+            if reusable:
+                verified.put(entry, claims)
+        # A copy: a caller changing its claims must not change what the next request sees.
+        return dict(claims)
 
 
 jwt = RegistryJWTManager()
