@@ -25,7 +25,7 @@ while True:
     try:
         if call("GET", "/readyz")[0] == 200:
             break
-    except (urllib.error.URLError, ConnectionError):
+    except (urllib.error.URLError, OSError):  # refused, reset, or a worker still booting
         pass
     if time.monotonic() > deadline:
         sys.exit("the service did not become ready")
@@ -52,3 +52,18 @@ status, found = call(
 assert status == 200 and found["status"] == "matched", found
 assert found["parsed"]["state_source"] == "agency", found["parsed"]
 print("smoke: an officer's lookup without a state matched", found["preplan"]["facility"]["name"])
+
+# The audit trail: the workers' sealers chain the events these requests wrote, within a moment.
+_, tokens = call("POST", "/api/v1/auth/login", {"username": "admin", "password": "demo-password-1"})
+deadline = time.monotonic() + 30
+while True:
+    status, verification = call(
+        "GET", "/api/v1/audit-events/verification", token=tokens["access_token"]
+    )
+    assert status == 200 and verification["ok"], verification
+    if verification["unsealed"] == 0 and verification["events"] >= 2:
+        break
+    if time.monotonic() > deadline:
+        sys.exit(f"the audit sealers did not seal the events: {verification}")
+    time.sleep(0.5)
+print("smoke: the audit trail verifies, every event sealed:", verification["events"], "events")
