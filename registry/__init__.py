@@ -5,11 +5,10 @@ from sqlalchemy import text
 
 from . import db, encryption, errors, transaction
 from .addresses import gazetteer
-from .api import AUTHORIZATIONS, RegistryApi, install_models
+from .api.document import AUTHORIZATIONS, install_models
+from .api.router import API_PREFIX, RegistryApi
 from .audit import trail
 from .config import load_config
-
-API_PREFIX = "/api/v1"
 
 
 def create_app(overrides: dict | None = None) -> Flask:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from . import audit, errors, history
 from .access import writes
 from .access.roles import Role
-from .api import Page
+from .api.pagination import Page
 from .auth.principal import Principal
 from .db import utcnow
 from .fields import MAX_ID

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from . import db, errors
-from .api import doc
+from .api.document import doc
 from .auth.principal import current_principal
 from .db import Base, UTCDateTime, utcnow
 from .multipart import read_upload

@@ -1,6 +1,6 @@
 from flask_restx import Namespace
 
-from ..resources import collection_routes, item_routes
+from ..api.crud_routes import collection_routes, record_routes
 from .schemas import AgencyFiltersSchema, AgencySchema
 from .service import agencies
 
@@ -8,4 +8,4 @@ ns = Namespace("agencies", description="Law enforcement, fire, EMS, emergency ma
 
 # Admin changes need a fresh login.
 collection_routes(ns, agencies, AgencySchema, AgencyFiltersSchema, fresh=True)
-item_routes(ns, agencies, AgencySchema, fresh=True)
+record_routes(ns, agencies, AgencySchema, fresh=True)

@@ -1,6 +1,6 @@
 from marshmallow import fields, validate
 
-from ..api import PageArgsSchema
+from ..api.pagination import PageArgsSchema
 from ..fields import OneOf, Phone, RecordSchema, Text
 from .models import AGENCY_TYPES
 

@@ -1,7 +1,9 @@
 from flask_restx import Namespace, Resource
 
 from .. import db
-from ..api import query, returns, returns_page
+from ..api.inputs import query
+from ..api.outputs import returns
+from ..api.pagination import returns_page
 from ..auth.principal import current_principal, login_required
 from .schemas import AuditEventSchema, AuditFiltersSchema, AuditVerificationSchema
 from .service import READERS, check_chain, search

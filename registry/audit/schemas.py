@@ -1,6 +1,6 @@
 from marshmallow import Schema, ValidationError, fields, validates_schema
 
-from ..api import PageArgsSchema
+from ..api.pagination import PageArgsSchema
 from ..fields import Id, Text, UTCDateTime
 
 

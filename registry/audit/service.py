@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .. import errors
-from ..api import Page
+from ..api.pagination import Page
 from ..auth.principal import Principal
 from ..crud import paginate
 from ..facilities.models import Facility

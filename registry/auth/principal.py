@@ -11,7 +11,7 @@ from jwt import PyJWTError
 
 from .. import errors
 from ..access.roles import Role
-from ..api import doc
+from ..api.document import doc
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,10 @@ from flask_restx import Namespace, Resource
 
 from .. import db
 from ..access.roles import Role
-from ..api import body, doc, returns
-from ..resources import collection_routes, item_routes
+from ..api.crud_routes import collection_routes, record_routes
+from ..api.document import doc
+from ..api.inputs import body
+from ..api.outputs import returns
 from . import service
 from .accounts import cad_clients, users
 from .principal import authenticate, current_principal, login_required
@@ -101,7 +103,7 @@ class Me(Resource):
 users_ns = Namespace("users", description="People who log in (administrators only)")
 # Account changes need a fresh login: a stolen or left-open session must not mint admins.
 collection_routes(users_ns, users, UserSchema, UserFiltersSchema, roles=(Role.ADMIN,), fresh=True)
-item_routes(users_ns, users, UserSchema, roles=(Role.ADMIN,), fresh=True)
+record_routes(users_ns, users, UserSchema, roles=(Role.ADMIN,), fresh=True)
 
 cad_clients_ns = Namespace(
     "cad-clients", description="Dispatch systems of agencies (administrators only)"
@@ -116,4 +118,4 @@ collection_routes(
     created_schema=NewCadClientSchema,
     fresh=True,
 )
-item_routes(cad_clients_ns, cad_clients, CadClientSchema, roles=(Role.ADMIN,), fresh=True)
+record_routes(cad_clients_ns, cad_clients, CadClientSchema, roles=(Role.ADMIN,), fresh=True)

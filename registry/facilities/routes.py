@@ -5,9 +5,12 @@ from flask_restx import Namespace, Resource
 
 from .. import db
 from ..access.roles import Role
-from ..api import PageArgsSchema, body, doc, query, returns, returns_page
+from ..api.crud_routes import child_collection_routes, collection_routes, record_routes
+from ..api.document import doc
+from ..api.inputs import body, query
+from ..api.outputs import returns
+from ..api.pagination import PageArgsSchema, returns_page
 from ..auth.principal import current_principal, is_fresh, login_required
-from ..resources import collection_routes, item_routes, nested_collection_routes
 from . import review
 from .schemas import (
     AccessPointSchema,
@@ -23,8 +26,8 @@ from .service import access_points, facilities, tactical_points
 
 ns = Namespace("facilities", description="Sites of partner organizations")
 collection_routes(ns, facilities, FacilitySchema, FacilityFiltersSchema)
-item_routes(ns, facilities, FacilitySchema)
-nested_collection_routes(
+record_routes(ns, facilities, FacilitySchema)
+child_collection_routes(
     ns,
     "/<int:parent_id>/access-points",
     facilities,
@@ -32,7 +35,7 @@ nested_collection_routes(
     AccessPointSchema,
     "facility_id",
 )
-nested_collection_routes(
+child_collection_routes(
     ns,
     "/<int:parent_id>/tactical-points",
     facilities,
@@ -44,7 +47,7 @@ nested_collection_routes(
 access_points_ns = Namespace(
     "access-points", description="Ways in and control points of a facility"
 )
-item_routes(access_points_ns, access_points, AccessPointSchema)
+record_routes(access_points_ns, access_points, AccessPointSchema)
 _revealed = RevealedSchema()
 
 
@@ -77,7 +80,7 @@ class AccessPointReveal(Resource):
 tactical_points_ns = Namespace(
     "tactical-points", description="Staging areas, casualty collection points, command posts …"
 )
-item_routes(tactical_points_ns, tactical_points, TacticalPointSchema)
+record_routes(tactical_points_ns, tactical_points, TacticalPointSchema)
 
 
 @ns.route("/<int:facility_id>/history")

@@ -1,6 +1,6 @@
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from ..api import DeletedArgsSchema
+from ..api.pagination import DeletedArgsSchema
 from ..fields import (
     Count,
     Id,

@@ -3,7 +3,7 @@ from sqlalchemy import func, select
 from .. import errors
 from ..access import visibility, writes
 from ..access.roles import Role
-from ..api import Page
+from ..api.pagination import Page
 from ..auth.principal import Principal
 from ..crud import RecordService, contains, paginate
 from ..history import FacilityHistory

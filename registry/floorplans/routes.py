@@ -7,7 +7,11 @@ from werkzeug.wsgi import wrap_file
 
 from .. import audit, db, errors
 from ..access import break_glass
-from ..api import PageArgsSchema, doc, form, query, returns, returns_page
+from ..api.crud_routes import record_routes
+from ..api.document import doc
+from ..api.inputs import form, query
+from ..api.outputs import returns
+from ..api.pagination import PageArgsSchema, returns_page
 from ..auth.principal import current_principal, login_required
 from ..crud import RecordService
 from ..facilities.routes import ns as facilities_ns
@@ -15,7 +19,6 @@ from ..facilities.service import facilities
 from ..idempotency import idempotent
 from ..mous.routes import ns as mous_ns
 from ..mous.service import mous
-from ..resources import item_routes
 from .blobs import unavailable
 from .inspection import MEDIA_TYPES
 from .schemas import (
@@ -97,7 +100,7 @@ _DOWNLOAD_DOC = {
 
 def stored_file_routes(ns: Namespace, service: StoredFileService, schema_cls, change_schema):
     """One upload: GET/PATCH/DELETE (If-Match), its versions, its bytes and its preview."""
-    item_routes(ns, service, schema_cls, patch_schema=change_schema)
+    record_routes(ns, service, schema_cls, patch_schema=change_schema)
     noun, name = service.noun, schema_cls.__name__.removesuffix("Schema")
     not_found = {"404": f"No such {noun} or version, or not visible to you"}
 

@@ -1,7 +1,7 @@
 from marshmallow import Schema, fields, validate
 
-from .. import API_PREFIX
-from ..api import PageArgsSchema
+from ..api.pagination import PageArgsSchema
+from ..api.router import API_PREFIX
 from ..fields import MAX_ID, RecordSchema, Text
 from .inspection import MEDIA_TYPES
 

@@ -2,10 +2,13 @@ from flask_restx import Namespace, Resource
 
 from .. import db
 from ..access.roles import Role
-from ..api import body, doc, query, require_if_match, returns, returns_page
+from ..api.crud_routes import record_routes
+from ..api.document import doc
+from ..api.inputs import body, query
+from ..api.outputs import require_if_match, returns
+from ..api.pagination import returns_page
 from ..auth.principal import current_principal, login_required
 from ..idempotency import idempotent
-from ..resources import item_routes
 from .schemas import (
     BreakGlassEndSchema,
     IncidentChangeSchema,
@@ -53,7 +56,7 @@ class IncidentCollection(Resource):
 
 
 # No DELETE: an incident is the record of who looked at which pre-plan; closing is a PATCH.
-item_routes(ns, incidents, IncidentSchema, patch_schema=IncidentChangeSchema, deletable=False)
+record_routes(ns, incidents, IncidentSchema, patch_schema=IncidentChangeSchema, deletable=False)
 
 
 @ns.route("/<int:record_id>/break-glass/end")

@@ -1,6 +1,6 @@
 from marshmallow import Schema, fields, validate
 
-from ..api import PageArgsSchema
+from ..api.pagination import PageArgsSchema
 from ..fields import Id, Latitude, Longitude, OneOf, RecordSchema, Text
 from ..preplans.schemas import LookupQuerySchema, LookupResultSchema
 from .models import INCIDENT_STATUSES, MATCH_STATUSES

@@ -1,6 +1,6 @@
 from flask_restx import Namespace
 
-from ..resources import collection_routes, item_routes
+from ..api.crud_routes import collection_routes, record_routes
 from .schemas import MouFiltersSchema, MouSchema
 from .service import mous
 
@@ -8,4 +8,4 @@ ns = Namespace("mous", description="Memoranda of understanding between partners 
 # Share grants: an MOU decides which agencies read which facilities, so changing one needs a
 # fresh login.
 collection_routes(ns, mous, MouSchema, MouFiltersSchema, fresh=True)
-item_routes(ns, mous, MouSchema, fresh=True)
+record_routes(ns, mous, MouSchema, fresh=True)

@@ -1,6 +1,6 @@
 from marshmallow import fields, validate
 
-from ..api import PageArgsSchema
+from ..api.pagination import PageArgsSchema
 from ..fields import Id, OneOf, RecordSchema, Text
 from .models import MOU_SCOPES, MOU_STATUSES
 

@@ -2,7 +2,8 @@ from flask_restx import Namespace, Resource
 
 from .. import db
 from ..access.roles import Role
-from ..api import query, returns_page
+from ..api.inputs import query
+from ..api.pagination import returns_page
 from ..auth.principal import current_principal, login_required
 from .schemas import NotificationFiltersSchema, NotificationSchema
 from .service import notifications

@@ -1,6 +1,6 @@
 from marshmallow import Schema, fields
 
-from ..api import PageArgsSchema
+from ..api.pagination import PageArgsSchema
 from ..fields import Id, OneOf
 from .models import NOTIFICATION_KINDS
 

@@ -4,7 +4,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..access import visibility
-from ..api import Page
+from ..api.pagination import Page
 from ..auth.principal import Principal
 from ..crud import RecordService
 from .models import Notification

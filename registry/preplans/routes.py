@@ -4,7 +4,9 @@ from flask_restx import Namespace, Resource
 from .. import audit, db
 from ..access import break_glass
 from ..access.roles import LOOKUP_ROLES
-from ..api import body, conditional, doc, query, returns
+from ..api.document import doc
+from ..api.inputs import body, query
+from ..api.outputs import conditional, returns
 from ..auth.principal import current_principal, login_required
 from ..errors import PROBLEM_JSON
 from .lookup import LookupQuery

@@ -2,6 +2,15 @@
 
 Each area's routes.py calls these with its namespace, service and schema, then adds whatever is
 particular to it. Views stay three lines: authenticate, call the service, return the record.
+What each one builds, on a namespace mounted at `/api/v1/<things>` (the operation ids in the API
+document come from the class names, `<method>_<class name in snake case>`):
+
+| factory | routes | class |
+| --- | --- | --- |
+| `collection_routes` | `GET /<things>` (a page, filtered), `POST /<things>` | `<Thing>Collection` |
+| `record_routes` | `GET`, `PATCH`, `DELETE /<things>/<id>` (writes with If-Match) | `<Thing>Item` |
+| `restore_route` (by `record_routes` when the service deletes softly) | `POST /<things>/<id>/restore` | `<Thing>Restore` |
+| `child_collection_routes` | `GET`, `POST /<parents>/<parent_id>/<children>` | `<Parent><Thing>s` |
 
 `fresh=True` makes the writes (create, update, delete, restore) ask for a token from a recent
 password login (admin changes, share grants); reads never do.
@@ -9,23 +18,17 @@ password login (admin changes, share grants); reads never do.
 
 from flask_restx import Namespace, Resource
 
-from . import db
-from .api import (
-    DeletedArgsSchema,
-    PageArgsSchema,
-    body,
-    doc,
-    query,
-    require_if_match,
-    returns,
-    returns_page,
-)
-from .auth.principal import current_principal, login_required
-from .crud import RecordService
-from .idempotency import idempotent
+from .. import db
+from ..auth.principal import current_principal, login_required
+from ..crud import RecordService
+from ..idempotency import idempotent
+from .document import doc
+from .inputs import body, query
+from .outputs import require_if_match, returns
+from .pagination import DeletedArgsSchema, PageArgsSchema, returns_page
 
 
-def item_routes(
+def record_routes(
     ns: Namespace,
     service: RecordService,
     schema_cls,
@@ -151,7 +154,7 @@ def collection_routes(
     return Collection
 
 
-def nested_collection_routes(
+def child_collection_routes(
     ns: Namespace,
     path: str,
     parent_service: RecordService,

@@ -1,0 +1,63 @@
+"""What a view answers: a record serialized with its ETag, or 304 when the caller has it.
+
+Every record carries its row version; `etag_of` makes it the entity tag, `returns` adds it to
+the response, and `require_if_match` refuses a write unless the caller sends the tag it last
+read, so no edit is silently lost.
+"""
+
+import json
+from functools import wraps
+
+from flask import Response, request
+
+from .. import db, errors
+from .document import doc, doc_model
+
+
+def etag_of(record) -> str | None:
+    """A record's entity tag, from its row version (None for results that are not records)."""
+    if getattr(record, "version", None) is not None:
+        return f"{type(record).__name__.lower()}-{record.id}-v{record.version}"
+    return None
+
+
+def conditional(body, tag: str | None, status: int = 200, mimetype="application/json", vary=None):
+    """A JSON response carrying `tag` as its ETag, or 304 when the client already has it."""
+    headers = {"ETag": f'"{tag}"'} if tag else {}
+    if vary:
+        headers["Vary"] = vary
+    if tag and request.method == "GET" and request.if_none_match.contains(tag):
+        return Response(status=304, headers=headers)
+    return Response(json.dumps(body), status=status, mimetype=mimetype, headers=headers)
+
+
+def require_if_match(record) -> None:
+    """Refuse a write unless the caller proves it read the current version."""
+    if not request.if_match or request.if_match.star_tag:
+        raise errors.PreconditionRequired(
+            "Send If-Match with the ETag you last read, so edits are never silently lost."
+        )
+    if not request.if_match.contains(etag_of(record)):
+        raise errors.PreconditionFailed(
+            "The record was changed since you read it; reload it and apply your change again."
+        )
+
+
+def returns(schema_cls, status: int = 200, description: str = "Success"):
+    """Serialize the view's return value with `schema_cls`, adding the record's ETag."""
+    model = doc_model(schema_cls)
+    schema = schema_cls()
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            record = view(*args, **kwargs)
+            if isinstance(record, Response):
+                return record  # the view chose another representation (e.g. GeoJSON)
+            # The flush makes the row version current before it becomes the ETag.
+            db.session().flush()
+            return conditional(schema.dump(record), etag_of(record), status)
+
+        return doc(responses={str(status): (description, model)})(wrapper)
+
+    return decorator
