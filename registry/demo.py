@@ -85,7 +85,7 @@ def load_demo(session: Session) -> str:
     session.flush()
 
     def facility(org, name, ftype, line1, lat, lon, **extra):
-        return Facility(
+        record = Facility(
             organization_id=org.id,
             name=name,
             facility_type=ftype,
@@ -98,6 +98,8 @@ def load_demo(session: Session) -> str:
             last_verified_at=now - timedelta(days=30),
             **extra,
         )
+        record.refresh_match_keys()  # what the CAD lookup searches
+        return record
 
     store = facility(
         retailer,

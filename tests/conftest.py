@@ -168,7 +168,9 @@ class Factory:
             "lat": 39.8,
             "lon": -89.6,
         }
-        return self._save(Facility(**{**values, **fields}))
+        facility = Facility(**{**values, **fields})
+        facility.refresh_match_keys()
+        return self._save(facility)
 
     def access_point(self, facility, **fields):
         values = {"facility_id": facility.id, "kind": "entrance", "name": "Main entrance"}

@@ -173,25 +173,20 @@ class Facility(SoftDeleted, Versioned, Base):
     def refresh_match_keys(self) -> "addresses.AddressError | None":
         """Derive the lookup keys from the address and name as entered.
 
-        Returns why the address cannot be matched, if it cannot. Remembers what it derived the
-        keys from, so the flush-time refresh costs nothing after the service already ran it.
+        Nothing derives them by itself and the CAD lookup searches only the keys, so whatever
+        sets a facility's address or name calls this before the row is written: the facility
+        service (`validate`, on create and update; `restore`), the demo data, bench seeding.
+        Returns why the address cannot be matched, if it cannot.
         """
-        source = (
-            self.address_line1,
-            self.address_line2,
-            self.city,
-            self.state,
-            self.postal_code,
-            self.name,
-        )
-        if getattr(self, "_match_keys_source", None) == source:
-            return self._match_keys_error
+        address, error = None, None
         try:
-            address, error = addresses.parse_parts(*source[:5]), None
+            address = addresses.parse_parts(
+                self.address_line1, self.address_line2, self.city, self.state, self.postal_code
+            )
         except addresses.AddressError as exc:
             # The API refuses such addresses (FacilityService.validate); rows written another
             # way stay findable by coordinates, phone, name and external id.
-            address, error = None, exc
+            error = exc
         self.normalized_address = address.display if address else None
         self.address_number = address.number if address else None
         self.address_key = address.key if address else None
@@ -203,7 +198,6 @@ class Facility(SoftDeleted, Versioned, Base):
             info.county_fips if info is not None and info.state == self.state else None
         )
         self.name_key = addresses.name_key(self.name)
-        self._match_keys_source, self._match_keys_error = source, error
         return error
 
 
@@ -237,13 +231,6 @@ class FacilityExternalId(Base):
     )
     system: Mapped[str] = mapped_column(String(50))
     external_id: Mapped[str] = mapped_column(String(100))
-
-
-@event.listens_for(Facility, "before_insert")
-@event.listens_for(Facility, "before_update")
-def _refresh_match_keys(_mapper, _connection, facility: Facility) -> None:
-    # At the mapper, so every write path (API, CLI, seeding) keeps the keys in step.
-    facility.refresh_match_keys()
 
 
 class _FacilityPoint(SoftDeleted, Versioned):

@@ -78,6 +78,9 @@ class FacilityService(RecordService):
         review.notify_review(session, principal, record)
 
     def restore(self, session, principal, record):
+        # Derived again, as on every write of a facility: the address rules may have changed
+        # while it was deleted (a new gazetteer), and the review compares the keys.
+        record.refresh_match_keys()
         review.hold_if_contested(session, principal, record, restoring=True)
         record = super().restore(session, principal, record)
         review.notify_review(session, principal, record)
