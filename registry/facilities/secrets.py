@@ -1,10 +1,6 @@
 """Access-point secrets: the door or alarm code, and where the key is kept.
 
-Stored only sealed (encryption.py), each value bound to its row: the associated data names the
-table, the access point, its facility and the field, so a ciphertext copied into another access
-point (another facility's, or the other field of the same one) does not decrypt.
-
-Nobody reads a secret back through the API's records: they show `has_code` and
+Stored only sealed, bound to their row (sealing.py). Nobody reads a secret back through the API's records: they show `has_code` and
 `has_key_location`. `reveal` is the one way to the values: allowed to the people who hold the
 keys (the facility's managers, agencies whose MOU has a key scope) and to an agency with a live
 break-glass grant there, audited every time (refusals too), and under break-glass the facility's
@@ -15,9 +11,8 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import exists, func, inspect, select, update
+from sqlalchemy import exists, func, select, update
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 
 from .. import audit, errors, transaction
 from ..access import visibility, writes
@@ -32,107 +27,13 @@ from ..mous.models import Mou, MouScope
 from ..notifications.service import notify
 from .models import AccessPoint, Facility
 from .schemas import RevealRequestSchema
+from .sealing import FIELDS, associated_data, open_secret
 
-FIELDS = ("code", "key_location")
 # An MOU with one of these lets an agency's people and CAD read the codes, not only the plan.
 REVEAL_SCOPES = ("key_holding", "access_codes")
-PENDING_SECRETS = "_pending_secrets"
 _REQUEST_FIELDS = frozenset(RevealRequestSchema().fields)
 _table = AccessPoint.__table__
 log = logging.getLogger(__name__)
-
-
-def associated_data(point_id: int, facility_id: int, field: str) -> bytes:
-    return f"{_table.name}:{point_id}:{facility_id}:{field}".encode()
-
-
-def _sealed(point_id: int, facility_id: int, field: str, plaintext: str | None) -> dict:
-    """The two columns of `field`: ciphertext and key id (both None to clear)."""
-    if not plaintext:
-        return {f"{field}_ciphertext": None, f"{field}_key_id": None}
-    ciphertext, key_id = keyring().seal(plaintext, associated_data(point_id, facility_id, field))
-    return {f"{field}_ciphertext": ciphertext, f"{field}_key_id": key_id}
-
-
-def stage(point: AccessPoint, field: str, plaintext: str | None) -> None:
-    """Set a secret (None or "" clears it). A stored row is sealed at once. A new one has no id
-    until its INSERT, so the value waits on the instance for `seal_after_insert`."""
-    if point.id is not None and point.facility_id is not None:
-        for name, value in _sealed(point.id, point.facility_id, field, plaintext).items():
-            setattr(point, name, value)
-    else:
-        point.__dict__.setdefault(PENDING_SECRETS, {})[field] = plaintext
-
-
-def seal_after_insert(connection, point: AccessPoint) -> None:
-    """Seal the secrets of a just-inserted access point, now that its id is known.
-
-    Why here: the id is part of the associated data and only exists after the INSERT. A Core
-    UPDATE on the flush's own connection writes the ciphertext in the same transaction without
-    going through the ORM, so the row `version` (the ETag) stays 1 and no second history entry
-    appears; `updated_at` is set to itself so its onupdate does not fire. The instance is then
-    told the stored values as if it had loaded them, so it is not dirty.
-    """
-    pending = point.__dict__.pop(PENDING_SECRETS, None)
-    if not pending:
-        return
-    values = {}
-    for field, plaintext in pending.items():
-        values.update(_sealed(point.id, point.facility_id, field, plaintext))
-    if all(value is None for value in values.values()):
-        return
-    connection.execute(
-        update(_table)
-        .where(_table.c.id == point.id)
-        .values(**values, updated_at=_table.c.updated_at)
-    )
-    for name, value in values.items():
-        set_committed_value(point, name, value)
-
-
-def reseal_if_moved(point: AccessPoint) -> None:
-    """An access point moved to another facility: its sealed values name the old facility, so
-    seal them again for the new one (in the same UPDATE) rather than let them become unreadable."""
-    moved = inspect(point).attrs.facility_id.history
-    if not moved.deleted or not moved.added or moved.deleted[0] is None:
-        return
-    old_facility_id = moved.deleted[0]
-    for field in FIELDS:
-        ciphertext = getattr(point, f"{field}_ciphertext")
-        if ciphertext is None:
-            continue
-        plaintext = keyring().open(
-            ciphertext,
-            getattr(point, f"{field}_key_id"),
-            associated_data(point.id, old_facility_id, field),
-        )
-        for name, value in _sealed(point.id, point.facility_id, field, plaintext).items():
-            setattr(point, name, value)
-
-
-def open_secret(point: AccessPoint, field: str) -> str | None:
-    """The plaintext of one secret, or None when unset; UnreadableSecret when it does not open."""
-    ciphertext = getattr(point, f"{field}_ciphertext")
-    if ciphertext is None:
-        return None
-    key_id = getattr(point, f"{field}_key_id")
-    try:
-        return keyring().open(
-            ciphertext, key_id, associated_data(point.id, point.facility_id, field)
-        )
-    except UnreadableSecret as exc:
-        # Worth an operator's attention (a key dropped too early, or tampering); no value logged.
-        log.error(
-            "access point %s: stored %s (key %s) cannot be decrypted: %s",
-            point.id,
-            field,
-            key_id,
-            exc.detail,
-        )
-        raise UnreadableSecret(
-            f"The stored {field.replace('_', ' ')} of access point {point.id} cannot be "
-            "decrypted; ask the facility's manager to enter it again."
-        ) from None
 
 
 # ---------------------------------------------------------------------------------------------
