@@ -21,7 +21,7 @@ from registry.audit.models import AuditEvent
 from registry.auth.principal import Principal
 from registry.db import Base, utcnow
 from registry.encryption import Keyring, new_key_spec
-from registry.facilities import sealing, secrets
+from registry.facilities import rotation, sealing
 from registry.facilities.models import AccessPoint
 from registry.facilities.service import access_points
 from registry.idempotency import IdempotencyKey
@@ -230,6 +230,22 @@ def test_moving_an_access_point_seals_its_secrets_for_the_new_facility(app, make
     assert point.facility_id == new_home.id
     assert sealing.open_secret(point, "code") == CODE
     assert sealing.open_secret(point, "key_location") == KEY_LOCATION
+
+
+def test_a_secret_is_no_attribute_to_set_or_read(make, site, ctx):
+    """Sealing is an explicit call: assigning `code` raises instead of quietly storing nothing,
+    and reading it back takes the audited reveal."""
+    point = db.session().get(AccessPoint, site.point.id)
+
+    with pytest.raises(AttributeError, match="sealing"):
+        point.code = OTHER_CODE
+    with pytest.raises(AttributeError, match="reveal"):
+        point.key_location  # noqa: B018 - the read is the test
+    with pytest.raises(AttributeError, match="sealing"):
+        AccessPoint(facility_id=site.facility.id, kind="gate", name="Gate", code=CODE)
+
+    assert not db.session().dirty
+    assert sealing.open_secret(point, "code") == CODE
 
 
 # ---------------------------------------------------------------------------------------------
@@ -721,7 +737,7 @@ def test_rotation_never_overwrites_an_edit_made_meanwhile(
     monkeypatch.setattr(Keyring, "open", open_then_someone_edits)
 
     with rotated_app.app_context():
-        counts = secrets.rotate(batch_size=1)
+        counts = rotation.rotate(batch_size=1)
 
     assert counts == {"rotated": 1, "changed_meanwhile": 1, "unreadable": 0}
     assert secrets_of(rotated_app, site.point.id) == (OTHER_CODE, KEY_LOCATION)

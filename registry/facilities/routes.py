@@ -9,6 +9,7 @@ from ..api import PageArgsSchema, body, doc, query, returns, returns_page
 from ..auth.principal import current_principal, is_fresh, login_required
 from ..resources import collection_routes, item_routes, nested_collection_routes
 from . import review
+from .reveal import reveal
 from .schemas import (
     AccessPointSchema,
     FacilityFiltersSchema,
@@ -18,7 +19,6 @@ from .schemas import (
     RevealRequestSchema,
     TacticalPointSchema,
 )
-from .secrets import reveal
 from .service import access_points, facilities, tactical_points
 
 ns = Namespace("facilities", description="Sites of partner organizations")

@@ -1,43 +1,37 @@
-"""Access-point secrets: the door or alarm code, and where the key is kept.
+"""Revealing an access point's secrets: who may, the audited reveal, and why a refusal.
 
-Stored only sealed, bound to their row (sealing.py). Nobody reads a secret back through the API's records: they show `has_code` and
+Nobody reads a secret back through the API's records: they show `has_code` and
 `has_key_location`. `reveal` is the one way to the values: allowed to the people who hold the
 keys (the facility's managers, agencies whose MOU has a key scope) and to an agency with a live
-break-glass grant there, audited every time (refusals too), and under break-glass the facility's
-organization is told.
+break-glass grant there (access.break_glass.live_incident decides), audited every time (refusals
+too), and under break-glass the facility's organization is told. The values themselves are
+opened by sealing.py.
 """
 
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
-from .. import audit, errors, transaction
+from .. import audit, errors
 from ..access import visibility, writes
 from ..access.break_glass import live_incident
 from ..access.roles import AGENCY_ROLES
 from ..access.sharing import covers_facility
 from ..auth.principal import Principal
-from ..encryption import UnreadableSecret, keyring
+from ..encryption import UnreadableSecret
 from ..fields import MAX_ID
 from ..incidents.models import Incident
 from ..mous.models import Mou, MouScope
 from ..notifications.service import notify
 from .models import AccessPoint, Facility
 from .schemas import RevealRequestSchema
-from .sealing import FIELDS, associated_data, open_secret
+from .sealing import FIELDS, open_secret
 
 # An MOU with one of these lets an agency's people and CAD read the codes, not only the plan.
 REVEAL_SCOPES = ("key_holding", "access_codes")
 _REQUEST_FIELDS = frozenset(RevealRequestSchema().fields)
-_table = AccessPoint.__table__
-log = logging.getLogger(__name__)
-
-
-# ---------------------------------------------------------------------------------------------
-# Reveal
 
 
 @dataclass
@@ -201,91 +195,3 @@ def reveal(
     return Revealed(
         point.id, values["code"], values["key_location"], break_glass, incident and incident.id
     )
-
-
-# ---------------------------------------------------------------------------------------------
-# Key rotation
-
-
-def key_counts(session: Session) -> dict[str, dict[str, int]]:
-    """How many stored values each key id seals, per field."""
-    counts: dict[str, dict[str, int]] = {}
-    for field in FIELDS:
-        key_id = _table.c[f"{field}_key_id"]
-        rows = session.execute(
-            select(key_id, func.count()).where(key_id.is_not(None)).group_by(key_id)
-        )
-        for key, number in rows:
-            counts.setdefault(key, {name: 0 for name in FIELDS})[field] = number
-    return counts
-
-
-def rotate(batch_size: int = 100) -> dict[str, int]:
-    """Seal every value that is not under the active key with the active key.
-
-    No downtime: each batch is its own short transaction, and old-key rows keep opening until
-    they are moved. Each row is swapped only if its ciphertext is still the one just decrypted
-    (compare-and-swap), so an edit that lands meanwhile is never overwritten; the ORM is
-    bypassed, so the row `version`, and with it every editor's If-Match, stays valid.
-    """
-    ring = keyring()
-    counts = {"rotated": 0, "changed_meanwhile": 0, "unreadable": 0}
-    for field in FIELDS:
-        ciphertext_column = _table.c[f"{field}_ciphertext"]
-        key_id_column = _table.c[f"{field}_key_id"]
-        last_id = 0
-        while True:
-            with transaction.session_scope() as session:
-                rows = session.execute(
-                    select(_table.c.id, _table.c.facility_id, ciphertext_column, key_id_column)
-                    .where(
-                        ciphertext_column.is_not(None),
-                        key_id_column != ring.active_id,
-                        _table.c.id > last_id,
-                    )
-                    .order_by(_table.c.id)
-                    .limit(batch_size)
-                ).all()
-                if not rows:
-                    break
-                for point_id, facility_id, ciphertext, key_id in rows:
-                    last_id = point_id
-                    data = associated_data(point_id, facility_id, field)
-                    try:
-                        plaintext = ring.open(ciphertext, key_id, data)
-                    except UnreadableSecret as exc:
-                        log.error(
-                            "access point %s: stored %s (key %s) cannot be rotated: %s",
-                            point_id,
-                            field,
-                            key_id,
-                            exc.detail,
-                        )
-                        counts["unreadable"] += 1
-                        continue
-                    new_ciphertext, new_key_id = ring.seal(plaintext, data)
-                    swapped = session.execute(
-                        update(_table)
-                        .where(
-                            _table.c.id == point_id,
-                            _table.c.facility_id == facility_id,
-                            ciphertext_column == ciphertext,
-                        )
-                        .values(
-                            {
-                                ciphertext_column: new_ciphertext,
-                                key_id_column: new_key_id,
-                                _table.c.updated_at: _table.c.updated_at,
-                            }
-                        )
-                    ).rowcount
-                    counts["rotated" if swapped else "changed_meanwhile"] += 1
-    with transaction.session_scope() as session:
-        audit.record(
-            session,
-            None,
-            "secrets.rotate",
-            actor="cli",
-            details={**counts, "active_key_id": ring.active_id},
-        )
-    return counts
