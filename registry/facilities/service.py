@@ -137,7 +137,7 @@ class AccessPointService(FacilityPointService):
         bound_to = record.facility_id  # what its stored secrets are sealed for (None: new)
         super().assign(session, record, {k: v for k, v in data.items() if k not in secrets})
         if record.id is None:
-            return
+            return  # a new point: after_insert seals them once the INSERT gave it an id
         if record.facility_id != bound_to:
             sealing.rebind(record, bound_to)
         sealing.seal(record, secrets)
