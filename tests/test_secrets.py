@@ -71,7 +71,7 @@ def database_text(app) -> str:
 
 def audit_events(app, action=None) -> list[AuditEvent]:
     with app.app_context(), transaction.session_scope() as session:
-        query = select(AuditEvent).order_by(AuditEvent.seq)
+        query = select(AuditEvent).order_by(AuditEvent.id)
         if action:
             query = query.where(AuditEvent.action == action)
         rows = session.scalars(query).all()
