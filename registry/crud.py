@@ -46,6 +46,10 @@ class RecordService:
         """Decisions on the new state that depend on who writes (after `validate`, before the
         flush), e.g. holding a contested facility for review."""
 
+    def after_insert(self, session: Session, record, data: dict) -> None:
+        """What a new record needs its id for, right after its INSERT and before the write is
+        recorded: an access point's secrets are sealed here, bound to the id."""
+
     def after_write(self, session: Session, principal: Principal, record) -> None:
         """What follows a write once the record has its id (after the flush)."""
 
@@ -117,6 +121,7 @@ class RecordService:
             self.judge_write(session, principal, record)
         session.add(record)
         session.flush()
+        self.after_insert(session, record, data)
         self.after_write(session, principal, record)
         self._changed(
             session, principal, record, "create", history.diff({}, history.snapshot(record))

@@ -11,6 +11,7 @@ from .agencies.models import Agency
 from .auth.models import User
 from .auth.service import create_cad_client, create_user
 from .contacts.models import Contact
+from .facilities import sealing
 from .facilities.models import (
     AccessPoint,
     Facility,
@@ -85,7 +86,7 @@ def load_demo(session: Session) -> str:
     session.flush()
 
     def facility(org, name, ftype, line1, lat, lon, **extra):
-        return Facility(
+        record = Facility(
             organization_id=org.id,
             name=name,
             facility_type=ftype,
@@ -98,6 +99,8 @@ def load_demo(session: Session) -> str:
             last_verified_at=now - timedelta(days=30),
             **extra,
         )
+        record.refresh_match_keys()  # what the CAD lookup searches
+        return record
 
     store = facility(
         retailer,
@@ -153,6 +156,24 @@ def load_demo(session: Session) -> str:
     session.add_all([store, mall_site, cinema])
     session.flush()
 
+    dock = AccessPoint(
+        facility=store,
+        kind="loading_dock",
+        name="Receiving dock (north)",
+        lat=39.8020,
+        lon=-89.6437,
+        level="Ground",
+        notes="Roll-up door; night crew can open it.",
+    )
+    knox_box = AccessPoint(
+        facility=store, kind="key_box", name="Knox box at main entrance", level="Ground"
+    )
+    alarm_panel = AccessPoint(
+        facility=mall_site,
+        kind="fire_alarm_panel",
+        name="FACP east service corridor",
+        level="Level 1",
+    )
     session.add_all(
         [
             AccessPoint(
@@ -163,23 +184,8 @@ def load_demo(session: Session) -> str:
                 lon=-89.6436,
                 level="Ground",
             ),
-            AccessPoint(
-                facility=store,
-                kind="loading_dock",
-                name="Receiving dock (north)",
-                lat=39.8020,
-                lon=-89.6437,
-                level="Ground",
-                notes="Roll-up door; night crew can open it.",
-                code="2468#",
-            ),
-            AccessPoint(
-                facility=store,
-                kind="key_box",
-                name="Knox box at main entrance",
-                level="Ground",
-                key_location="Knox box left of the south doors, 1.5 m up; master key ring #1",
-            ),
+            dock,
+            knox_box,
             AccessPoint(
                 facility=mall_site,
                 kind="security_office",
@@ -187,14 +193,7 @@ def load_demo(session: Session) -> str:
                 level="Level 1",
                 description="CCTV for all common areas.",
             ),
-            AccessPoint(
-                facility=mall_site,
-                kind="fire_alarm_panel",
-                name="FACP east service corridor",
-                level="Level 1",
-                code="5150",
-                key_location="Panel key in the security office lock box",
-            ),
+            alarm_panel,
             TacticalPoint(
                 facility=store,
                 kind="staging_area",
@@ -224,6 +223,19 @@ def load_demo(session: Session) -> str:
                 lon=-89.7110,
             ),
         ]
+    )
+    # Sealed once the points have the ids their secrets are bound to (facilities/sealing.py).
+    session.flush()
+    sealing.seal_new(session, dock, {"code": "2468#"})
+    sealing.seal_new(
+        session,
+        knox_box,
+        {"key_location": "Knox box left of the south doors, 1.5 m up; master key ring #1"},
+    )
+    sealing.seal_new(
+        session,
+        alarm_panel,
+        {"code": "5150", "key_location": "Panel key in the security office lock box"},
     )
     session.add_all(
         [

@@ -20,6 +20,7 @@ from registry.auth.passwords import hash_secret
 from registry.auth.service import issue_access_token
 from registry.cli import alembic_config
 from registry.contacts.models import Contact
+from registry.facilities import sealing
 from registry.facilities.models import AccessPoint, Facility, TacticalPoint
 from registry.mous.models import Mou, MouScope
 from registry.organizations.models import Organization
@@ -168,11 +169,21 @@ class Factory:
             "lat": 39.8,
             "lon": -89.6,
         }
-        return self._save(Facility(**{**values, **fields}))
+        facility = Facility(**{**values, **fields})
+        facility.refresh_match_keys()
+        return self._save(facility)
 
     def access_point(self, facility, **fields):
+        """`code` and `key_location` are sealed after the INSERT, as the service does."""
+        secrets = {field: fields.pop(field) for field in sealing.FIELDS if field in fields}
         values = {"facility_id": facility.id, "kind": "entrance", "name": "Main entrance"}
-        return self._save(AccessPoint(**{**values, **fields}))
+        point = AccessPoint(**{**values, **fields})
+        with self.app.app_context(), transaction.session_scope() as session:
+            session.add(point)
+            session.flush()
+            sealing.seal_new(session, point, secrets)
+            session.expunge(point)
+        return point
 
     def tactical_point(self, facility, **fields):
         values = {"facility_id": facility.id, "kind": "staging_area", "name": "North lot"}

@@ -227,6 +227,26 @@ def test_the_two_issue_spellings_normalise_alike(client, town):
     assert b["normalized_address"] == "123 N MAIN ST #4, SPRINGFIELD, IL 62701"
 
 
+def test_an_edited_address_is_found_at_once_and_the_old_one_no_longer(client, make):
+    """The keys the lookup searches are derived where the address is set (the facility
+    service), so no stale key keeps answering for the old address."""
+    org = make.organization()
+    facility = make.facility(org, name="Mover", address_line1="10 S Oak St", postal_code="62704")
+    headers, _ = cad_with_mou(make, org)
+    old, new = "10 S Oak St, Springfield IL 62704", "250 N Elm St, Springfield IL 62704"
+    assert_matched(lookup(client, headers, address=old), facility.id)
+    manager, url = make.manager(org), f"{API}/facilities/{facility.id}"
+    etag = client.get(url, headers=manager).headers["ETag"]
+
+    edited = client.patch(
+        url, json={"address_line1": "250 N Elm St"}, headers={**manager, "If-Match": etag}
+    )
+
+    assert edited.status_code == 200, edited.get_json()
+    assert_matched(lookup(client, headers, address=new), facility.id)
+    assert_not_matched(lookup(client, headers, address=old), "no_match")
+
+
 # --- 2. ambiguity ---------------------------------------------------------------------------
 
 

@@ -31,7 +31,7 @@ def reveal_events(app) -> list[AuditEvent]:
         events = session.scalars(
             select(AuditEvent)
             .where(AuditEvent.action == "access_point.reveal")
-            .order_by(AuditEvent.seq)
+            .order_by(AuditEvent.id)
         ).all()
         session.expunge_all()
         return events

@@ -18,10 +18,12 @@ from sqlalchemy import select, text, update
 from registry import config as registry_config
 from registry import create_app, db, transaction
 from registry.audit.models import AuditEvent
+from registry.auth.principal import Principal
 from registry.db import Base, utcnow
 from registry.encryption import Keyring, new_key_spec
-from registry.facilities import secrets
-from registry.facilities.models import AccessPoint, Facility
+from registry.facilities import rotation, sealing
+from registry.facilities.models import AccessPoint
+from registry.facilities.service import access_points
 from registry.idempotency import IdempotencyKey
 from registry.incidents.models import Incident
 from registry.notifications.models import Notification
@@ -69,7 +71,7 @@ def database_text(app) -> str:
 
 def audit_events(app, action=None) -> list[AuditEvent]:
     with app.app_context(), transaction.session_scope() as session:
-        query = select(AuditEvent).order_by(AuditEvent.seq)
+        query = select(AuditEvent).order_by(AuditEvent.id)
         if action:
             query = query.where(AuditEvent.action == action)
         rows = session.scalars(query).all()
@@ -179,7 +181,7 @@ def test_a_ciphertext_copied_to_another_row_or_field_does_not_decrypt(
                 .where(AccessPoint.id == target)
                 .values(code_ciphertext=source["code_ciphertext"], code_key_id="test1")
             )
-    caplog.set_level(logging.ERROR, logger="registry.facilities.secrets")
+    caplog.set_level(logging.ERROR, logger="registry.facilities.sealing")
 
     for target in (elsewhere.id, sibling.id):
         response = reveal(client, target, admin)
@@ -215,16 +217,35 @@ def test_a_secret_under_a_key_no_longer_configured_is_a_clear_409(client, app, m
 
 def test_moving_an_access_point_seals_its_secrets_for_the_new_facility(app, make, site, ctx):
     new_home = make.facility(site.org)
+    admin = make.user("admin")
     session = db.session()
     point = session.get(AccessPoint, site.point.id)
 
-    point.facility = session.get(Facility, new_home.id)
+    access_points.update(
+        session, Principal("user", admin.id, "admin"), point, {"facility_id": new_home.id}
+    )
     session.commit()
 
     point = session.get(AccessPoint, site.point.id)
     assert point.facility_id == new_home.id
-    assert secrets.open_secret(point, "code") == CODE
-    assert secrets.open_secret(point, "key_location") == KEY_LOCATION
+    assert sealing.open_secret(point, "code") == CODE
+    assert sealing.open_secret(point, "key_location") == KEY_LOCATION
+
+
+def test_a_secret_is_no_attribute_to_set_or_read(make, site, ctx):
+    """Sealing is an explicit call: assigning `code` raises instead of quietly storing nothing,
+    and reading it back takes the audited reveal."""
+    point = db.session().get(AccessPoint, site.point.id)
+
+    with pytest.raises(AttributeError, match="sealing"):
+        point.code = OTHER_CODE
+    with pytest.raises(AttributeError, match="reveal"):
+        point.key_location  # noqa: B018 - the read is the test
+    with pytest.raises(AttributeError, match="sealing"):
+        AccessPoint(facility_id=site.facility.id, kind="gate", name="Gate", code=CODE)
+
+    assert not db.session().dirty
+    assert sealing.open_secret(point, "code") == CODE
 
 
 # ---------------------------------------------------------------------------------------------
@@ -337,7 +358,7 @@ def test_bad_input_is_a_problem_that_never_echoes_the_code(client, app, make, si
 def secrets_of(app, point_id) -> tuple:
     with app.app_context():
         point = db.session().get(AccessPoint, point_id)
-        return secrets.open_secret(point, "code"), secrets.open_secret(point, "key_location")
+        return sealing.open_secret(point, "code"), sealing.open_secret(point, "key_location")
 
 
 def test_logs_never_carry_a_secret(client, make, site, caplog):
@@ -708,7 +729,7 @@ def test_rotation_never_overwrites_an_edit_made_meanwhile(
         if associated_data.endswith(b":code") and not edited:
             # A manager saves a new code between the rotation's read and its swap.
             with rotated_app.app_context(), transaction.session_scope() as session:
-                session.get(AccessPoint, site.point.id).code = OTHER_CODE
+                sealing.seal(session.get(AccessPoint, site.point.id), {"code": OTHER_CODE})
             edited.append(True)
         return plaintext
 
@@ -716,7 +737,7 @@ def test_rotation_never_overwrites_an_edit_made_meanwhile(
     monkeypatch.setattr(Keyring, "open", open_then_someone_edits)
 
     with rotated_app.app_context():
-        counts = secrets.rotate(batch_size=1)
+        counts = rotation.rotate(batch_size=1)
 
     assert counts == {"rotated": 1, "changed_meanwhile": 1, "unreadable": 0}
     assert secrets_of(rotated_app, site.point.id) == (OTHER_CODE, KEY_LOCATION)

@@ -4,6 +4,8 @@ import click
 from flask.cli import AppGroup
 
 from .. import transaction
+from ..encryption import keyring
+from .rotation import key_counts, rotate
 
 secrets_group = AppGroup("secrets", help="Encrypted access-point secrets and their keys.")
 
@@ -11,9 +13,6 @@ secrets_group = AppGroup("secrets", help="Encrypted access-point secrets and the
 @secrets_group.command("status")
 def status_command():
     """Count the stored secrets under each key id."""
-    from ..encryption import keyring
-    from .secrets import key_counts
-
     ring = keyring()
     with transaction.session_scope() as session:
         counts = key_counts(session)
@@ -32,9 +31,6 @@ def status_command():
 @click.option("--batch-size", type=click.IntRange(1, 10_000), default=100, show_default=True)
 def rotate_command(batch_size):
     """Re-encrypt every secret not under the active key (safe while the service runs)."""
-    from ..encryption import keyring
-    from .secrets import rotate
-
     counts = rotate(batch_size)
     click.echo(
         f"{counts['rotated']} values re-encrypted under {keyring().active_id}; "

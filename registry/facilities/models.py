@@ -11,7 +11,6 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    event,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
@@ -173,25 +172,20 @@ class Facility(SoftDeleted, Versioned, Base):
     def refresh_match_keys(self) -> "addresses.AddressError | None":
         """Derive the lookup keys from the address and name as entered.
 
-        Returns why the address cannot be matched, if it cannot. Remembers what it derived the
-        keys from, so the flush-time refresh costs nothing after the service already ran it.
+        Nothing derives them by itself and the CAD lookup searches only the keys, so whatever
+        sets a facility's address or name calls this before the row is written: the facility
+        service (`validate`, on create and update; `restore`), the demo data, bench seeding.
+        Returns why the address cannot be matched, if it cannot.
         """
-        source = (
-            self.address_line1,
-            self.address_line2,
-            self.city,
-            self.state,
-            self.postal_code,
-            self.name,
-        )
-        if getattr(self, "_match_keys_source", None) == source:
-            return self._match_keys_error
+        address, error = None, None
         try:
-            address, error = addresses.parse_parts(*source[:5]), None
+            address = addresses.parse_parts(
+                self.address_line1, self.address_line2, self.city, self.state, self.postal_code
+            )
         except addresses.AddressError as exc:
             # The API refuses such addresses (FacilityService.validate); rows written another
             # way stay findable by coordinates, phone, name and external id.
-            address, error = None, exc
+            error = exc
         self.normalized_address = address.display if address else None
         self.address_number = address.number if address else None
         self.address_key = address.key if address else None
@@ -203,7 +197,6 @@ class Facility(SoftDeleted, Versioned, Base):
             info.county_fips if info is not None and info.state == self.state else None
         )
         self.name_key = addresses.name_key(self.name)
-        self._match_keys_source, self._match_keys_error = source, error
         return error
 
 
@@ -239,13 +232,6 @@ class FacilityExternalId(Base):
     external_id: Mapped[str] = mapped_column(String(100))
 
 
-@event.listens_for(Facility, "before_insert")
-@event.listens_for(Facility, "before_update")
-def _refresh_match_keys(_mapper, _connection, facility: Facility) -> None:
-    # At the mapper, so every write path (API, CLI, seeding) keeps the keys in step.
-    facility.refresh_match_keys()
-
-
 class _FacilityPoint(SoftDeleted, Versioned):
     facility_id: Mapped[int] = mapped_column(
         ForeignKey("facilities.id", ondelete="CASCADE"), index=True
@@ -260,7 +246,7 @@ class _FacilityPoint(SoftDeleted, Versioned):
 
 class AccessPoint(_FacilityPoint, Base):
     """A way in or a control point. Its secrets (the door or alarm code, where the key is kept)
-    are stored only encrypted, each with the id of the key that sealed it (see encryption.py)."""
+    are stored only encrypted, each with the id of the key that sealed it (see sealing.py)."""
 
     __tablename__ = "access_points"
     __table_args__ = (CheckConstraint(f"kind IN {ACCESS_POINT_KINDS}", name="kind"),)
@@ -272,15 +258,12 @@ class AccessPoint(_FacilityPoint, Base):
     key_location_key_id: Mapped[str | None] = mapped_column(String(40))
     facility: Mapped[Facility] = relationship(back_populates="access_points")
 
-    # Write-only: assigning seals the value (secrets.stage); reading it back takes an audited
-    # reveal (secrets.reveal), so no serializer or log line can pick it up by accident.
-    code = property(
-        lambda self: _write_only("code"),
-        lambda self, value: _stage_secret(self, "code", value),
-    )
+    # Not attributes: a value is sealed by an explicit call (sealing.py, from the access-point
+    # service) and read back only by an audited reveal, so no serializer or log line can pick
+    # it up by accident, and `point.code = ...` cannot silently store nothing.
+    code = property(lambda self: _sealed("code"), lambda self, _value: _sealed("code"))
     key_location = property(
-        lambda self: _write_only("key_location"),
-        lambda self, value: _stage_secret(self, "key_location", value),
+        lambda self: _sealed("key_location"), lambda self, _value: _sealed("key_location")
     )
 
     @property
@@ -302,25 +285,8 @@ class TacticalPoint(_FacilityPoint, Base):
     facility: Mapped[Facility] = relationship(back_populates="tactical_points")
 
 
-def _write_only(name: str):
-    raise AttributeError(f"AccessPoint.{name} is write-only; use facilities.secrets.reveal")
-
-
-def _stage_secret(point: AccessPoint, name: str, value: str | None) -> None:
-    from . import secrets  # it needs the app's keyring and this module's classes
-
-    secrets.stage(point, name, value)
-
-
-@event.listens_for(AccessPoint, "after_insert")
-def _seal_new_secrets(_mapper, connection, point: AccessPoint) -> None:
-    from . import secrets
-
-    secrets.seal_after_insert(connection, point)
-
-
-@event.listens_for(AccessPoint, "before_update")
-def _reseal_moved_secrets(_mapper, _connection, point: AccessPoint) -> None:
-    from . import secrets
-
-    secrets.reseal_if_moved(point)
+def _sealed(name: str):
+    raise AttributeError(
+        f"AccessPoint.{name} is sealed: write it with facilities.sealing (the access-point "
+        "service does), read it with the audited reveal"
+    )

@@ -12,6 +12,7 @@ from ..api.outputs import returns
 from ..api.pagination import PageArgsSchema, returns_page
 from ..auth.principal import current_principal, is_fresh, login_required
 from . import review
+from .reveal import reveal
 from .schemas import (
     AccessPointSchema,
     FacilityFiltersSchema,
@@ -21,7 +22,6 @@ from .schemas import (
     RevealRequestSchema,
     TacticalPointSchema,
 )
-from .secrets import reveal
 from .service import access_points, facilities, tactical_points
 
 ns = Namespace("facilities", description="Sites of partner organizations")

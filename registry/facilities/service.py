@@ -8,7 +8,7 @@ from ..auth.principal import Principal
 from ..crud import RecordService, contains, paginate
 from ..history import FacilityHistory
 from ..organizations.models import Organization
-from . import review
+from . import review, sealing
 from .models import AccessPoint, Facility, FacilityAlias, FacilityExternalId, TacticalPoint
 
 
@@ -78,6 +78,9 @@ class FacilityService(RecordService):
         review.notify_review(session, principal, record)
 
     def restore(self, session, principal, record):
+        # Derived again, as on every write of a facility: the address rules may have changed
+        # while it was deleted (a new gazetteer), and the review compares the keys.
+        record.refresh_match_keys()
         review.hold_if_contested(session, principal, record, restoring=True)
         record = super().restore(session, principal, record)
         review.notify_review(session, principal, record)
@@ -119,11 +122,28 @@ class FacilityPointService(RecordService):
 
 
 class AccessPointService(FacilityPointService):
+    """Access points. Their code and key location are not columns: this service seals them
+    (sealing.py), bound to the point's id and facility. A stored point is sealed before its
+    UPDATE; a new one has no id until its INSERT, so it is sealed right after (`after_insert`)."""
+
     model = AccessPoint
     noun = "access point"
 
     def read_filter(self, principal: Principal):
         return visibility.access_points(principal)
+
+    def assign(self, session, record, data):
+        secrets = _secrets_in(data)
+        bound_to = record.facility_id  # what its stored secrets are sealed for (None: new)
+        super().assign(session, record, {k: v for k, v in data.items() if k not in secrets})
+        if record.id is None:
+            return  # a new point: after_insert seals them once the INSERT gave it an id
+        if record.facility_id != bound_to:
+            sealing.rebind(record, bound_to)
+        sealing.seal(record, secrets)
+
+    def after_insert(self, session, record, data):
+        sealing.seal_new(session, record, _secrets_in(data))
 
 
 class TacticalPointService(FacilityPointService):
@@ -132,6 +152,10 @@ class TacticalPointService(FacilityPointService):
 
     def read_filter(self, principal: Principal):
         return visibility.tactical_points(principal)
+
+
+def _secrets_in(data: dict) -> dict:
+    return {field: data[field] for field in sealing.FIELDS if field in data}
 
 
 facilities = FacilityService()

@@ -1,0 +1,197 @@
+"""Revealing an access point's secrets: who may, the audited reveal, and why a refusal.
+
+Nobody reads a secret back through the API's records: they show `has_code` and
+`has_key_location`. `reveal` is the one way to the values: allowed to the people who hold the
+keys (the facility's managers, agencies whose MOU has a key scope) and to an agency with a live
+break-glass grant there (access.break_glass.live_incident decides), audited every time (refusals
+too), and under break-glass the facility's organization is told. The values themselves are
+opened by sealing.py.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session
+
+from .. import audit, errors
+from ..access import visibility, writes
+from ..access.break_glass import live_incident
+from ..access.roles import AGENCY_ROLES
+from ..access.sharing import covers_facility
+from ..auth.principal import Principal
+from ..encryption import UnreadableSecret
+from ..fields import MAX_ID
+from ..incidents.models import Incident
+from ..mous.models import Mou, MouScope
+from ..notifications.service import notify
+from .models import AccessPoint, Facility
+from .schemas import RevealRequestSchema
+from .sealing import FIELDS, open_secret
+
+# An MOU with one of these lets an agency's people and CAD read the codes, not only the plan.
+REVEAL_SCOPES = ("key_holding", "access_codes")
+_REQUEST_FIELDS = frozenset(RevealRequestSchema().fields)
+
+
+@dataclass
+class Revealed:
+    access_point_id: int
+    code: str | None
+    key_location: str | None
+    break_glass: bool
+    incident_id: int | None
+
+
+def _holds_reveal_scope(session: Session, principal: Principal, facility: Facility) -> bool:
+    """An MOU in force between the caller's agency and the facility's organization, covering the
+    facility, with a key-holding or access-code scope."""
+    if principal.role not in AGENCY_ROLES:
+        return False
+    scoped = exists(
+        select(MouScope.mou_id).where(MouScope.mou_id == Mou.id, MouScope.scope.in_(REVEAL_SCOPES))
+    )
+    return bool(
+        session.scalar(
+            select(
+                exists(
+                    select(Mou.id).where(
+                        Mou.organization_id == facility.organization_id,
+                        Mou.agency_id == principal.agency_id,
+                        Mou.in_force,
+                        scoped,
+                        covers_facility(facility.id),
+                    )
+                )
+            )
+        )
+    )
+
+
+def _may_read(session: Session, principal: Principal, facility_id: int) -> bool:
+    return bool(
+        session.scalar(
+            select(
+                exists(visibility.live_facility_ids(principal).where(Facility.id == facility_id))
+            )
+        )
+    )
+
+
+def _invalid_fields(problem: errors.RegistryError) -> list[str]:
+    """The request fields a refused body got wrong, for the audit row. Only the schema's own
+    names: any other is text the caller chose (a code pasted as a field name, say)."""
+    return sorted(
+        {name if name in _REQUEST_FIELDS else "(unknown field)" for name in problem.errors or {}}
+    )
+
+
+def reveal(
+    session: Session,
+    principal: Principal,
+    point_id: int,
+    load_request: Callable[[], dict],
+    fresh: bool,
+) -> Revealed:
+    """An access point's code and key location, for those who may open its doors.
+
+    Every attempt by a known caller is audited, refused ones with why (`refused_because`), and
+    a refused or failed one keeps its audit row (keeping_changes). The answers come in the
+    API's usual order: a stale login (`fresh` false: 401), then the body (`load_request`, which
+    raises 400/415/422), then the access point (404/403), then the stored values (409). The row
+    keeps the reason only from a valid body, never the body itself.
+    """
+    point = None
+    if 0 < point_id <= MAX_ID:
+        point = session.scalar(
+            select(AccessPoint)
+            .join(Facility, Facility.id == AccessPoint.facility_id)
+            .where(
+                AccessPoint.id == point_id,
+                AccessPoint.deleted_at.is_(None),
+                Facility.deleted_at.is_(None),
+            )
+        )
+    facility = point.facility if point is not None else None
+    try:
+        reason, invalid_request = load_request()["reason"], None
+    except errors.RegistryError as problem:
+        reason, invalid_request = None, problem
+
+    def attempt(outcome: str, incident: Incident | None = None, break_glass: bool = False, **more):
+        audit.record(
+            session,
+            principal,
+            "access_point.reveal",
+            record_type="access_point",
+            # An id past the column's range names nothing and would not fit the audit row.
+            record_id=point_id if 0 < point_id <= MAX_ID else None,
+            facility_id=facility.id if facility else None,
+            details={
+                "reason": reason,
+                "outcome": outcome,
+                "incident_id": incident.id if incident else None,
+                **more,
+            },
+            break_glass=break_glass,
+        )
+
+    if not fresh:
+        attempt("refused", refused_because="fresh_login_required")
+        raise errors.FreshLoginRequired().keeping_changes()
+    if invalid_request is not None:
+        attempt(
+            "refused",
+            refused_because="invalid_request",
+            invalid_fields=_invalid_fields(invalid_request),
+        )
+        raise invalid_request.keeping_changes()
+    incident, break_glass = None, False
+    if point is None:
+        attempt("refused", refused_because="no_such_access_point")
+        raise errors.NotFound(
+            f"No access point with id {point_id} is visible to you."
+        ).keeping_changes()
+    if not (
+        writes.manages_organization(principal, facility.organization_id)
+        or _holds_reveal_scope(session, principal, facility)
+    ):
+        # Without the MOU's key scope, only a live break-glass grant opens the doors: an
+        # ordinary incident (or a data-sharing MOU) lets an agency read the plan, not the codes.
+        incident = live_incident(session, principal, facility.id)
+        if incident is None:
+            attempt("refused", refused_because="not_allowed")
+            if not _may_read(session, principal, facility.id):
+                raise errors.NotFound(
+                    f"No access point with id {point_id} is visible to you."
+                ).keeping_changes()
+            raise errors.Forbidden(
+                "Only the facility's managers, agencies whose MOU covers key holding or access "
+                "codes, and agencies with a live break-glass incident there may reveal its codes."
+            ).keeping_changes()
+        break_glass = True
+
+    try:
+        values = {field: open_secret(point, field) for field in FIELDS}
+    except UnreadableSecret as exc:
+        attempt("unreadable", incident, break_glass)
+        raise exc.keeping_changes() from None
+    attempt("revealed", incident, break_glass)
+    if break_glass:
+        revealed = " and ".join(f.replace("_", " ") for f in FIELDS if values[f]) or "secrets"
+        notify(
+            session,
+            organization_id=facility.organization_id,
+            kind="break_glass_reveal",
+            actor=principal.subject,
+            facility_id=facility.id,
+            incident_id=incident.id,
+            message=(
+                f"During incident {incident.cad_incident_number} ({incident.incident_type}), "
+                f"{principal.subject} revealed the {revealed} of {point.name} at "
+                f"{facility.name}. Reason given: {reason}"
+            ),
+        )
+    return Revealed(
+        point.id, values["code"], values["key_location"], break_glass, incident and incident.id
+    )
