@@ -218,23 +218,21 @@ def test_a_retried_opening_replays_no_preplan(app, client, world):  # noqa: F811
         assert "Propane" not in stored.body
 
 
-def test_the_preplan_renderer_checks_the_incident_it_is_given(app, world, incident):  # noqa: F811
-    """Break-glass rendering skips the MOU check, so it takes the incident, not a flag, and
-    refuses one that does not open this facility for this caller."""
+def test_the_preplan_renderer_finds_the_grant_itself(app, world, incident):  # noqa: F811
+    """The renderer takes no incident or flag from its caller (nothing to hand it that opens a
+    facility): it reads the caller's own live grant (access.break_glass.decide), so a grant
+    opens its one facility to its one agency, and another agency reads as itself."""
     from registry import errors
     from registry.auth.service import principal_of
     from registry.preplans.document import preplan
 
     with app.app_context():
         session = db.session()
-        row = session.get(Incident, incident["id"])
         caller = principal_of(world.cad_y)
-        assert preplan(session, caller, world.store.id, row).document["facility"]["id"] == (
-            world.store.id
-        )
-        for facility_id, who in (
-            (world.annex.id, caller),  # another facility
-            (world.store.id, principal_of(world.cad_x)),  # another agency
-        ):
-            with pytest.raises(errors.NotFound):
-                preplan(session, who, facility_id, row)
+        rendered, decision = preplan(session, caller, world.store.id)
+        assert rendered.document["facility"]["id"] == world.store.id
+        assert (decision.reason, decision.incident.id) == ("break_glass", incident["id"])
+        with pytest.raises(errors.NotFound):
+            preplan(session, caller, world.annex.id)  # another facility
+        _, as_other_agency = preplan(session, principal_of(world.cad_x), world.store.id)
+        assert (as_other_agency.reason, as_other_agency.incident) == ("data_sharing_mou", None)

@@ -6,7 +6,9 @@
   not found (404, never 403: nothing tells whether it exists).
 - `writes`: who may change a record of each type, asked before and after a change is applied.
 - `sharing`: what an MOU opens (the SQL conditions visibility builds on).
-- `break_glass`: the one way past these rules, through an agency's live break-glass incident.
+- `break_glass`: the one way past these rules (an agency's live break-glass grant), and the
+  decisions that may use it, each with its reason: may this caller read this pre-plan
+  (`may_read`), reveal these door codes (`may_reveal`), be granted break-glass (`may_grant`).
 
 The two tables below are the rules in one place; tests/test_access.py holds the same tables
 (`READS`, `WRITES`), checks every cell against the running API, and fails when they and these

@@ -13,6 +13,13 @@ def has_scope(scope: str):
     return exists(select(MouScope.mou_id).where(MouScope.mou_id == Mou.id, MouScope.scope == scope))
 
 
+def has_any_scope(scopes: tuple[str, ...]):
+    """SQL: the MOU (of the enclosing query) has one of `scopes`."""
+    return exists(
+        select(MouScope.mou_id).where(MouScope.mou_id == Mou.id, MouScope.scope.in_(scopes))
+    )
+
+
 def covers_facility(facility_id_column):
     """SQL: the MOU (of the enclosing query) covers the facility: all of its organization's
     facilities, or a list that names this one."""

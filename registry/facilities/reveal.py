@@ -3,7 +3,7 @@
 Nobody reads a secret back through the API's records: they show `has_code` and
 `has_key_location`. `reveal` is the one way to the values: allowed to the people who hold the
 keys (the facility's managers, agencies whose MOU has a key scope) and to an agency with a live
-break-glass grant there (access.break_glass.live_incident decides), audited every time (refusals
+break-glass grant there (access.break_glass.may_reveal decides), audited every time (refusals
 too), and under break-glass the facility's organization is told. The values themselves are
 opened by sealing.py.
 """
@@ -11,26 +11,20 @@ opened by sealing.py.
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import exists, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .. import audit, errors
-from ..access import visibility, writes
-from ..access.break_glass import live_incident
-from ..access.roles import AGENCY_ROLES
-from ..access.sharing import covers_facility
+from ..access.break_glass import may_reveal
 from ..auth.principal import Principal
 from ..encryption import UnreadableSecret
 from ..fields import MAX_ID
 from ..incidents.models import Incident
-from ..mous.models import Mou, MouScope
 from ..notifications.service import notify
 from .models import AccessPoint, Facility
 from .schemas import RevealRequestSchema
 from .sealing import FIELDS, open_secret
 
-# An MOU with one of these lets an agency's people and CAD read the codes, not only the plan.
-REVEAL_SCOPES = ("key_holding", "access_codes")
 _REQUEST_FIELDS = frozenset(RevealRequestSchema().fields)
 
 
@@ -41,41 +35,6 @@ class Revealed:
     key_location: str | None
     break_glass: bool
     incident_id: int | None
-
-
-def _holds_reveal_scope(session: Session, principal: Principal, facility: Facility) -> bool:
-    """An MOU in force between the caller's agency and the facility's organization, covering the
-    facility, with a key-holding or access-code scope."""
-    if principal.role not in AGENCY_ROLES:
-        return False
-    scoped = exists(
-        select(MouScope.mou_id).where(MouScope.mou_id == Mou.id, MouScope.scope.in_(REVEAL_SCOPES))
-    )
-    return bool(
-        session.scalar(
-            select(
-                exists(
-                    select(Mou.id).where(
-                        Mou.organization_id == facility.organization_id,
-                        Mou.agency_id == principal.agency_id,
-                        Mou.in_force,
-                        scoped,
-                        covers_facility(facility.id),
-                    )
-                )
-            )
-        )
-    )
-
-
-def _may_read(session: Session, principal: Principal, facility_id: int) -> bool:
-    return bool(
-        session.scalar(
-            select(
-                exists(visibility.live_facility_ids(principal).where(Facility.id == facility_id))
-            )
-        )
-    )
 
 
 def _invalid_fields(problem: errors.RegistryError) -> list[str]:
@@ -146,30 +105,23 @@ def reveal(
             invalid_fields=_invalid_fields(invalid_request),
         )
         raise invalid_request.keeping_changes()
-    incident, break_glass = None, False
     if point is None:
         attempt("refused", refused_because="no_such_access_point")
         raise errors.NotFound(
             f"No access point with id {point_id} is visible to you."
         ).keeping_changes()
-    if not (
-        writes.manages_organization(principal, facility.organization_id)
-        or _holds_reveal_scope(session, principal, facility)
-    ):
-        # Without the MOU's key scope, only a live break-glass grant opens the doors: an
-        # ordinary incident (or a data-sharing MOU) lets an agency read the plan, not the codes.
-        incident = live_incident(session, principal, facility.id)
-        if incident is None:
-            attempt("refused", refused_because="not_allowed")
-            if not _may_read(session, principal, facility.id):
-                raise errors.NotFound(
-                    f"No access point with id {point_id} is visible to you."
-                ).keeping_changes()
-            raise errors.Forbidden(
-                "Only the facility's managers, agencies whose MOU covers key holding or access "
-                "codes, and agencies with a live break-glass incident there may reveal its codes."
+    decision = may_reveal(session, principal, facility)
+    incident, break_glass = decision.incident, decision.break_glass
+    if not decision.allowed:
+        attempt("refused", refused_because="not_allowed")
+        if decision.reason == "not_shared":  # the caller must not learn the point exists
+            raise errors.NotFound(
+                f"No access point with id {point_id} is visible to you."
             ).keeping_changes()
-        break_glass = True
+        raise errors.Forbidden(
+            "Only the facility's managers, agencies whose MOU covers key holding or access "
+            "codes, and agencies with a live break-glass incident there may reveal its codes."
+        ).keeping_changes()
 
     try:
         values = {field: open_secret(point, field) for field in FIELDS}

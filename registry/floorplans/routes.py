@@ -146,15 +146,7 @@ def _download(service: StoredFileService, record_id: int, args: dict, preview: b
     """Send the revision asked for, recorded in the audit trail. A floor plan of a facility the
     caller reads through break-glass is sent too, flagged like the pre-plan that lists it."""
     session, principal = db.session(), current_principal()
-    incident = None
-    try:
-        record = _chosen(service, record_id, args)
-    except errors.NotFound:
-        record, incident = service.through_break_glass(
-            session, principal, record_id, args.get("version")
-        )
-        if record is None:
-            raise
+    record, incident = service.readable_file(session, principal, record_id, args.get("version"))
     audit.record(
         session,
         principal,
@@ -171,14 +163,6 @@ def _download(service: StoredFileService, record_id: int, args: dict, preview: b
     if incident is not None:
         response.headers[break_glass.HEADER] = break_glass.header_value(incident)
     return response
-
-
-def _chosen(service: StoredFileService, record_id: int, args: dict):
-    session, principal = db.session(), current_principal()
-    record = service.get(session, principal, record_id)
-    if args.get("version") is not None:
-        record = service.version(session, principal, record, args["version"])
-    return record
 
 
 def upload_routes(

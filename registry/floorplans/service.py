@@ -77,10 +77,13 @@ class StoredFileService(RecordService):
     def same_series(self, record) -> list:
         return [getattr(self.model, name) == getattr(record, name) for name in self.model.series]
 
-    def through_break_glass(self, session: Session, principal: Principal, record_id, version):
-        """(record, incident) when the caller may read the record through an open break-glass
-        incident, else (None, None). Only floor plans are part of a pre-plan."""
-        return None, None
+    def readable_file(self, session: Session, principal: Principal, record_id: int, version):
+        """The record (or its `version`) whose file the caller may download, and the break-glass
+        incident it is read through (None: read as any record). NotFound otherwise."""
+        record = self.get(session, principal, record_id)
+        if version is not None:
+            record = self.version(session, principal, record, version)
+        return record, None
 
     def versions(self, session: Session, principal: Principal, record, args: dict):
         """Every revision of the record's series, newest first."""
@@ -152,29 +155,35 @@ class FloorPlanService(StoredFileService):
             FloorPlan.id,
         )
 
-    def through_break_glass(self, session: Session, principal: Principal, record_id, version):
-        """(plan, incident) when the caller's agency reads the plan's facility through an open
-        break-glass incident (the pre-plan it may read lists these plans); (None, None) else."""
-        if not 0 < record_id <= MAX_ID:
-            return None, None
-        live = (FloorPlan.deleted_at.is_(None), Facility.deleted_at.is_(None))
-        record = session.scalar(
-            select(FloorPlan).join(Facility).where(FloorPlan.id == record_id, *live)
-        )
-        if record is None:
-            return None, None
-        incident = break_glass.live_incident(session, principal, record.facility_id)
-        if incident is None:
-            return None, None
-        if version is not None:
-            record = session.scalar(
-                select(FloorPlan).where(
-                    *self.same_series(record), FloorPlan.revision == version, *live[:1]
+    def readable_file(self, session: Session, principal: Principal, record_id: int, version):
+        """A plan is part of its facility's pre-plan, so its file goes to whoever may read that
+        pre-plan (access.break_glass.may_read), through break-glass too (the incident returned):
+        the pre-plan such an agency reads lists these plans."""
+        plan = None
+        if 0 < record_id <= MAX_ID:
+            plan = session.scalar(
+                select(FloorPlan)
+                .join(Facility)
+                .where(
+                    FloorPlan.id == record_id,
+                    FloorPlan.deleted_at.is_(None),
+                    Facility.deleted_at.is_(None),
                 )
             )
-            if record is None:
-                raise errors.NotFound(f"This floor plan has no version {version}.")
-        return record, incident
+        decision = break_glass.may_read(session, principal, plan.facility_id) if plan else None
+        if decision is None or not decision.allowed:
+            raise errors.NotFound(f"No {self.noun} with id {record_id} is visible to you.")
+        if version is not None:
+            plan = session.scalar(
+                select(FloorPlan).where(
+                    *self.same_series(plan),
+                    FloorPlan.revision == version,
+                    FloorPlan.deleted_at.is_(None),
+                )
+            )
+            if plan is None:
+                raise errors.NotFound(f"This {self.noun} has no version {version}.")
+        return plan, decision.incident
 
     def current_of_facility(self, session: Session, facility_id: int) -> list[FloorPlan]:
         """The current plan of each level (for the pre-plan; visibility is the caller's job)."""

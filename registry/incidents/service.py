@@ -12,7 +12,7 @@ from ..db import utcnow
 from ..facilities.models import Facility
 from ..notifications.service import notify
 from ..preplans.lookup import LookupQuery, jurisdiction_of
-from ..preplans.service import attach_break_glass, find_preplan
+from ..preplans.service import attach_preplan, find_preplan
 from .models import Incident
 
 LOOKUP_FIELDS = tuple(LookupQuery.__dataclass_fields__)
@@ -105,23 +105,21 @@ class IncidentService(RecordService):
                     "incident closes."
                 ),
             )
-            attach_break_glass(session, principal, result, incident)
+            attach_preplan(session, principal, result)  # read through the grant just made
         incident.lookup = result
         return incident
 
     def _break_glass(self, session, principal: Principal, incident: Incident, result) -> str | None:
         """The lookup found one registered facility the agency may not read. A mutual-aid
         response there gets a grant (read that pre-plan, reveal its codes, while the incident is
-        open and for at most REGISTRY_BREAK_GLASS_HOURS) when break_glass.grant_refused allows;
+        open and for at most REGISTRY_BREAK_GLASS_HOURS) when break_glass.may_grant allows;
         recording the facility also lets its managers see the incident. Otherwise the incident
         is recorded all the same, grants nothing, and its lookup notes say why (returned)."""
         facility = session.get(Facility, result.facility_id)
-        refused = break_glass.grant_refused(
-            principal, facility, jurisdiction_of(session, principal)
-        )
-        if refused:
-            result.notes.append(NO_GRANT[refused])
-            return refused
+        grant = break_glass.may_grant(principal, facility, jurisdiction_of(session, principal))
+        if not grant.allowed:
+            result.notes.append(NO_GRANT[grant.reason])
+            return grant.reason
         incident.facility_id = facility.id
         incident.break_glass = True
         hours = current_app.config["REGISTRY_BREAK_GLASS_HOURS"]

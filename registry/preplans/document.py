@@ -5,8 +5,9 @@ again during an incident. Each worker therefore keeps rendered pre-plans keyed b
 one indexed query reads from the database on every request: the facility's row version and
 `preplan_version` (bumped by database triggers on every change to the facility and the rows in
 its pre-plan), the count, id sum and version sum of the MOUs shown, the caller's agency and
-today's date (MOUs start and expire by date). A change anywhere gives a new stamp, so a stale pre-plan is never served; visibility is
-checked by the same query on every request, cached or not.
+today's date (MOUs start and expire by date). A change anywhere gives a new stamp, so a stale
+pre-plan is never served. The same query reads whether the caller may read the pre-plan at all
+(access.break_glass.decide), on every request, cached or not.
 """
 
 import hashlib
@@ -15,15 +16,17 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
 
-from sqlalchemy import bindparam, func, select, true
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, lazyload, selectinload
 
 from .. import errors
+from ..access import break_glass
 from ..access.roles import AGENCY_ROLES, Role
 from ..access.sharing import covers_facility
-from ..access.visibility import facilities_in_scope, scope_of
+from ..access.visibility import scope_of
 from ..auth.principal import Principal
 from ..contacts.models import Contact, in_call_order
+from ..db import utcnow
 from ..facilities.models import Facility
 from ..fields import MAX_ID
 from ..floorplans.service import floor_plans
@@ -81,9 +84,9 @@ def _mous_shown(role: Role, agency_id: int | None) -> list:
 
 
 @lru_cache(maxsize=256)
-def _stamp_statement(scope: tuple, break_glass: bool = False):
-    """The stamp query for one visibility scope (see access.visibility.scope_of), built once. Under
-    break-glass the caller's incident, checked before, is what lets it read the facility."""
+def _stamp_statement(scope: tuple):
+    """The pre-plan's query for one visibility scope (access.visibility.scope_of), built once:
+    the facility's stamp, then the facts of whether the caller may read it."""
     role, _, agency_id, _ = scope
     mous = _mous_shown(role, agency_id)
     return select(
@@ -97,48 +100,30 @@ def _stamp_statement(scope: tuple, break_glass: bool = False):
         select(func.count(Mou.id)).where(*mous).scalar_subquery(),
         select(func.coalesce(func.sum(Mou.id), 0)).where(*mous).scalar_subquery(),
         select(func.coalesce(func.sum(Mou.version), 0)).where(*mous).scalar_subquery(),
-    ).where(
-        Facility.id == bindparam("facility_id"),
-        Facility.deleted_at.is_(None),
-        true() if break_glass else facilities_in_scope(*scope),
-    )
-
-
-def _stamp(session: Session, principal: Principal, facility_id: int, break_glass: bool) -> tuple:
-    if not 0 < facility_id <= MAX_ID:  # names nothing, and would overflow the driver
-        raise errors.NotFound(f"No facility with id {facility_id} is visible to you.")
-    scope = scope_of(principal)
-    statement = _stamp_statement(scope, break_glass)
-    row = session.execute(statement, {"facility_id": facility_id}).first()
-    if row is None:
-        raise errors.NotFound(f"No facility with id {facility_id} is visible to you.")
-    agency_scope = principal.agency_id if principal.role in AGENCY_ROLES else None
-    return (*row, agency_scope, scope[-1])
+        *break_glass.read_facts(scope),  # the last two columns
+    ).where(Facility.id == bindparam("facility_id"), Facility.deleted_at.is_(None))
 
 
 def preplan(
-    session: Session, principal: Principal, facility_id: int, incident=None
-) -> RenderedPreplan:
-    """The pre-plan of a facility the caller may read (NotFound otherwise).
-
-    `incident`: the caller's open break-glass incident at this facility
-    (access.break_glass.live_incident), through which the facility need not be shared with its
-    agency.
-    """
-    break_glass = incident is not None
-    if break_glass and (
-        incident.facility_id != facility_id
-        or incident.agency_id != principal.agency_id
-        or not incident.break_glass
-    ):
+    session: Session, principal: Principal, facility_id: int
+) -> tuple[RenderedPreplan, break_glass.Decision]:
+    """The pre-plan of a facility, with why the caller may read it (access.break_glass: by role
+    or MOU, or through its agency's live break-glass grant there); NotFound when it may not."""
+    scope, row = scope_of(principal), None
+    if 0 < facility_id <= MAX_ID:  # a larger id names nothing, and would overflow the driver
+        values = {"facility_id": facility_id, "now": utcnow()}
+        row = session.execute(_stamp_statement(scope), values).first()
+    decision = break_glass.decide(session, principal, row)
+    if not decision.allowed:
         raise errors.NotFound(f"No facility with id {facility_id} is visible to you.")
-    stamp = _stamp(session, principal, facility_id, break_glass)
+    agency_scope = principal.agency_id if principal.role in AGENCY_ROLES else None
+    stamp = (*row[:-2], agency_scope, scope[-1])
     rendered = cache.get(stamp)
     if rendered is None:
         etag = "preplan-" + hashlib.sha256(repr(stamp).encode()).hexdigest()[:32]
         rendered = _render(session, principal, facility_id, etag)
         cache.put(stamp, rendered)
-    return rendered
+    return rendered, decision
 
 
 def _render(session: Session, principal: Principal, facility_id: int, etag: str):

@@ -9,9 +9,10 @@ from ..api.inputs import body, query
 from ..api.outputs import conditional, returns
 from ..auth.principal import current_principal, login_required
 from ..errors import PROBLEM_JSON
+from .document import preplan
 from .lookup import LookupQuery
 from .schemas import LookupQuerySchema, LookupResultSchema, PreplanFormatSchema, PreplanSchema
-from .service import find_preplan, readable_preplan, with_break_glass
+from .service import find_preplan, with_break_glass
 
 ns = Namespace("preplans", description="The CAD lookup and facility pre-plans")
 GEOJSON = "application/geo+json"
@@ -71,7 +72,8 @@ class PreplanDocument(Resource):
     def get(self, facility_id, args):
         """Show one facility's pre-plan (JSON, or GeoJSON for map layers)."""
         session, principal = db.session(), current_principal()
-        rendered, incident = readable_preplan(session, principal, facility_id)
+        rendered, decision = preplan(session, principal, facility_id)
+        incident = decision.incident
         wants_geojson = args.get("format") == "geojson" or (
             "format" not in args
             and request.accept_mimetypes.best_match(["application/json", GEOJSON]) == GEOJSON
