@@ -59,7 +59,8 @@ def prepare_database(
 ) -> str:
     """A database `<prefix>_<size>` at the current schema holding `size` synthetic facilities.
 
-    Reused while it has the right number of facilities and the migration head, unless `fresh`.
+    Reused while it has the right number of facilities, the migration head and a finished load
+    (see synthetic.COMPLETE), unless `fresh`.
     """
     url = database_url(base, size, prefix)
     head = ScriptDirectory(str(ROOT / "migrations")).get_current_head()
@@ -69,10 +70,12 @@ def prepare_database(
             with engine.connect() as connection:
                 have = connection.scalar(select(func.count()).select_from(Facility))
                 schema = connection.scalar(text("SELECT version_num FROM alembic_version"))
+                complete = synthetic.is_complete(connection)
             engine.dispose()
-            if have == size and schema == head:
+            if have == size and schema == head and complete:
                 print(f"[{size}] reusing {url} ({have} facilities)")
                 return url
+            print(f"[{size}] rebuilding {url} (an older schema or seeding, or an unfinished load)")
         except Exception as exc:  # no database yet, or no schema: build it
             print(f"[{size}] building {url} ({type(exc).__name__})")
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
@@ -92,15 +95,15 @@ def prepare_database(
     started = time.monotonic()
     app = app_for(url)
     with app.app_context(), transaction.session_scope() as session:
-        synthetic.seed(session, size)
-        synthetic.reset_sequences(session)
+        organization_ids = synthetic.seed_partners(session)
     app.extensions["registry.engine"].dispose()
-    engine = create_engine(url)
-    with engine.connect() as connection:
-        connection.execute(text("ANALYZE"))
-        connection.commit()
-    engine.dispose()
-    print(f"[{size}] seeded {size} facilities in {time.monotonic() - started:.0f} s")
+    steps = synthetic.load_facilities(url, size, organization_ids)
+    seconds = time.monotonic() - started
+    print(
+        f"[{size}] seeded {size} facilities in {seconds:.0f} s ({size / seconds:,.0f} a second; "
+        + ", ".join(f"{step} {took:.0f} s" for step, took in steps.items())
+        + ")"
+    )
     return url
 
 
@@ -141,6 +144,18 @@ def start_server(
         if output:
             output.close()
     return process
+
+
+def gunicorn_settings(worker_class: str, threads: int = 4, keep_alive: int = 5) -> tuple[str, ...]:
+    """gunicorn arguments for a worker class, for `start_server`'s `extra_args`.
+
+    sync (gunicorn's default): one request at a time per worker, and the connection is closed
+    after each response. gthread: `threads` requests at a time per worker, and an idle
+    connection is kept open `keep_alive` seconds for the client's next request.
+    """
+    if worker_class == "sync":
+        return ("--worker-class", "sync")
+    return ("--worker-class", "gthread", "--threads", str(threads), "--keep-alive", str(keep_alive))
 
 
 def wait_ready(url: str, timeout: float = 60) -> None:

@@ -1,15 +1,28 @@
 """A synthetic registry for benchmarks: N facilities with contacts, access points and tactical
 points, spread over real-looking US addresses, all shared with one agency through MOUs.
 
-Rows go in with bulk Core inserts (the ORM would take minutes at 100,000 facilities); the match
-keys are derived with the same `Facility.refresh_match_keys` the application uses.
+The few shared records (the agency, its CAD client, 50 partner organizations and their MOUs) go in
+through the ORM (`seed_partners`). The facilities and the rows of their pre-plans go in with
+`load_facilities`: a process pool derives each chunk's rows (the match keys by the application's
+own `Facility.refresh_match_keys`) and streams them with COPY, with the secondary indexes of those
+tables dropped during the load and built again after it. A million facilities take minutes that
+way; inserting them row by row took hours.
+
+The data is the same whatever the number of processes: each chunk of facilities draws from its
+own random generator, seeded by the chunk's position.
 """
 
+import multiprocessing
+import os
 import random
+import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import func, insert, select, text
+import psycopg
+from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from registry.agencies.models import Agency
@@ -83,13 +96,9 @@ def _address(rng: random.Random, city):
     )
 
 
-def seed(session: Session, facilities: int, seed_value: int = 7) -> None:
-    rng = random.Random(seed_value)
-    if session.get_bind().dialect.name == "postgresql":
-        # A fresh synthetic load: skip the pre-plan freshness triggers (and FK triggers) for
-        # this transaction; nothing is cached yet and the generator keeps references valid.
-        session.execute(text("SET LOCAL session_replication_role = replica"))
-    now = datetime.now(UTC)
+def seed_partners(session: Session) -> list[int]:
+    """The agency, its CAD client, and 50 partner organizations whose MOUs share their
+    facilities with it; returns the organizations' ids (in the order facilities take them)."""
     agency = Agency(name="Bench Police Department", agency_type="law_enforcement")
     session.add(agency)
     session.flush()
@@ -116,130 +125,219 @@ def seed(session: Session, facilities: int, seed_value: int = 7) -> None:
             )
         )
     session.flush()
+    return [org.id for org in organizations]
 
-    facility_table = Facility.__table__
-    next_id = (session.scalar(select(func.max(Facility.id))) or 0) + 1
-    batch: list[dict] = []
-    for n in range(facilities):
-        line1, city, state, postal, lat, lon = _address(rng, rng.choice(CITIES))
-        record = Facility(
-            id=next_id + n,
-            version=1,
-            preplan_version=1,
-            created_at=now,
-            updated_at=now,
-            organization_id=organizations[n % len(organizations)].id,
-            name=f"Site {n}",
-            facility_type=rng.choice(FACILITY_TYPES),
-            address_line1=line1,
-            address_line2=f"Ste {rng.randint(1, 400)}" if rng.random() < 0.2 else None,
-            city=city,
-            state=state,
-            postal_code=postal,
-            country="US",
-            lat=lat,
-            lon=lon,
-            main_phone=f"+1{rng.randint(201, 989)}555{n % 10000:04d}",
-            occupancy=rng.randint(50, 20000),
-            hazards="Propane cylinders in the garden centre." if rng.random() < 0.3 else None,
-            last_verified_at=now - timedelta(days=rng.randint(0, 400)),
-            review_status="approved",
+
+# The tables a facility load fills, in load order, with the columns it writes. Every row gets an
+# explicit id derived from its facility's position, so the pool's tasks never collide.
+FACILITY_COLUMNS = tuple(Facility.__table__.columns)
+CHILD_COLUMNS = {
+    Contact.__tablename__: ("id", "facility_id", "name", "role", "call_order", "available_24_7", "version", "created_at", "updated_at"),
+    ContactPhone.__tablename__: ("id", "contact_id", "position", "kind", "number"),
+    AccessPoint.__tablename__: ("id", "facility_id", "kind", "name", "lat", "lon", "level", "version", "created_at", "updated_at"),
+    TacticalPoint.__tablename__: ("id", "facility_id", "kind", "name", "lat", "lon", "version", "created_at", "updated_at"),
+}  # fmt: skip
+TABLES = (Facility.__tablename__, *CHILD_COLUMNS)
+PER_FACILITY = {"contacts": 2, "contact_phones": 2, "access_points": 3, "tactical_points": 2}
+CHUNK = 5000  # facilities per task
+# Written on the facilities table once a load has finished (indexes rebuilt, sequences moved,
+# statistics taken): harness.prepare_database reuses only a database that carries it.
+COMPLETE = "bench/synthetic.py: load complete (format 2)"
+
+
+@dataclass(frozen=True)
+class _Chunk:
+    """One task of the pool: the facilities at positions first .. first + count - 1."""
+
+    dsn: str
+    first: int
+    count: int
+    first_ids: dict  # table -> the id of the row the load's first facility starts at
+    organization_ids: tuple[int, ...]
+    seed_value: int
+    now: datetime
+
+
+def load_facilities(
+    url: str,
+    facilities: int,
+    organization_ids: list[int],
+    seed_value: int = 7,
+    processes: int | None = None,
+) -> dict[str, float]:
+    """Add `facilities` facilities with two contacts (a phone each), three access points and
+    two tactical points apiece to the PostgreSQL database at `url` (a SQLAlchemy URL).
+
+    The secondary indexes of those tables are dropped for the load and built again after it
+    (building an index once is far cheaper than updating it ten million times); then the id
+    sequences are moved past the explicit ids, statistics are taken, and `COMPLETE` is written.
+    Returns the seconds each step took.
+    """
+    seconds, started = {}, time.monotonic()
+    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(dsn, autocommit=True) as connection:
+        first_ids = {
+            table: connection.execute(f"SELECT coalesce(max(id), 0) + 1 FROM {table}").fetchone()[0]  # noqa: S608 - fixed names
+            for table in TABLES
+        }
+        connection.execute("COMMENT ON TABLE facilities IS NULL")
+        indexes = _secondary_indexes(connection)
+        for name, _ in indexes:
+            connection.execute(f'DROP INDEX "{name}"')
+    now = datetime.now(UTC)
+    chunks = [
+        _Chunk(dsn, first, min(CHUNK, facilities - first), first_ids, tuple(organization_ids), seed_value, now)
+        for first in range(0, facilities, CHUNK)
+    ]  # fmt: skip
+    # Forked, not spawned: the workers start with the registry already imported.
+    fork = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(processes or os.cpu_count(), mp_context=fork) as pool:
+        for _ in pool.map(_load_chunk, chunks):
+            pass
+        seconds["rows"], started = time.monotonic() - started, time.monotonic()
+        for _ in pool.map(_build_index, [(dsn, definition) for _, definition in indexes]):
+            pass
+        seconds["indexes"], started = time.monotonic() - started, time.monotonic()
+    with psycopg.connect(dsn, autocommit=True) as connection:
+        for table in TABLES:
+            connection.execute(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"  # noqa: S608 - fixed names
+            )
+        connection.execute("ANALYZE")
+        connection.execute(f"COMMENT ON TABLE facilities IS '{COMPLETE}'")
+    seconds["statistics"] = time.monotonic() - started
+    return seconds
+
+
+def is_complete(connection) -> bool:
+    """Whether the database behind `connection` (SQLAlchemy) holds a finished load."""
+    sql = "SELECT obj_description('facilities'::regclass, 'pg_class')"
+    return connection.exec_driver_sql(sql).scalar() == COMPLETE
+
+
+def _secondary_indexes(connection) -> list[tuple[str, str]]:
+    """(name, definition) of the loaded tables' indexes that back no constraint (primary keys
+    and unique constraints stay: the load fills them in id order, cheaply)."""
+    return connection.execute(
+        """
+        SELECT index.relname, pg_get_indexdef(index.oid)
+        FROM pg_index i
+        JOIN pg_class index ON index.oid = i.indexrelid
+        JOIN pg_class tab ON tab.oid = i.indrelid
+        WHERE tab.relname = ANY(%s)
+          AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)
+        ORDER BY tab.relname, index.relname
+        """,
+        [list(TABLES)],
+    ).fetchall()
+
+
+def _build_index(task: tuple[str, str]) -> None:
+    dsn, definition = task
+    with psycopg.connect(dsn, autocommit=True) as connection:
+        connection.execute("SET maintenance_work_mem = '256MB'")
+        connection.execute(definition)
+
+
+def _load_chunk(chunk: _Chunk) -> None:
+    rng = random.Random(chunk.seed_value * 1_000_003 + chunk.first)
+    rows = {table: [] for table in TABLES}
+    for n in range(chunk.first, chunk.first + chunk.count):
+        facility = _facility(rng, n, chunk)
+        rows["facilities"].append(tuple(getattr(facility, c.key) for c in FACILITY_COLUMNS))
+        _children(rng, n, facility, chunk, rows)
+    with psycopg.connect(chunk.dsn) as connection:
+        # A fresh synthetic load: skip the pre-plan freshness triggers (and the foreign-key
+        # triggers) for these sessions; nothing is cached yet and the ids are made consistent.
+        connection.execute("SET session_replication_role = replica")
+        connection.execute("SET synchronous_commit = off")
+        with connection.cursor() as cursor:
+            for table in TABLES:
+                columns = CHILD_COLUMNS.get(table) or [c.name for c in FACILITY_COLUMNS]
+                with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                    for row in rows[table]:
+                        copy.write_row(row)
+
+
+def _facility(rng: random.Random, n: int, chunk: _Chunk) -> Facility:
+    """The facility at position `n`, with its match keys derived as the application derives them
+    (a transient object: never added to a session)."""
+    line1, city, state, postal, lat, lon = _address(rng, rng.choice(CITIES))
+    now = chunk.now
+    facility = Facility(
+        id=chunk.first_ids["facilities"] + n,
+        version=1,
+        preplan_version=1,
+        created_at=now,
+        updated_at=now,
+        organization_id=chunk.organization_ids[n % len(chunk.organization_ids)],
+        name=f"Site {n}",
+        facility_type=rng.choice(FACILITY_TYPES),
+        address_line1=line1,
+        address_line2=f"Ste {rng.randint(1, 400)}" if rng.random() < 0.2 else None,
+        city=city,
+        state=state,
+        postal_code=postal,
+        country="US",
+        lat=lat,
+        lon=lon,
+        main_phone=f"+1{rng.randint(201, 989)}555{n % 10000:04d}",
+        occupancy=rng.randint(50, 20000),
+        hazards="Propane cylinders in the garden centre." if rng.random() < 0.3 else None,
+        last_verified_at=now - timedelta(days=rng.randint(0, 400)),
+        review_status="approved",
+    )
+    facility.refresh_match_keys()
+    return facility
+
+
+def _children(rng: random.Random, n: int, facility: Facility, chunk: _Chunk, rows: dict) -> None:
+    """The rows of the facility's pre-plan: contacts with a phone each, access and tactical
+    points near the building."""
+    ids = {table: chunk.first_ids[table] + n * each for table, each in PER_FACILITY.items()}
+    stamps = (1, chunk.now, chunk.now)  # version, created_at, updated_at
+    for order in (1, 2):
+        contact_id = ids["contacts"] + order - 1
+        rows["contacts"].append(
+            (contact_id, facility.id, f"Contact {contact_id}", "Store manager" if order == 1 else "Security", order, order == 2, *stamps)
+        )  # fmt: skip
+        number = f"+1{rng.randint(201, 989)}55{contact_id % 100000:05d}"
+        rows["contact_phones"].append(
+            (ids["contact_phones"] + order - 1, contact_id, 0, "mobile", number)
         )
-        record.refresh_match_keys()
-        batch.append({c.key: getattr(record, c.key) for c in facility_table.columns})
-        if len(batch) == 5000:
-            _flush_batch(session, batch, rng, now)
-            batch = []
-    if batch:
-        _flush_batch(session, batch, rng, now)
-
-
-def _flush_batch(session: Session, facilities: list[dict], rng: random.Random, now) -> None:
-    session.execute(insert(Facility.__table__), facilities)
-    contacts, phones, access_points, tactical_points = [], [], [], []
-    contact_id = (session.scalar(select(func.max(Contact.id))) or 0) + 1
-    stamps = {"version": 1, "created_at": now, "updated_at": now}
-    for f in facilities:
-        for order in (1, 2):
-            contacts.append(
-                {
-                    "id": contact_id,
-                    "facility_id": f["id"],
-                    "name": f"Contact {contact_id}",
-                    "role": "Store manager" if order == 1 else "Security",
-                    "call_order": order,
-                    "available_24_7": order == 2,
-                    **stamps,
-                }
-            )
-            phones.append(
-                {
-                    "contact_id": contact_id,
-                    "position": 0,
-                    "kind": "mobile",
-                    "number": f"+1{rng.randint(201, 989)}55{contact_id % 100000:05d}",
-                }
-            )
-            contact_id += 1
-        for kind, name in (
-            ("entrance", "Main entrance"),
-            ("loading_dock", "Dock"),
-            ("key_box", "Knox box"),
-        ):
-            access_points.append(
-                {
-                    "facility_id": f["id"],
-                    "kind": kind,
-                    "name": name,
-                    "lat": f["lat"] + rng.uniform(-0.0003, 0.0003),
-                    "lon": f["lon"] + rng.uniform(-0.0003, 0.0003),
-                    "level": "Ground",
-                    **stamps,
-                }
-            )
-        for kind, name in (
-            ("staging_area", "North lot"),
-            ("casualty_collection_point", "East gate"),
-        ):
-            tactical_points.append(
-                {
-                    "facility_id": f["id"],
-                    "kind": kind,
-                    "name": name,
-                    "lat": f["lat"] + rng.uniform(-0.001, 0.001),
-                    "lon": f["lon"] + rng.uniform(-0.001, 0.001),
-                    **stamps,
-                }
-            )
-    session.execute(insert(Contact.__table__), contacts)
-    session.execute(insert(ContactPhone.__table__), phones)
-    session.execute(insert(AccessPoint.__table__), access_points)
-    session.execute(insert(TacticalPoint.__table__), tactical_points)
+    points = (("entrance", "Main entrance"), ("loading_dock", "Dock"), ("key_box", "Knox box"))
+    for k, (kind, name) in enumerate(points):
+        lat = facility.lat + rng.uniform(-0.0003, 0.0003)
+        lon = facility.lon + rng.uniform(-0.0003, 0.0003)
+        rows["access_points"].append(
+            (ids["access_points"] + k, facility.id, kind, name, lat, lon, "Ground", *stamps)
+        )
+    points = (("staging_area", "North lot"), ("casualty_collection_point", "East gate"))
+    for k, (kind, name) in enumerate(points):
+        lat = facility.lat + rng.uniform(-0.001, 0.001)
+        lon = facility.lon + rng.uniform(-0.001, 0.001)
+        rows["tactical_points"].append(
+            (ids["tactical_points"] + k, facility.id, kind, name, lat, lon, *stamps)
+        )
 
 
 def sample_sites(session: Session, count: int, seed_value: int = 11) -> list[Site]:
-    """Facilities to ask about, with their address as a call-taker might type it."""
+    """`count` facilities to ask about, drawn at random (in id order), with their address as a
+    call-taker might type it."""
     total = session.scalar(select(func.count()).select_from(Facility))
-    rng = random.Random(seed_value)
-    ids = sorted(rng.sample(range(1, total + 1), min(count, total)))
-    rows = session.execute(
-        select(
-            Facility.id, Facility.address_line1, Facility.city, Facility.state,
-            Facility.postal_code, Facility.lat, Facility.lon,
-        ).where(Facility.id.in_(ids))
-    )  # fmt: skip
-    return [
-        Site(r.id, f"{r.address_line1.lower()}, {r.city} {r.state} {r.postal_code}", r.lat, r.lon)
-        for r in rows
-    ]
-
-
-def reset_sequences(session: Session) -> None:
-    """PostgreSQL: explicit ids from the bulk insert leave the id sequences behind."""
-    if session.get_bind().dialect.name != "postgresql":
-        return
-    for table in ("facilities", "contacts"):  # fixed names, not input
-        sql = (
-            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"  # noqa: S608
-        )
-        session.execute(text(sql))
+    ids = sorted(random.Random(seed_value).sample(range(1, total + 1), min(count, total)))
+    sites = []
+    for start in range(0, len(ids), 10_000):  # a statement takes at most 65,535 parameters
+        rows = session.execute(
+            select(
+                Facility.id, Facility.address_line1, Facility.city, Facility.state,
+                Facility.postal_code, Facility.lat, Facility.lon,
+            ).where(Facility.id.in_(ids[start : start + 10_000])).order_by(Facility.id)
+        )  # fmt: skip
+        sites += [
+            Site(
+                r.id, f"{r.address_line1.lower()}, {r.city} {r.state} {r.postal_code}", r.lat, r.lon
+            )
+            for r in rows
+        ]
+    return sites
