@@ -191,20 +191,7 @@ def _insert_relaxing_reads():
 
 
 # What `record` fills in; the sealer adds the rest.
-EVENT_FIELDS = (
-    "at",
-    "actor",
-    "role",
-    "action",
-    "record_type",
-    "record_id",
-    "facility_id",
-    "break_glass",
-    "changes",
-    "details",
-    "request_id",
-    "client_address",
-)
+EVENT_FIELDS = tuple(name for name in HASHED if name not in CHAIN)
 _INSERT_RELAXING_READS = _insert_relaxing_reads()
 
 
@@ -322,7 +309,7 @@ def seal(session: Session, batch: int = 2000) -> int:
     seq, prev_hash = head
     columns = AuditEvent.__table__.c
     unsealed = session.execute(
-        select(*(columns[name] for name in ("id", *HASHED) if name not in CHAIN))
+        select(columns.id, *(columns[name] for name in EVENT_FIELDS))
         .where(columns.seq.is_(None))
         .order_by(columns.id)
         .limit(batch)
