@@ -49,7 +49,9 @@ def set_columns(app, model, record_id, **values) -> None:
 
 def audit_events(app, action=None) -> list[AuditEvent]:
     with app.app_context(), transaction.session_scope() as session:
-        query = select(AuditEvent).order_by(AuditEvent.seq)
+        query = select(AuditEvent).order_by(
+            AuditEvent.id
+        )  # insertion order: seq waits for the sealer
         if action:
             query = query.where(AuditEvent.action == action)
         events = session.scalars(query).all()

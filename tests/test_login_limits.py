@@ -36,7 +36,7 @@ def login(client, username, password=PASSWORD, address="10.0.0.1"):
 def audit_events(app, action) -> list[AuditEvent]:
     with app.app_context(), transaction.session_scope() as session:
         events = session.scalars(
-            select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.seq)
+            select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)
         ).all()
         session.expunge_all()
         return events
