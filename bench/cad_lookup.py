@@ -55,6 +55,7 @@ from bench.harness import (
     start_server,
     stop,
     wait_ready,
+    wait_until_sealed,
 )
 from registry import transaction
 
@@ -316,6 +317,7 @@ def measure_registry(args, worker_class: str, size: int, url: str, sites, direct
             paths = Paths(directory, f"warm-{len(rows)}", [scenario.path_of(s) for s in warm])
             result = measure(base, paths, token, args)
             rows.append(Row(worker_class, scenario.name, "warm", shown, result, rate, scenario))
+        wait_until_sealed(url)
     finally:
         stop(server)
     return rows, walk, token

@@ -158,7 +158,31 @@ def gunicorn_settings(worker_class: str, threads: int = 4, keep_alive: int = 5) 
     return ("--worker-class", "gthread", "--threads", str(threads), "--keep-alive", str(keep_alive))
 
 
-def wait_ready(url: str, timeout: float = 60) -> None:
+def wait_until_sealed(url: str, timeout: float = 60) -> int:
+    """Wait until the sealers of a running server have sealed every audit event in the
+    database at `url`; returns how many still wait after `timeout` seconds.
+
+    Call it before stopping a server: events it appended in its last moments would otherwise
+    wait for the next server's sealers, and its /readyz would say 503 until they ran.
+    """
+    engine = create_engine(url)
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            with engine.connect() as connection:
+                waiting = connection.scalar(
+                    text("SELECT count(*) FROM audit_events WHERE seq IS NULL")
+                )
+            if waiting == 0 or time.monotonic() > deadline:
+                return waiting
+            time.sleep(0.5)
+    finally:
+        engine.dispose()
+
+
+def wait_ready(url: str, timeout: float = 180) -> None:
+    """Wait until `url` answers 2xx. Generous: four workers importing the registry at once on a
+    busy two-core machine take tens of seconds to boot."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:

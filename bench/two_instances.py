@@ -17,8 +17,9 @@ It reports audited requests/s in each phase (events written per second of the ph
 events' own timestamps, beside the 2xx answers wrk counted) and the ratio, and where the CPU
 went: the whole machine, the registry's workers, this database's PostgreSQL backends, wrk, and
 the share of each busy worker's time spent on the CPU (the rest is waiting: on PostgreSQL, on
-the network). With one worker per instance the CPU is not saturated, so that run shows what the
-trail's design allows; with more, the instances share the same cores.
+the network, or for a core). With one worker per instance a quiet machine's CPU is not
+saturated, so that run shows what the trail's design allows; with more, the instances share the
+same cores.
 
 Then it waits for the sealers (one thread per gunicorn worker) to seal every event, runs
 `flask --app wsgi audit verify` on the database, and checks that nothing was lost or
@@ -59,6 +60,7 @@ from bench.harness import (
     start_server,
     stop,
     wait_ready,
+    wait_until_sealed,
 )
 from registry import transaction
 
@@ -230,17 +232,6 @@ def events_per_second(engine, runs: list[Run]) -> float:
     return events / float(seconds) if seconds else 0.0
 
 
-def wait_for_sealing(engine, timeout: float) -> int:
-    """Wait until the sealers have sealed every event; returns how many still wait."""
-    deadline = time.monotonic() + timeout
-    while True:
-        with engine.connect() as connection:
-            waiting = connection.scalar(text("SELECT count(*) FROM audit_events WHERE seq IS NULL"))
-        if waiting == 0 or time.monotonic() > deadline:
-            return waiting
-        time.sleep(0.5)
-
-
 def workers_of(server) -> list[psutil.Process]:
     return psutil.Process(server.pid).children()
 
@@ -338,7 +329,7 @@ def main() -> int:
                 two = [Run(f"b2-{tag}-w{workers}-two-{n}", base) for n, base in enumerate(bases)]
                 cpu_two = drive(directory, two, half, args.duration, paths, token, groups)
                 # The sealers run in the workers: wait for them before stopping the instances.
-                unsealed_left = wait_for_sealing(engine, args.seal_timeout)
+                unsealed_left = wait_until_sealed(url, args.seal_timeout)
             finally:
                 for server in servers:
                     stop(server)
@@ -381,8 +372,8 @@ def main() -> int:
     print()
     print(
         "CPU shares are of the whole machine over the audited phase; 'on CPU' is the share of "
-        "a worker's time spent computing (the rest it waits: on PostgreSQL, on the network), per "
-        "instance."
+        "a worker's time spent computing, per instance (the rest it waits: on PostgreSQL, on the "
+        "network, or for a core when the machine is busy)."
     )
 
     failures = []
