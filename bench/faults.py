@@ -61,7 +61,7 @@ from bench.harness import (
     wait_ready,
 )
 from registry import transaction
-from registry.auth.service import create_user
+from registry.auth.passwords import create_user
 from registry.contacts.models import Contact
 from registry.facilities.models import Facility
 from registry.organizations.models import Organization

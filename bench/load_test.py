@@ -40,7 +40,7 @@ from bench.harness import (
 from registry import transaction
 from registry.agencies.models import Agency
 from registry.auth.models import User
-from registry.auth.service import create_user
+from registry.auth.passwords import create_user
 from registry.contacts.models import Contact
 from registry.facilities.models import AccessPoint, Facility
 from registry.organizations.models import Organization

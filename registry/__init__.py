@@ -31,7 +31,7 @@ def create_app(overrides: dict | None = None) -> Flask:
 
 
 def register_auth(app: Flask) -> None:
-    from .auth.service import jwt
+    from .auth.identity import jwt
 
     jwt.init_app(app)
 

@@ -13,6 +13,7 @@ from flask.cli import AppGroup, with_appcontext
 from . import audit, history, transaction
 from .access.roles import USER_ROLES
 from .audit.cli import audit_group
+from .auth import passwords
 from .facilities.cli import secrets_group
 from .floorplans.cli import files_group
 
@@ -70,13 +71,11 @@ def db_check():
 @with_appcontext
 def create_user(username, role, organization_id, agency_id):
     """Create a user; the password comes from REGISTRY_PASSWORD, else a prompt."""
-    from .auth.service import create_user as create
-
     password = os.environ.get("REGISTRY_PASSWORD") or click.prompt(
         "Password", hide_input=True, confirmation_prompt=True
     )
     with transaction.session_scope() as session:
-        user = create(
+        user = passwords.create_user(
             session,
             username=username,
             password=password,

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from .access.roles import Role
 from .agencies.models import Agency
 from .auth.models import User
-from .auth.service import create_cad_client, create_user
+from .auth.passwords import create_cad_client, create_user
 from .contacts.models import Contact
 from .facilities import sealing
 from .facilities.models import (

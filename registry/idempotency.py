@@ -21,7 +21,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from . import db, errors
 from .api.document import doc
-from .auth.principal import current_principal
+from .auth.identity import current_principal
 from .db import Base, UTCDateTime, utcnow
 from .multipart import read_upload
 

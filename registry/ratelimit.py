@@ -13,14 +13,12 @@ import hmac
 import math
 import time
 
-from flask import Flask, current_app, g, request
-from flask_jwt_extended import decode_token
-from flask_jwt_extended.exceptions import JWTExtendedException
+from flask import Flask, current_app, request
 from flask_limiter import Limit, Limiter
-from jwt import PyJWTError
 from limits import parse_many
 from marshmallow import ValidationError
 
+from .auth import identity
 from .auth.schemas import LoginSchema
 from .config import ConfigError
 
@@ -40,26 +38,11 @@ def address_key() -> str:
 def client_key() -> str:
     """The token's subject when the request carries a valid token, else the address.
 
-    The token is verified (a forged subject must not spend another client's budget), once: the
-    JWT manager keeps the verified claims for the request, so authenticating it later decodes
-    nothing again (auth.service.RegistryJWTManager). No database: revocation is checked by the
-    view, and a revoked token still spends its subject's budget.
+    The token is verified (a forged subject must not spend another client's budget), once for
+    the request: the view that authenticates it later decodes nothing again (auth.identity).
     """
-    if "rate_limit_client" not in g:
-        g.rate_limit_client = _client_key()
-    return g.rate_limit_client
-
-
-def _client_key() -> str:
-    parts = request.headers.get("Authorization", "").split()
-    if len(parts) == 2 and parts[0] == "Bearer":
-        try:
-            subject = decode_token(parts[1]).get("sub")
-        except (JWTExtendedException, PyJWTError):
-            subject = None
-        if isinstance(subject, str):
-            return f"subject:{subject}"
-    return address_key()
+    subject = identity.bearer_subject()
+    return f"subject:{subject}" if subject is not None else address_key()
 
 
 def account_name_key() -> str:

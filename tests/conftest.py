@@ -15,9 +15,9 @@ from sqlalchemy import text
 
 from registry import create_app, db, transaction
 from registry.agencies.models import Agency
+from registry.auth.login import issue_access_token
 from registry.auth.models import CadClient, User
 from registry.auth.passwords import hash_secret
-from registry.auth.service import issue_access_token
 from registry.cli import alembic_config
 from registry.contacts.models import Contact
 from registry.facilities import sealing

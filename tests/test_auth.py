@@ -13,7 +13,7 @@ from sqlalchemy import update
 
 from registry import config as registry_config
 from registry import create_app, db, transaction
-from registry.auth import service as auth_service
+from registry.auth import login as auth_login
 from registry.auth.models import CadClient, RevokedToken, User
 from registry.organizations.models import Organization
 
@@ -111,7 +111,7 @@ def test_login_refused_without_echoing_the_password(client, make, who):
 
     body = assert_unauthorized(response)
     # One message for every failure: the caller cannot tell which part was wrong.
-    assert body["detail"] == auth_service.LOGIN_REFUSED
+    assert body["detail"] == auth_login.LOGIN_REFUSED
     assert password.encode() not in response.data
     assert "access_token" not in body
 
@@ -415,7 +415,7 @@ def test_refresh_stays_revoked_after_the_access_token_expired(client, make, monk
         def now(cls, tz=None):
             return datetime.now(tz) + timedelta(minutes=20)
 
-    monkeypatch.setattr(auth_service, "datetime", Later)
+    monkeypatch.setattr(auth_login, "datetime", Later)
     other = login(client, second.username).json
     assert client.post(LOGOUT, headers=bearer(other["access_token"])).status_code == 204
 

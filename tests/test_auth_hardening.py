@@ -16,8 +16,8 @@ from registry import config as registry_config
 from registry import transaction
 from registry.agencies.models import Agency
 from registry.audit.models import AuditEvent
-from registry.auth import passwords
-from registry.auth import service as auth_service
+from registry.auth import identity, passwords
+from registry.auth import login as auth_login
 from registry.auth.models import CadClient, User
 from registry.mous.models import Mou
 from registry.organizations.models import Organization
@@ -80,12 +80,12 @@ def test_five_failures_lock_the_account_even_for_the_right_password(app, client,
     user = make.user()
     refused = [login(client, user.username, WRONG) for _ in range(5)]
     for response in refused:
-        assert assert_problem(response, 401)["detail"] == auth_service.LOGIN_REFUSED
+        assert assert_problem(response, 401)["detail"] == auth_login.LOGIN_REFUSED
 
     locked = login(client, user.username, PASSWORD)
 
     # Exactly the answer a wrong password gets: nobody learns the account exists or is locked.
-    assert assert_problem(locked, 401)["detail"] == auth_service.LOGIN_REFUSED
+    assert assert_problem(locked, 401)["detail"] == auth_login.LOGIN_REFUSED
     assert locked.get_json() == refused[0].get_json()
     stored = fetch(app, User, user.id)
     minutes = (stored.locked_until - datetime.now(UTC)).total_seconds() / 60
@@ -449,7 +449,7 @@ def test_disabling_a_cad_client_ends_its_tokens(client, make):
 
 
 def _microseconds(moment: datetime) -> int:
-    return (moment - auth_service.EPOCH) // timedelta(microseconds=1)
+    return (moment - identity.EPOCH) // timedelta(microseconds=1)
 
 
 @pytest.mark.parametrize(
@@ -467,8 +467,8 @@ def _microseconds(moment: datetime) -> int:
 def test_cut_off_within_one_second(claims, accepted):
     cutoff = datetime.fromtimestamp(1_800_000_000, UTC) + timedelta(microseconds=500_000)
 
-    assert auth_service._issued_after_cutoff(claims, cutoff) is accepted
-    assert auth_service._issued_after_cutoff(claims, None) is True
+    assert identity._issued_after_cutoff(claims, cutoff) is accepted
+    assert identity._issued_after_cutoff(claims, None) is True
 
 
 def test_tokens_carry_their_issue_time_in_microseconds(client, make):

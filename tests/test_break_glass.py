@@ -223,7 +223,7 @@ def test_the_preplan_renderer_finds_the_grant_itself(app, world, incident):  # n
     facility): it reads the caller's own live grant (access.break_glass.decide), so a grant
     opens its one facility to its one agency, and another agency reads as itself."""
     from registry import errors
-    from registry.auth.service import principal_of
+    from registry.auth.identity import principal_of
     from registry.preplans.document import preplan
 
     with app.app_context():

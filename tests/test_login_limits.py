@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 
 from registry import transaction
 from registry.audit.models import AuditEvent
-from registry.auth import service as auth_service
+from registry.auth import passwords
 from registry.auth.models import User
 
 from .conftest import PASSWORD, PASSWORD_HASH, assert_problem, fetch
@@ -48,14 +48,14 @@ def evaluations(monkeypatch):
     accounts share PASSWORD_HASH); checks against the dummy hash, which only keep the timing
     even, do not count."""
     calls = []
-    original = auth_service.verify_secret
+    original = passwords.verify_secret
 
     def counting(stored_hash, secret):
         if stored_hash == PASSWORD_HASH:
             calls.append(secret)
         return original(stored_hash, secret)
 
-    monkeypatch.setattr(auth_service, "verify_secret", counting)
+    monkeypatch.setattr(passwords, "verify_secret", counting)
     return calls
 
 
@@ -156,7 +156,7 @@ def test_an_attempt_that_dies_midway_still_counts_and_its_lock_ends(app, make, m
     def broken(_stored_hash, _secret):
         raise RuntimeError("worker killed mid-check")
 
-    monkeypatch.setattr(auth_service, "verify_secret", broken)
+    monkeypatch.setattr(passwords, "verify_secret", broken)
     assert login(client, user.username, WRONG).status_code == 500
     monkeypatch.undo()
 

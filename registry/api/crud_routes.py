@@ -19,7 +19,7 @@ password login (admin changes, share grants); reads never do.
 from flask_restx import Namespace, Resource
 
 from .. import db
-from ..auth.principal import current_principal, login_required
+from ..auth.identity import current_principal, login_required
 from ..crud import RecordService
 from ..idempotency import idempotent
 from .document import doc

@@ -4,7 +4,7 @@ from .. import db
 from ..api.inputs import query
 from ..api.outputs import returns
 from ..api.pagination import returns_page
-from ..auth.principal import current_principal, login_required
+from ..auth.identity import current_principal, login_required
 from .schemas import AuditEventSchema, AuditFiltersSchema, AuditVerificationSchema
 from .service import READERS, check_chain, search
 

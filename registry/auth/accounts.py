@@ -1,5 +1,6 @@
 """Users and CAD clients, managed by administrators only."""
 
+from .. import errors
 from ..access import visibility
 from ..access.roles import Role
 from ..agencies.models import Agency
@@ -7,13 +8,12 @@ from ..crud import RecordService
 from ..db import utcnow
 from ..organizations.models import Organization
 from .models import CadClient, User
-from .passwords import hash_secret
-from .service import check_password_strength, create_cad_client
+from .passwords import check_password_strength, create_cad_client, hash_secret
 
 
 def _ends_sessions(record, data: dict, binding: tuple[str, ...]) -> bool:
     """Whether `data` disables an existing account or changes its role or binding: then every
-    token issued before must stop working (service._issued_after_cutoff)."""
+    token issued before must stop working (identity._issued_after_cutoff)."""
     if record.id is None:
         return False
     if data.get("is_active") is False and record.is_active:
@@ -44,8 +44,6 @@ class UserService(RecordService):
             record.tokens_valid_after = utcnow()
 
     def validate(self, session, record):
-        from .. import errors
-
         self.require(session, Organization, record.organization_id, "organization_id")
         self.require(session, Agency, record.agency_id, "agency_id")
         needed = {Role.FACILITY_MANAGER: "organization_id", Role.AGENCY_USER: "agency_id"}.get(

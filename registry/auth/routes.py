@@ -6,9 +6,9 @@ from ..api.crud_routes import collection_routes, record_routes
 from ..api.document import doc
 from ..api.inputs import body
 from ..api.outputs import returns
-from . import service
+from . import login, passwords
 from .accounts import cad_clients, users
-from .principal import authenticate, current_principal, login_required
+from .identity import authenticate, current_principal, login_required
 from .schemas import (
     CadClientSchema,
     ClientCredentialsSchema,
@@ -36,7 +36,7 @@ class Login(Resource):
     )
     def post(self, data):
         """Log in with username and password; returns a fresh access token and a refresh token."""
-        return service.login(db.session(), data["username"], data["password"])
+        return login.login(db.session(), data["username"], data["password"])
 
 
 @ns.route("/token")
@@ -51,7 +51,7 @@ class ClientToken(Resource):
     )
     def post(self, data):
         """Get an access token for a CAD client (client credentials)."""
-        return service.client_token(db.session(), data["client_id"], data["client_secret"])
+        return login.client_token(db.session(), data["client_id"], data["client_secret"])
 
 
 @ns.route("/refresh")
@@ -60,7 +60,7 @@ class Refresh(Resource):
     @doc(security="bearer", responses={"401": "Missing, invalid, expired or revoked refresh token"})
     def post(self):
         """Exchange a refresh token (as the bearer token) for a new access token."""
-        return service.refresh(authenticate(refresh=True))
+        return login.refresh(authenticate(refresh=True))
 
 
 @ns.route("/logout")
@@ -69,7 +69,7 @@ class Logout(Resource):
     @doc(responses={"204": "Logged out"})
     def post(self):
         """Revoke the access token and its refresh token."""
-        service.logout(db.session())
+        login.logout(db.session())
         return "", 204
 
 
@@ -85,7 +85,7 @@ class Password(Resource):
     )
     def post(self, data):
         """Change your own password (needs a fresh login); then log in again."""
-        service.change_password(
+        passwords.change_password(
             db.session(), current_principal(), data["current_password"], data["new_password"]
         )
         return "", 204

@@ -3,7 +3,7 @@ from marshmallow import Schema, fields, validate
 from ..access.roles import USER_ROLES, Role
 from ..api.pagination import PageArgsSchema
 from ..fields import Id, OneOf, RecordSchema, Text
-from .service import MIN_PASSWORD_LENGTH
+from .passwords import MIN_PASSWORD_LENGTH
 
 
 class LoginSchema(Schema):

@@ -10,7 +10,7 @@ from ..api.document import doc
 from ..api.inputs import body, query
 from ..api.outputs import returns
 from ..api.pagination import PageArgsSchema, returns_page
-from ..auth.principal import current_principal, is_fresh, login_required
+from ..auth.identity import current_principal, is_fresh, login_required
 from . import review
 from .reveal import reveal
 from .schemas import (

@@ -12,7 +12,7 @@ from ..api.document import doc
 from ..api.inputs import form, query
 from ..api.outputs import returns
 from ..api.pagination import PageArgsSchema, returns_page
-from ..auth.principal import current_principal, login_required
+from ..auth.identity import current_principal, login_required
 from ..crud import RecordService
 from ..facilities.routes import ns as facilities_ns
 from ..facilities.service import facilities

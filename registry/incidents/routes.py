@@ -7,7 +7,7 @@ from ..api.document import doc
 from ..api.inputs import body, query
 from ..api.outputs import require_if_match, returns
 from ..api.pagination import returns_page
-from ..auth.principal import current_principal, login_required
+from ..auth.identity import current_principal, login_required
 from ..idempotency import idempotent
 from .schemas import (
     BreakGlassEndSchema,

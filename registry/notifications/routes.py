@@ -4,7 +4,7 @@ from .. import db
 from ..access.roles import Role
 from ..api.inputs import query
 from ..api.pagination import returns_page
-from ..auth.principal import current_principal, login_required
+from ..auth.identity import current_principal, login_required
 from .schemas import NotificationFiltersSchema, NotificationSchema
 from .service import notifications
 

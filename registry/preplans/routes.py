@@ -7,7 +7,7 @@ from ..access.roles import LOOKUP_ROLES
 from ..api.document import doc
 from ..api.inputs import body, query
 from ..api.outputs import conditional, returns
-from ..auth.principal import current_principal, login_required
+from ..auth.identity import current_principal, login_required
 from ..errors import PROBLEM_JSON
 from .document import preplan
 from .lookup import LookupQuery

@@ -104,8 +104,8 @@ def load(app, eval_set: EvalSet) -> Loaded:
     Facilities and agencies go through the API as an administrator would send them: a refused
     facility is reported in `refused`, never raised, and its queries count as not right.
     """
+    from registry.auth.login import issue_access_token
     from registry.auth.models import CadClient, User
-    from registry.auth.service import issue_access_token
     from registry.mous.models import Mou, MouScope
     from registry.organizations.models import Organization
 
