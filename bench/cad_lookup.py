@@ -58,6 +58,7 @@ from bench.harness import (
     wait_until_sealed,
 )
 from registry import transaction
+from registry.api.router import API_PREFIX
 
 # Issue 14's targets.
 FLOOR_SHARE = {"lookup": 0.30, "no-op": 0.50}  # req/s as a share of the floor's
@@ -211,18 +212,18 @@ class Row:
 
 def scenarios_for(near: dict) -> list[Scenario]:
     def address(s):
-        return "/api/v1/preplans/lookup?" + urllib.parse.urlencode({"address": s.address})
+        return f"{API_PREFIX}/preplans/lookup?" + urllib.parse.urlencode({"address": s.address})
 
     def coordinates(s):
         lat, lon = near[s.facility_id]
-        return f"/api/v1/preplans/lookup?lat={lat:.6f}&lon={lon:.6f}"
+        return f"{API_PREFIX}/preplans/lookup?lat={lat:.6f}&lon={lon:.6f}"
 
     return [
         Scenario("lookup by address", address, "lookup", lookup=True),
         Scenario("lookup by coordinates", coordinates, "lookup", lookup=True),
-        Scenario("pre-plan by id", lambda s: f"/api/v1/preplans/{s.facility_id}", "lookup"),
+        Scenario("pre-plan by id", lambda s: f"{API_PREFIX}/preplans/{s.facility_id}", "lookup"),
         # The cost of authenticating alone (token check + account query), for comparison.
-        Scenario("authenticated no-op (/auth/me)", lambda s: "/api/v1/auth/me", "no-op", cached=False),
+        Scenario("authenticated no-op (/auth/me)", lambda s: f"{API_PREFIX}/auth/me", "no-op", cached=False),
     ]  # fmt: skip
 
 
@@ -252,7 +253,7 @@ def sites_of(url: str, cold_count: int):
 def get_token(base: str) -> str:
     return call(
         base,
-        "/api/v1/auth/token",
+        f"{API_PREFIX}/auth/token",
         body={"client_id": synthetic.CAD_CLIENT_ID, "client_secret": synthetic.CAD_CLIENT_SECRET},
     )["access_token"]
 

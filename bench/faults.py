@@ -61,6 +61,7 @@ from bench.harness import (
     wait_ready,
 )
 from registry import transaction
+from registry.api.router import API_PREFIX
 from registry.auth.passwords import create_user
 from registry.contacts.models import Contact
 from registry.facilities.models import Facility
@@ -434,20 +435,20 @@ def outage(args, base: str, url: str, master: int, plan: dict, tokens: dict, run
     def lookup_address():
         site = random.choice(sites)
         query = urllib.parse.urlencode({"address": site.address})
-        return send(base, "lookup by address", "GET", f"/api/v1/preplans/lookup?{query}", tokens["cad"])  # fmt: skip
+        return send(base, "lookup by address", "GET", f"{API_PREFIX}/preplans/lookup?{query}", tokens["cad"])  # fmt: skip
 
     def lookup_coordinates():
         site = random.choice(sites)
-        path = f"/api/v1/preplans/lookup?lat={site.lat:.6f}&lon={site.lon:.6f}"
+        path = f"{API_PREFIX}/preplans/lookup?lat={site.lat:.6f}&lon={site.lon:.6f}"
         return send(base, "lookup by coordinates", "GET", path, tokens["cad"])
 
     def preplan():
-        path = f"/api/v1/preplans/{random.choice(sites).facility_id}"
+        path = f"{API_PREFIX}/preplans/{random.choice(sites).facility_id}"
         return send(base, "pre-plan read", "GET", path, tokens["cad"])
 
     def create_contact():
         body = {"name": f"{run}-outage-{next(counter)}", "role": "Night security"}
-        path = f"/api/v1/facilities/{random.choice(own)}/contacts"
+        path = f"{API_PREFIX}/facilities/{random.choice(own)}/contacts"
         return send(base, "POST contact", "POST", path, tokens["manager"], body)
 
     for make in (lookup_address, lookup_coordinates, preplan):
@@ -606,8 +607,8 @@ def kill_worker(args, base: str, url: str, master: int, plan: dict, tokens: dict
                     "address_line1": f"{100 + n * 1000 + i % 900} Faults Test Rd",
                     "city": "Springfield", "state": "IL", "postal_code": "62701",
                 }  # fmt: skip
-                return send(base, "POST facility", "POST", "/api/v1/facilities", tokens["manager"], body)  # fmt: skip
-            path = f"/api/v1/facilities/{random.choice(own)}/contacts"
+                return send(base, "POST facility", "POST", f"{API_PREFIX}/facilities", tokens["manager"], body)  # fmt: skip
+            path = f"{API_PREFIX}/facilities/{random.choice(own)}/contacts"
             return send(base, "POST contact", "POST", path, tokens["manager"], {"name": name})
 
         return create
@@ -719,8 +720,8 @@ def main() -> None:
         )  # fmt: skip
         wait_ready(base + "/readyz")
         tokens = {
-            "cad": call(base, "/api/v1/auth/token", body={"client_id": synthetic.CAD_CLIENT_ID, "client_secret": synthetic.CAD_CLIENT_SECRET})["access_token"],
-            "manager": call(base, "/api/v1/auth/login", body={"username": "faults.manager", "password": PASSWORD})["access_token"],
+            "cad": call(base, f"{API_PREFIX}/auth/token", body={"client_id": synthetic.CAD_CLIENT_ID, "client_secret": synthetic.CAD_CLIENT_SECRET})["access_token"],
+            "manager": call(base, f"{API_PREFIX}/auth/login", body={"username": "faults.manager", "password": PASSWORD})["access_token"],
         }  # fmt: skip
         outage(args, base, url, server.pid, plan, tokens, run)
         kill_worker(args, base, url, server.pid, plan, tokens, run)

@@ -39,6 +39,7 @@ from bench.harness import (
 )
 from registry import transaction
 from registry.agencies.models import Agency
+from registry.api.router import API_PREFIX
 from registry.auth.models import User
 from registry.auth.passwords import create_user
 from registry.contacts.models import Contact
@@ -106,6 +107,7 @@ def build_plan(url: str, args) -> dict:
             )
     app.extensions["registry.engine"].dispose()
     return {
+        "api": API_PREFIX,
         "cad": {"client_id": synthetic.CAD_CLIENT_ID, "secret": synthetic.CAD_CLIENT_SECRET},
         "agency_users": agency_users,
         "managers": managers,

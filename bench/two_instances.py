@@ -63,6 +63,7 @@ from bench.harness import (
     wait_until_sealed,
 )
 from registry import transaction
+from registry.api.router import API_PREFIX
 
 TAIL_SECONDS = 2  # of /healthz after the audited phase, for the last answers to come back
 
@@ -287,7 +288,7 @@ def main() -> int:
     with app.app_context(), transaction.session_scope() as session:
         sites = synthetic.sample_sites(session, 500)
     app.extensions["registry.engine"].dispose()
-    paths = [f"/api/v1/preplans/{s.facility_id}" for s in sites]
+    paths = [f"{API_PREFIX}/preplans/{s.facility_id}" for s in sites]
     engine = create_engine(url)
     tag = uuid.uuid4().hex[:8]  # this invocation's runs, apart from earlier ones
     bases = [f"http://127.0.0.1:{args.port}", f"http://127.0.0.1:{args.port + 1}"]
@@ -313,7 +314,7 @@ def main() -> int:
                     wait_ready(base + "/readyz")
                 token = call(
                     bases[0],
-                    "/api/v1/auth/token",
+                    f"{API_PREFIX}/auth/token",
                     body={"client_id": synthetic.CAD_CLIENT_ID, "client_secret": synthetic.CAD_CLIENT_SECRET},
                 )["access_token"]  # fmt: skip
                 # Both instances render the pre-plans and fill their pools before measuring.

@@ -42,6 +42,7 @@ from bench import synthetic
 from bench.harness import KEYS, ROOT, app_for, call, start_server, stop, wait_ready
 from registry import transaction
 from registry.agencies.models import Agency
+from registry.api.router import API_PREFIX
 from registry.auth.models import CadClient, User
 from registry.auth.passwords import hash_secret
 from registry.facilities.models import Facility
@@ -160,7 +161,7 @@ def request(port: int, method: str, path: str, token: str, body: bytes | None = 
 
 
 def upload_path(facility_id: int) -> str:
-    return f"/api/v1/facilities/{facility_id}/floor-plans"
+    return f"{API_PREFIX}/facilities/{facility_id}/floor-plans"
 
 
 def ordinary_uploads(port: int, token: str, facility_id: int, rounds: int = 20) -> dict:
@@ -184,7 +185,7 @@ def run_phase(port, cad_token, sites, duration, lookup_clients, uploaders=0, upl
     stop_at = time.monotonic() + duration
     lookups, uploads = [], []
     paths = [
-        "/api/v1/preplans/lookup?" + urllib.parse.urlencode({"address": site.address})
+        f"{API_PREFIX}/preplans/lookup?" + urllib.parse.urlencode({"address": site.address})
         for site in sites
     ]
 
@@ -266,7 +267,7 @@ def main() -> None:
                 wait_ready(base + "/readyz")
                 cad = call(
                     base,
-                    "/api/v1/auth/token",
+                    f"{API_PREFIX}/auth/token",
                     body={
                         "client_id": synthetic.CAD_CLIENT_ID,
                         "client_secret": synthetic.CAD_CLIENT_SECRET,
@@ -274,7 +275,7 @@ def main() -> None:
                 )["access_token"]
                 manager = call(
                     base,
-                    "/api/v1/auth/login",
+                    f"{API_PREFIX}/auth/login",
                     body={"username": "bench.manager", "password": PASSWORD},
                 )["access_token"]
                 if number == 0:

@@ -18,13 +18,14 @@ from flask_limiter import Limit, Limiter
 from limits import parse_many
 from marshmallow import ValidationError
 
+from .api.router import API_PREFIX
 from .auth import identity
 from .auth.schemas import LoginSchema
 from .config import ConfigError
 
 # The routes that check a password or a client secret.
-LOGIN_ROUTE = "/api/v1/auth/login"
-CREDENTIAL_ROUTES = (LOGIN_ROUTE, "/api/v1/auth/token")
+LOGIN_ROUTE = f"{API_PREFIX}/auth/login"
+CREDENTIAL_ROUTES = (LOGIN_ROUTE, f"{API_PREFIX}/auth/token")
 # Login bodies are tiny; a larger one is not parsed here (the view refuses it).
 LARGEST_CREDENTIALS_BODY = 4096
 _USERNAME = LoginSchema().fields["username"]

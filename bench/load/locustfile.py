@@ -4,8 +4,9 @@ runs this headless). Run by hand against a prepared server with
     LOAD_PLAN=plan.json .venv/bin/locust -f bench/load/locustfile.py --headless \
         --host http://127.0.0.1:18910 -u 40 -r 10 -t 60s
 
-`LOAD_PLAN` is the JSON file the runner writes: the CAD client's credentials, the agency users'
-and facility managers' logins, the sites to ask about and each manager's own records.
+`LOAD_PLAN` is the JSON file the runner writes: the API's prefix, the CAD client's credentials,
+the agency users' and facility managers' logins, the sites to ask about and each manager's own
+records.
 `LOAD_RESULTS`, when set, is where every request's latency goes at the end (per operation), so the
 runner can report exact percentiles (locust's own are rounded to whole milliseconds and more).
 Logins are all recorded; every other operation only from `LOAD_SETTLE` seconds (default 5) after
@@ -35,7 +36,7 @@ from locust import FastHttpUser, between, events, task
 
 PLAN = json.loads(open(os.environ["LOAD_PLAN"]).read())  # noqa: SIM115 - read once at import
 LOOKUP_STATUSES = {"matched", "ambiguous", "not_shared", "no_match"}
-API = "/api/v1"
+API = PLAN["api"]  # the registry's API_PREFIX, from the runner
 
 SETTLE_SECONDS = float(os.environ.get("LOAD_SETTLE", "5"))
 

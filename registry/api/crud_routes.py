@@ -2,8 +2,8 @@
 
 Each area's routes.py calls these with its namespace, service and schema, then adds whatever is
 particular to it. Views stay three lines: authenticate, call the service, return the record.
-What each one builds, on a namespace mounted at `/api/v1/<things>` (the operation ids in the API
-document come from the class names, `<method>_<class name in snake case>`):
+What each one builds, on a namespace mounted at `<API_PREFIX>/<things>` (the operation ids in the
+API document come from the class names, `<method>_<class name in snake case>`):
 
 | factory | routes | class |
 | --- | --- | --- |

@@ -1,4 +1,4 @@
-"""The Api object: flask-restx as the router under /api/v1 and the generator of its document.
+"""The Api object: flask-restx as the router under API_PREFIX and the generator of its document.
 
 Every error from every route is shaped in errors.py (see its docstring for why).
 """

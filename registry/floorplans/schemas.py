@@ -7,8 +7,8 @@ from .inspection import MEDIA_TYPES
 
 
 class Link(fields.String):
-    """A path built from the record, e.g. /api/v1/floor-plans/7/file. Relative to the host, so a
-    cached pre-plan stays right behind any proxy or host name."""
+    """A path built from the record, e.g. <API_PREFIX>/floor-plans/7/file. Relative to the host,
+    so a cached pre-plan stays right behind any proxy or host name."""
 
     _CHECK_ATTRIBUTE = False
 

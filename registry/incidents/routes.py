@@ -7,6 +7,7 @@ from ..api.document import doc
 from ..api.inputs import body, query
 from ..api.outputs import require_if_match, returns
 from ..api.pagination import returns_page
+from ..api.router import API_PREFIX
 from ..auth.identity import current_principal, login_required
 from ..idempotency import idempotent
 from .schemas import (
@@ -31,7 +32,7 @@ def without_preplan(body: dict) -> dict:
         facility_id = body.get("facility_id")
         lookup["notes"] = [
             *lookup.get("notes", []),
-            f"replayed: fetch the pre-plan from /api/v1/preplans/{facility_id}",
+            f"replayed: fetch the pre-plan from {API_PREFIX}/preplans/{facility_id}",
         ]
     return {**body, "lookup": lookup}
 
