@@ -3,7 +3,7 @@
 A route asks with `@login_required(*roles, fresh=...)` (or `authenticate()`), then works for
 `current_principal()`. The checks, in this order; the first that fails decides the answer:
 
-1. The token verifies: signed with our key, not expired, with a subject (flask-jwt-extended).
+1. A bearer token is there and verifies: signed with our key, not expired (flask-jwt-extended).
    Its signature is checked once per process (verified_tokens.py), its time on every use. The
    rate limiter asks first, before the view, to count the request against the token's subject
    (`bearer_subject`, no database).
