@@ -3,13 +3,14 @@
 A route asks with `@login_required(*roles, fresh=...)` (or `authenticate()`), then works for
 `current_principal()`. The checks, in this order; the first that fails decides the answer:
 
-1. A bearer token is there and verifies: signed with our key, not expired (flask-jwt-extended).
+1. An `Authorization: Bearer <token>` header is there and the token verifies: signed with our
+   key, not expired, not before its `nbf` (PyJWT through flask-jwt-extended's `decode_token`).
    Its signature is checked once per process (verified_tokens.py), its time on every use. The
    rate limiter asks first, before the view, to count the request against the token's subject
    (`bearer_subject`, no database).
 2. It is the right type: an access token, or a refresh token for /auth/refresh only.
-3. It is not revoked. One query reads the account row and whether the token's `jti` is listed
-   in revoked_tokens (logout). Also revoked: a token without a `jti` or with a malformed
+3. It is not revoked. One query reads the account's columns and whether the token's `jti` is
+   listed in revoked_tokens (logout). Also revoked: a token without a `jti` or with a malformed
    subject, and one issued before its account's `tokens_valid_after` cut-off (password changed,
    account disabled, role or binding changed; see `_issued_after_cutoff`).
 4. Its account exists and is active. The principal is built from the row just read, so a role
@@ -21,10 +22,12 @@ A route asks with `@login_required(*roles, fresh=...)` (or `authenticate()`), th
 
 What the database decides is never kept from one request to the next: steps 3 and 4 read it
 every time, so a revocation, a deactivation or a cut-off applies to the very next request.
-Within one request, what was found is kept in `g.identity` (one `RequestIdentity`), because it
-is asked for more than once: the limiter wants the token's subject for each of its limits,
-flask-jwt-extended asks for revocation and then for the account (one query answers both), and
-views ask for the caller.
+Within one request, what was found is kept in `g.identity` (one `RequestIdentity`): the limiter
+and the view both want the token's claims, and views ask for the caller.
+
+flask-jwt-extended issues the tokens (login.py) and decodes them; the checks above are made here
+in plain calls rather than through its request decorators and loader callbacks, which also
+decoded every token's header and walked several layers per request on the CAD hot path.
 """
 
 import time
@@ -33,17 +36,11 @@ from datetime import UTC, datetime, timedelta
 from functools import wraps
 
 from flask import current_app, g, request
-from flask_jwt_extended import (
-    JWTManager,
-    decode_token,
-    get_current_user,
-    get_jwt,
-    verify_jwt_in_request,
-)
+from flask_jwt_extended import JWTManager, decode_token
 from flask_jwt_extended.config import config as jwt_config
 from flask_jwt_extended.exceptions import JWTExtendedException
 from jwt import PyJWTError
-from sqlalchemy import exists, select
+from sqlalchemy import exists, literal, select
 
 from .. import db, errors
 from ..access.roles import Role
@@ -55,16 +52,14 @@ from .verified_tokens import VerifiedTokens
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _NOT_YET = object()  # a question this request has not asked yet (None is an answer)
+UNAUTHORIZED = "The token is missing, invalid, expired or revoked."
 
 
 @dataclass
 class RequestIdentity:
     """What this request has learnt about its caller so far (kept on `g.identity`)."""
 
-    bearer_subject: object = _NOT_YET  # str, or None when no bearer token verifies
-    account_jti: str | None = None  # the token whose account was read
-    account: User | CadClient | None = None
-    revoked: bool = False
+    claims: object = _NOT_YET  # dict, or None when no bearer token verifies (step 1)
     principal: Principal | None = None
 
 
@@ -74,29 +69,8 @@ def _this_request() -> RequestIdentity:
     return g.identity
 
 
-class RegistryJWTManager(JWTManager):
-    """flask-jwt-extended, verifying each token once per process (step 1, see
-    verified_tokens.py): the limiter and the view of a request, and every request of a CAD client
-    with the same token, reuse the verified claims."""
-
-    def _decode_jwt_from_config(self, encoded_token, csrf_value=None, allow_expired=False):
-        reusable = csrf_value is None and not allow_expired
-        # One map per app: what verifies a token (key, algorithms) is the app's configuration.
-        verified = current_app.extensions.get("registry.verified_tokens")
-        if verified is None:
-            verified = current_app.extensions["registry.verified_tokens"] = VerifiedTokens()
-        # Keyed by the key too: a token is only as good as the key that verified it.
-        entry = (jwt_config.decode_key, encoded_token)
-        claims = verified.get(entry) if reusable else None
-        if claims is None:
-            claims = super()._decode_jwt_from_config(encoded_token, csrf_value, allow_expired)
-            if reusable:
-                verified.put(entry, claims)
-        # A copy: a caller changing its claims must not change what the next request sees.
-        return dict(claims)
-
-
-jwt = RegistryJWTManager()
+# Issues tokens (login.py) and decodes them (step 1); configured from JWT_* in config.py.
+jwt = JWTManager()
 
 
 @jwt.additional_claims_loader
@@ -106,6 +80,46 @@ def _issued_at_microseconds(_identity) -> dict:
     return {"iat_us": time.time_ns() // 1000}
 
 
+def _bearer_token() -> str | None:
+    """The token of an `Authorization: Bearer <token>` header, as flask-jwt-extended reads it
+    (one Bearer credential among comma-separated ones), or None."""
+    header = request.headers.get("Authorization", "").strip().strip(",")
+    credentials = [c.split() for c in header.split(",")]
+    bearer = [parts for parts in credentials if parts and parts[0] == "Bearer"]
+    if len(bearer) != 1 or len(bearer[0]) != 2:
+        return None
+    return bearer[0][1]
+
+
+def _verified(token: str) -> dict | None:
+    """Step 1 for one token: its claims when it verifies, else None."""
+    # One map per app: what verifies a token (key, algorithms) is the app's configuration.
+    verified = current_app.extensions.get("registry.verified_tokens")
+    if verified is None:
+        verified = current_app.extensions["registry.verified_tokens"] = VerifiedTokens()
+    # Keyed by the key too: a token is only as good as the key that verified it.
+    entry = (jwt_config.decode_key, token)
+    claims = verified.get(entry)
+    if claims is None:
+        try:
+            claims = decode_token(token)
+        except (JWTExtendedException, PyJWTError):
+            return None
+        verified.put(entry, claims)
+    return claims
+
+
+def request_claims() -> dict | None:
+    """The claims of the request's bearer token when it verifies (step 1), else None. A copy
+    per request: a caller changing them must not change what the next request sees."""
+    seen = _this_request()
+    if seen.claims is _NOT_YET:
+        token = _bearer_token()
+        claims = _verified(token) if token is not None else None
+        seen.claims = dict(claims) if claims is not None else None
+    return seen.claims
+
+
 def bearer_subject() -> str | None:
     """The subject of the request's bearer token when it verifies (step 1 only), else None.
 
@@ -113,17 +127,9 @@ def bearer_subject() -> str | None:
     would let anyone spend a CAD client's budget. No database: a revoked token still spends its
     subject's budget, and the view refuses it.
     """
-    seen = _this_request()
-    if seen.bearer_subject is _NOT_YET:
-        subject = None
-        parts = request.headers.get("Authorization", "").split()
-        if len(parts) == 2 and parts[0] == "Bearer":
-            try:
-                subject = decode_token(parts[1]).get("sub")
-            except (JWTExtendedException, PyJWTError):
-                subject = None
-        seen.bearer_subject = subject if isinstance(subject, str) else None
-    return seen.bearer_subject
+    claims = request_claims()
+    subject = claims.get("sub") if claims is not None else None
+    return subject if isinstance(subject, str) else None
 
 
 def _issued_after_cutoff(claims, cutoff: datetime | None) -> bool:
@@ -151,58 +157,53 @@ def principal_of(account: User | CadClient) -> Principal:
     return Principal("user", account.id, account.role, account.organization_id, account.agency_id)
 
 
-def _account_of(claims) -> tuple[User | CadClient | None, bool]:
-    """The token's account and whether the token is revoked (step 3), in one round trip.
+def _account_statement(model, jti: str, account_id: int):
+    """Step 3 and 4's one query: the account's columns a principal needs, and whether `jti` is
+    revoked. Columns, not the mapped object: nothing in the request needs the ORM's copy."""
+    revoked = exists().where(RevokedToken.jti == jti).label("revoked")
+    if model is CadClient:
+        role, organization_id = literal("cad"), literal(None)
+    else:
+        role, organization_id = User.role, User.organization_id
+    return select(
+        model.id,
+        role.label("role"),
+        organization_id.label("organization_id"),
+        model.agency_id,
+        model.is_active,
+        model.tokens_valid_after,
+        revoked,
+    ).where(model.id == account_id)
 
-    flask-jwt-extended asks both questions on every request (blocklist, then user lookup); this
-    is the CAD hot path, so the answer is fetched once and kept for the request. A token issued
-    before the account's `tokens_valid_after` counts as revoked: that column is on the same row.
-    """
-    seen = _this_request()
-    if seen.account_jti is not None and seen.account_jti == claims.get("jti"):
-        return seen.account, seen.revoked
+
+def _principal_for(claims: dict) -> Principal | None:
+    """Steps 3 and 4: the principal of a verified token's account, or None when the token is
+    revoked or its account is gone or inactive. Unrevocable tokens (no `jti`) are refused."""
     kind, _, raw_id = str(claims.get("sub", "")).partition(":")
     model = {"user": User, "cad": CadClient}.get(kind)
     # ASCII digits only (int() also reads other scripts' digits), no larger than a key can be.
     valid_id = raw_id.isascii() and raw_id.isdigit() and len(raw_id) <= 10
-    if model is None or not valid_id or int(raw_id) > MAX_ID or not claims.get("jti"):
-        # Unrevocable tokens (no jti) are refused outright.
-        account, revoked = None, True
-    else:
-        revoked_flag = exists().where(RevokedToken.jti == claims["jti"])
-        row = (
-            db.session()
-            .execute(select(model, revoked_flag.label("revoked")).where(model.id == int(raw_id)))
-            .first()
-        )
-        account, revoked = (row[0], row.revoked) if row else (None, False)
-        if account is not None and not _issued_after_cutoff(claims, account.tokens_valid_after):
-            revoked = True
-    seen.account_jti, seen.account, seen.revoked = claims.get("jti"), account, revoked
-    return account, revoked
-
-
-@jwt.token_in_blocklist_loader
-def _is_revoked(_header, claims) -> bool:
-    return _account_of(claims)[1]
-
-
-@jwt.user_lookup_loader
-def _load_principal(_header, claims) -> Principal | None:
-    # Step 4: the account as read for this request, so deactivation and role changes apply at once.
-    account, _ = _account_of(claims)
-    if account is None or not account.is_active:
+    jti = claims.get("jti")
+    if model is None or not valid_id or int(raw_id) > MAX_ID or not jti or not isinstance(jti, str):
         return None
-    return principal_of(account)
+    statement = _account_statement(model, jti, int(raw_id))
+    row = db.session().connection().execute(statement).first()
+    if row is None or row.revoked or not row.is_active:
+        return None
+    if not _issued_after_cutoff(claims, row.tokens_valid_after):
+        return None
+    return Principal(kind, row.id, row.role, row.organization_id, row.agency_id)
 
 
 def authenticate(refresh: bool = False, fresh: bool = False) -> Principal:
     """Steps 1 to 5 for the request's bearer token (any failure is a 401, never a 422 or 500)."""
-    try:
-        verify_jwt_in_request(refresh=refresh)
-        principal = get_current_user()
-    except (JWTExtendedException, PyJWTError):
-        raise errors.Unauthorized("The token is missing, invalid, expired or revoked.") from None
+    claims = request_claims()
+    wanted_type = "refresh" if refresh else "access"
+    if claims is None or claims.get("type") != wanted_type:
+        raise errors.Unauthorized(UNAUTHORIZED)
+    principal = _principal_for(claims)
+    if principal is None:
+        raise errors.Unauthorized(UNAUTHORIZED)
     _this_request().principal = principal
     if fresh and not is_fresh():
         raise errors.FreshLoginRequired()
@@ -214,9 +215,14 @@ def current_principal() -> Principal:
     return g.identity.principal
 
 
+def current_claims() -> dict:
+    """The claims of the token `authenticate` accepted for this request."""
+    return g.identity.claims
+
+
 def is_fresh() -> bool:
     """flask-jwt-extended's `fresh` claim: a boolean, or a timestamp until which it is fresh."""
-    fresh = get_jwt().get("fresh", False)
+    fresh = current_claims().get("fresh", False)
     if isinstance(fresh, bool):
         return fresh
     return isinstance(fresh, int | float) and time.time() < fresh

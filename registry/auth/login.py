@@ -9,13 +9,13 @@ the lockout allows. What a token is checked for on later requests is identity.py
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app
-from flask_jwt_extended import create_access_token, create_refresh_token, decode_token, get_jwt
+from flask_jwt_extended import create_access_token, create_refresh_token, decode_token
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from .. import audit, errors
 from . import passwords
-from .identity import principal_of
+from .identity import current_claims, principal_of
 from .models import CadClient, RevokedToken, User
 from .principal import Principal
 
@@ -147,7 +147,7 @@ def refresh(principal: Principal) -> dict:
     """
     result = {"token_type": "Bearer", "role": principal.role}
     result["access_token"] = issue_access_token(
-        principal.subject, fresh=False, claims={"rjti": get_jwt()["jti"]}
+        principal.subject, fresh=False, claims={"rjti": current_claims()["jti"]}
     )
     result["expires_in"] = _access_lifetime_seconds()
     return result
@@ -155,7 +155,7 @@ def refresh(principal: Principal) -> dict:
 
 def logout(session: Session) -> None:
     """Revoke the presented token and the refresh token paired with it."""
-    claims = get_jwt()
+    claims = current_claims()
     revoke = {claims["jti"]: datetime.fromtimestamp(claims["exp"], UTC)}
     if claims.get("rjti"):
         # The refresh token outlives this access token. It was issued before now, so it expires
