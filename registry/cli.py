@@ -16,6 +16,7 @@ from .audit.cli import audit_group
 from .auth import passwords
 from .facilities.cli import secrets_group
 from .floorplans.cli import files_group
+from .preplans.cli import preplans_group
 
 ROOT = Path(__file__).resolve().parent.parent
 OPENAPI_PATH = ROOT / "openapi" / "swagger.json"
@@ -159,4 +160,5 @@ commands = [
     files_group,
     secrets_group,
     audit_group,
+    preplans_group,
 ]

@@ -15,3 +15,4 @@ def load_all() -> None:
     from .mous import models as _mous  # noqa: F401
     from .notifications import models as _notifications  # noqa: F401
     from .organizations import models as _organizations  # noqa: F401
+    from .preplans import models as _preplans  # noqa: F401

@@ -1,17 +1,23 @@
-"""Rendered pre-plans are reused only while the database says nothing in them changed."""
+"""Rendered pre-plans are reused only while the database says nothing in them changed: from a
+worker's own cache, and from the store in the database that every worker shares."""
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from registry import transaction
 from registry.contacts.models import Contact
+from registry.db import utcnow
 from registry.mous.models import Mou
+from registry.preplans import document
 from registry.preplans.document import cache
+from registry.preplans.models import StoredPreplan
 from tests.conftest import assert_problem
 
 
-@pytest.fixture
-def site(make, client):
+# Each test runs as one worker reading again, and as if every read came to a new worker (its
+# cache empty, so what the database stores is all there is).
+@pytest.fixture(params=["one worker", "a new worker each read"])
+def site(make, client, request):
     cache.clear()
     org, agency = make.organization(), make.agency()
     facility = make.facility(org)
@@ -28,10 +34,13 @@ def site(make, client):
         "admin": make.admin(),
         "manager": make.manager(org),
         "officer": make.officer(agency),
+        "new_worker": request.param == "a new worker each read",
     }
 
 
 def read(client, site, who="officer"):
+    if site["new_worker"]:
+        cache.clear()
     response = client.get(f"/api/v1/preplans/{site['facility'].id}", headers=site[who])
     assert response.status_code == 200, response.get_json()
     return response.headers["ETag"], response.get_json()
@@ -218,3 +227,102 @@ def test_replacing_an_mou_changes_the_preplan(client, site, app, make):
     assert [m["title"] for m in after["mous"]] == ["Replacement"]
     assert [m["id"] for m in after["mous"]] == [replacement.id]
     assert before["mous"][0]["id"] == site["mou"].id
+
+
+def renders_counted(monkeypatch) -> list:
+    """Counts the renders of a pre-plan's shared parts from here on."""
+    calls, render = [], document.render_shared_parts
+
+    def counted(session, facility_ids):
+        calls.extend(facility_ids)
+        return render(session, facility_ids)
+
+    monkeypatch.setattr(document, "render_shared_parts", counted)
+    return calls
+
+
+def test_one_render_serves_every_worker(client, site, make, monkeypatch):
+    renders = renders_counted(monkeypatch)
+    first = read(client, site)
+    cache.clear()  # another worker, or another instance
+    assert read(client, site) == first
+    # Another agency reads the same stored parts, with its own MOUs.
+    other = make.agency()
+    make.mou(site["org"], other, scopes=("data_sharing",))
+    cache.clear()
+    theirs = client.get(f"/api/v1/preplans/{site['facility'].id}", headers=make.officer(other))
+    assert [m["agency_id"] for m in theirs.get_json()["mous"]] == [other.id]
+    assert theirs.get_json()["contacts"] == first[1]["contacts"]
+    assert renders == [site["facility"].id]
+
+
+def test_the_store_holds_no_mous_and_no_secrets(client, site, app, make):
+    make.access_point(site["facility"], name="Key box", code="4321#")
+    read(client, site)
+    with app.app_context(), transaction.session_scope() as session:
+        stored = session.get(StoredPreplan, site["facility"].id)
+        assert '"mous"' not in stored.document
+        assert "4321" not in stored.document
+        assert "Key box" in stored.document
+
+
+def test_parts_stored_by_other_rendering_code_are_rendered_again(client, site, app, monkeypatch):
+    _, first = read(client, site)
+    with app.app_context(), transaction.session_scope() as session:
+        stored = session.get(StoredPreplan, site["facility"].id)
+        version = stored.render_key.split(":")[1]
+        # What an older release stored: another shape, under another fingerprint.
+        stored.render_key = f"0123456789abcdef:{version}"
+        stored.document = '{"facility": {"name": "Old shape"}}'
+    renders = renders_counted(monkeypatch)
+    cache.clear()
+    assert read(client, site)[1] == first
+    assert renders == [site["facility"].id]
+
+
+def test_a_stored_preplan_the_database_moved_past_is_not_served(client, site, app, monkeypatch):
+    read(client, site)
+    with app.app_context(), transaction.session_scope() as session:
+        session.execute(
+            text("UPDATE contacts SET name = 'Changed in SQL' WHERE id = :c"),
+            {"c": site["contact"].id},
+        )
+    cache.clear()
+    assert read(client, site)[1]["contacts"][0]["name"] == "Changed in SQL"
+
+
+def test_render_command_fills_the_store(client, site, app, make):
+    second = make.facility(site["org"])
+    deleted = make.facility(site["org"], deleted_at=utcnow())
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["preplans", "render", "--batch-size", "1"])
+    assert result.exit_code == 0, result.output
+    assert "2 pre-plans rendered and stored" in result.output
+    with app.app_context(), transaction.session_scope() as session:
+        ids = set(session.scalars(select(StoredPreplan.facility_id)))
+    assert ids == {site["facility"].id, second.id}
+    assert deleted.id not in ids
+    # Nothing is due any more; a change makes its facility due again.
+    assert "0 pre-plans" in runner.invoke(args=["preplans", "render"]).output
+    with app.app_context(), transaction.session_scope() as session:
+        session.get(Contact, site["contact"].id).name = "Changed"
+    assert "1 pre-plans" in runner.invoke(args=["preplans", "render"]).output
+    # What the command stored is what a read serves.
+    assert read(client, site)[1]["contacts"][0]["name"] == "Changed"
+
+
+def test_a_batch_renders_each_facility_as_a_read_does(client, site, app, make):
+    other = make.facility(site["org"], name="Other store")
+    make.contact(facility_id=other.id, name="Other's contact")
+    make.contact(facility_id=site["facility"].id, name="Second contact", call_order=2)
+    make.tactical_point(other, name="Staging lot")
+    paths = [f"/api/v1/preplans/{f.id}" for f in (site["facility"], other)]
+    by_reads = [client.get(path, headers=site["manager"]).get_json() for path in paths]
+    with app.app_context(), transaction.session_scope() as session:
+        session.execute(StoredPreplan.__table__.delete())
+    result = app.test_cli_runner().invoke(args=["preplans", "render", "--batch-size", "10"])
+    assert "2 pre-plans rendered" in result.output
+    cache.clear()
+    by_batch = [client.get(path, headers=site["manager"]).get_json() for path in paths]
+    assert by_batch == by_reads
+    assert [c["name"] for c in by_batch[1]["contacts"]] == ["Other's contact"]

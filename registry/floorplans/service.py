@@ -185,12 +185,13 @@ class FloorPlanService(StoredFileService):
                 raise errors.NotFound(f"This {self.noun} has no version {version}.")
         return plan, decision.incident
 
-    def current_of_facility(self, session: Session, facility_id: int) -> list[FloorPlan]:
-        """The current plan of each level (for the pre-plan; visibility is the caller's job)."""
+    def current_of_facilities(self, session: Session, facility_ids: list[int]) -> list[FloorPlan]:
+        """The current plan of each level of these facilities, in each facility's order (for
+        pre-plans; visibility is the caller's job)."""
         return session.scalars(
             select(FloorPlan)
-            .where(FloorPlan.facility_id == facility_id, FloorPlan.current)
-            .order_by(*self.order_by())
+            .where(FloorPlan.facility_id.in_(facility_ids), FloorPlan.current)
+            .order_by(FloorPlan.facility_id, *self.order_by())
         ).all()
 
 

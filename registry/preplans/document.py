@@ -1,22 +1,32 @@
 """The pre-plan: everything responders need about one facility, in one document.
 
-Rendering a pre-plan takes about ten queries; dispatch asks for the same few pre-plans again and
-again during an incident. Each worker therefore keeps rendered pre-plans keyed by a *stamp* that
-one indexed query reads from the database on every request: the facility's row version and
-`preplan_version` (bumped by database triggers on every change to the facility and the rows in
-its pre-plan), the count, id sum and version sum of the MOUs shown, the caller's agency and
-today's date (MOUs start and expire by date). A change anywhere gives a new stamp, so a stale
-pre-plan is never served. The same query reads whether the caller may read the pre-plan at all
-(access.break_glass.decide), on every request, cached or not.
+Rendering a pre-plan takes about ten queries. Two stores keep that off the hot path, both keyed
+so that a pre-plan the database has moved past is never served:
+
+- The database keeps each facility's rendered parts that every reader sees alike
+  (`StoredPreplan`: facility, contacts, access and tactical points, floor plans, GeoJSON), keyed
+  by `preplan_version` (bumped by database triggers on every change to the facility and the rows
+  in its pre-plan) and by a fingerprint of the rendering code. One worker's render serves every
+  worker and instance; a county-wide incident, where every request asks about a different
+  facility, reads one stored row instead of rendering. `flask preplans render` fills the store
+  ahead of reads (after a deploy that changes the rendering, or a bulk load).
+- Each worker keeps whole pre-plans, with the MOUs shown to the caller, keyed by a *stamp* that
+  one indexed query reads on every request: the facility's row version and `preplan_version`,
+  the count, id sum and version sum of the MOUs shown, the caller's agency and today's date
+  (MOUs start and expire by date). The same query reads the stored parts and whether the caller
+  may read the pre-plan at all (access.break_glass.decide), on every request, cached or not.
 """
 
 import hashlib
+import json
 import threading
-from collections import OrderedDict
+from collections import OrderedDict, defaultdict
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import String, and_, bindparam, cast, func, literal, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, lazyload, selectinload
 
 from .. import errors
@@ -31,10 +41,28 @@ from ..facilities.models import Facility
 from ..fields import MAX_ID
 from ..floorplans.service import floor_plans
 from ..mous.models import Mou
-from .schemas import PreplanSchema
+from .models import StoredPreplan
+from .schemas import PreplanMouSchema, PreplanSchema
 
 CACHE_SIZE = 2048
-_schema = PreplanSchema()
+# The parts every reader sees alike (stored), and the MOUs (the caller's, added per request).
+_shared_parts = PreplanSchema(exclude=("mous", "break_glass"))
+_mous_schema = PreplanMouSchema(many=True)
+
+_PACKAGE = Path(__file__).resolve().parent.parent
+# The code a stored pre-plan was rendered with: a change to any of it renders every pre-plan
+# again on its next read, without anyone having to remember to say so.
+_RENDERING_CODE = (
+    "preplans/document.py",
+    "preplans/schemas.py",
+    "facilities/schemas.py",
+    "contacts/schemas.py",
+    "floorplans/schemas.py",
+    "fields.py",
+)
+RENDERING = hashlib.sha256(
+    b"".join((_PACKAGE / name).read_bytes() for name in _RENDERING_CODE)
+).hexdigest()[:16]
 
 
 @dataclass
@@ -89,19 +117,41 @@ def _stamp_statement(scope: tuple):
     the facility's stamp, then the facts of whether the caller may read it."""
     role, _, agency_id, _ = scope
     mous = _mous_shown(role, agency_id)
-    return select(
-        Facility.id,
-        Facility.created_at,
-        Facility.version,
-        Facility.preplan_version,
-        # Ids are never reused and versions only grow, so any insert, delete or update of the
-        # MOUs shown changes this triple (same count means as many new ids as deleted, each
-        # larger than every old one).
-        select(func.count(Mou.id)).where(*mous).scalar_subquery(),
-        select(func.coalesce(func.sum(Mou.id), 0)).where(*mous).scalar_subquery(),
-        select(func.coalesce(func.sum(Mou.version), 0)).where(*mous).scalar_subquery(),
-        *break_glass.read_facts(scope),  # the last two columns
-    ).where(Facility.id == bindparam("facility_id"), Facility.deleted_at.is_(None))
+    return (
+        select(
+            Facility.id,
+            Facility.created_at,
+            Facility.version,
+            Facility.preplan_version,
+            # Ids are never reused and versions only grow, so any insert, delete or update of the
+            # MOUs shown changes this triple (same count means as many new ids as deleted, each
+            # larger than every old one).
+            select(func.count(Mou.id)).where(*mous).scalar_subquery(),
+            select(func.coalesce(func.sum(Mou.id), 0)).where(*mous).scalar_subquery(),
+            select(func.coalesce(func.sum(Mou.version), 0)).where(*mous).scalar_subquery(),
+            StoredPreplan.document.label("stored_document"),
+            StoredPreplan.geojson.label("stored_geojson"),
+            *break_glass.read_facts(scope),  # `visible` and `grant_id`
+        )
+        .outerjoin(
+            StoredPreplan,
+            and_(
+                StoredPreplan.facility_id == Facility.id,
+                StoredPreplan.render_key == _CURRENT_RENDER_KEY,
+            ),
+        )
+        .where(Facility.id == bindparam("facility_id"), Facility.deleted_at.is_(None))
+    )
+
+
+def render_key(preplan_version: int) -> str:
+    """What a stored pre-plan was rendered from: this rendering code and the facility's
+    `preplan_version`."""
+    return f"{RENDERING}:{preplan_version}"
+
+
+# render_key in SQL, for the facility row of a query.
+_CURRENT_RENDER_KEY = literal(f"{RENDERING}:", String) + cast(Facility.preplan_version, String)
 
 
 def preplan(
@@ -117,52 +167,115 @@ def preplan(
     if not decision.allowed:
         raise errors.NotFound(f"No facility with id {facility_id} is visible to you.")
     agency_scope = principal.agency_id if principal.role in AGENCY_ROLES else None
-    stamp = (*row[:-2], agency_scope, scope[-1])
+    stamp = (*row[:7], agency_scope, scope[-1])  # the facility's and the MOUs' columns
     rendered = cache.get(stamp)
     if rendered is None:
         etag = "preplan-" + hashlib.sha256(repr(stamp).encode()).hexdigest()[:32]
-        rendered = _render(session, principal, facility_id, etag)
+        if row.stored_document is not None:
+            parts, geojson = json.loads(row.stored_document), json.loads(row.stored_geojson)
+        else:
+            parts, geojson = render_shared_parts(session, [facility_id])[facility_id]
+            store(session, facility_id, row.preplan_version, parts, geojson)
+        document = {**parts, "mous": _mous_schema.dump(_mous(session, principal, facility_id))}
+        rendered = RenderedPreplan(etag, document, geojson)
         cache.put(stamp, rendered)
     return rendered, decision
 
 
-def _render(session: Session, principal: Principal, facility_id: int, etag: str):
-    facility = session.scalar(
+def store(session: Session, facility_id: int, preplan_version: int, parts, geojson) -> None:
+    """Keep a facility's rendered parts for every reader (one row per facility, replaced)."""
+    values = {
+        "facility_id": facility_id,
+        "render_key": render_key(preplan_version),
+        "document": json.dumps(parts, separators=(",", ":")),
+        "geojson": json.dumps(geojson, separators=(",", ":")),
+        "rendered_at": utcnow(),
+    }
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(StoredPreplan).values(values)
+    # Two readers rendering at once both store; each row they store names what it was rendered
+    # from, so the later write, whichever it is, is never served for another version.
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[StoredPreplan.facility_id],
+            set_={k: statement.excluded[k] for k in values if k != "facility_id"},
+        )
+    )
+
+
+def unrendered(session: Session, limit: int) -> list[tuple[int, int]]:
+    """Up to `limit` live facilities (id, preplan_version) whose stored pre-plan is missing or
+    was rendered from an older version or other rendering code."""
+    stored = select(StoredPreplan.facility_id).where(
+        StoredPreplan.facility_id == Facility.id,
+        StoredPreplan.render_key == _CURRENT_RENDER_KEY,
+    )
+    return session.execute(
+        select(Facility.id, Facility.preplan_version)
+        .where(Facility.deleted_at.is_(None), ~stored.exists())
+        .order_by(Facility.id)
+        .limit(limit)
+    ).all()
+
+
+def render_unrendered(session: Session, limit: int) -> int:
+    """Render and store up to `limit` pre-plans that `unrendered` finds; how many it stored."""
+    due = unrendered(session, limit)
+    rendered = render_shared_parts(session, [facility_id for facility_id, _ in due])
+    for facility_id, preplan_version in due:
+        store(session, facility_id, preplan_version, *rendered[facility_id])
+    return len(due)
+
+
+def _mous(session: Session, principal: Principal, facility_id: int) -> list[Mou]:
+    return session.scalars(
+        select(Mou)
+        .join(Facility, Facility.id == facility_id)
+        .where(*_mous_shown(principal.role, principal.agency_id))
+        .order_by(Mou.id)
+        # The pre-plan leaves out each MOU's facility list, so it is not loaded.
+        .options(lazyload(Mou.facilities))
+    ).all()
+
+
+def render_shared_parts(session: Session, facility_ids: list[int]) -> dict[int, tuple[dict, dict]]:
+    """The parts of each facility's pre-plan that every reader sees alike, and its GeoJSON, by
+    facility id. A batch costs the same few queries as one facility (the render command)."""
+    facilities = session.scalars(
         select(Facility)
-        .where(Facility.id == facility_id)
+        .where(Facility.id.in_(facility_ids))
         .options(
             selectinload(Facility.live_access_points),
             selectinload(Facility.live_tactical_points),
             selectinload(Facility.alias_rows),
             selectinload(Facility.external_ids),
         )
-    )
+    ).all()
     # Only live rows, like the points (live_* relationships) and floor plans (`current`): a
     # deleted contact answers no phone, and listed first it would cost the first minutes.
     contacts = session.scalars(
         select(Contact)
-        .where(Contact.facility_id == facility.id, Contact.deleted_at.is_(None))
-        .order_by(*in_call_order())
+        .where(Contact.facility_id.in_(facility_ids), Contact.deleted_at.is_(None))
+        .order_by(Contact.facility_id, *in_call_order())
     ).all()
-    mous = session.scalars(
-        select(Mou)
-        .join(Facility, Facility.id == facility.id)
-        .where(*_mous_shown(principal.role, principal.agency_id))
-        .order_by(Mou.id)
-        # The pre-plan leaves out each MOU's facility list, so it is not loaded.
-        .options(lazyload(Mou.facilities))
-    ).all()
-    document = _schema.dump(
-        {
-            "facility": facility,
-            "contacts": contacts,
-            "access_points": facility.live_access_points,
-            "tactical_points": facility.live_tactical_points,
-            "floor_plans": floor_plans.current_of_facility(session, facility.id),
-            "mous": mous,
-        }
-    )
-    return RenderedPreplan(etag, document, as_geojson(facility))
+    contacts_of, plans_of = defaultdict(list), defaultdict(list)
+    for contact in contacts:
+        contacts_of[contact.facility_id].append(contact)
+    for plan in floor_plans.current_of_facilities(session, facility_ids):
+        plans_of[plan.facility_id].append(plan)
+    rendered = {}
+    for facility in facilities:
+        parts = _shared_parts.dump(
+            {
+                "facility": facility,
+                "contacts": contacts_of[facility.id],
+                "access_points": facility.live_access_points,
+                "tactical_points": facility.live_tactical_points,
+                "floor_plans": plans_of[facility.id],
+            }
+        )
+        rendered[facility.id] = (parts, as_geojson(facility))
+    return rendered
 
 
 def _feature(lon, lat, properties):
