@@ -1,11 +1,13 @@
 """Database engine, the per-request session and the base of every model. Transactions end in
 registry/transaction.py."""
 
+import time
 from datetime import UTC, date, datetime
 
 from flask import current_app, g
 from sqlalchemy import DateTime, Integer, MetaData, Table, create_engine, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import (
     DeclarativeBase,
     Mapped,
@@ -101,13 +103,43 @@ def _enable_sqlite_foreign_keys(dbapi_connection, _record):
     cursor.close()
 
 
+# A pooled connection unused for longer than this is pinged before a request gets it.
+PING_AFTER_IDLE_SECONDS = 2.0
+
+
+def _ping_after_idle(engine: Engine) -> None:
+    """Replace pooled connections the server dropped (a PostgreSQL restart, an idle timeout in
+    between) before a request gets one, pinging only those that sat idle.
+
+    SQLAlchemy's `pool_pre_ping` pings on every checkout: a round trip on every request, most of
+    them on a connection that answered milliseconds ago. A connection that dies while in busy
+    use fails its request with a 503 (errors.py) and SQLAlchemy then replaces every pooled
+    connection, so a restart costs at most one such answer per worker.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _idle_from(_dbapi_connection, record):
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping(dbapi_connection, record, _proxy):
+        idle_since = record.info.get("idle_since")
+        if idle_since is not None and time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as error:
+            # The pool discards this connection and hands out another (SQLAlchemy's recipe).
+            raise DisconnectionError("the pooled connection is gone") from error
+
+
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _enable_sqlite_foreign_keys)
     else:
-        # pre_ping replaces connections the server dropped (e.g. after a PostgreSQL restart).
-        engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+        engine = create_engine(url, pool_size=5, max_overflow=10)
+        _ping_after_idle(engine)
     return engine
 
 

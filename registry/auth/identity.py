@@ -33,14 +33,14 @@ decoded every token's header and walked several layers per request on the CAD ho
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import wraps
+from functools import lru_cache, wraps
 
 from flask import current_app, g, request
 from flask_jwt_extended import JWTManager, decode_token
 from flask_jwt_extended.config import config as jwt_config
 from flask_jwt_extended.exceptions import JWTExtendedException
 from jwt import PyJWTError
-from sqlalchemy import exists, literal, select
+from sqlalchemy import bindparam, exists, literal, select
 
 from .. import db, errors
 from ..access.roles import Role
@@ -157,10 +157,12 @@ def principal_of(account: User | CadClient) -> Principal:
     return Principal("user", account.id, account.role, account.organization_id, account.agency_id)
 
 
-def _account_statement(model, jti: str, account_id: int):
-    """Step 3 and 4's one query: the account's columns a principal needs, and whether `jti` is
-    revoked. Columns, not the mapped object: nothing in the request needs the ORM's copy."""
-    revoked = exists().where(RevokedToken.jti == jti).label("revoked")
+@lru_cache(maxsize=2)
+def _account_statement(model):
+    """Step 3 and 4's one query (built once per account kind): the account's columns a principal
+    needs, and whether the token's `jti` is revoked. Columns, not the mapped object: nothing in
+    the request needs the ORM's copy."""
+    revoked = exists().where(RevokedToken.jti == bindparam("jti")).label("revoked")
     if model is CadClient:
         role, organization_id = literal("cad"), literal(None)
     else:
@@ -173,7 +175,7 @@ def _account_statement(model, jti: str, account_id: int):
         model.is_active,
         model.tokens_valid_after,
         revoked,
-    ).where(model.id == account_id)
+    ).where(model.id == bindparam("account_id"))
 
 
 def _principal_for(claims: dict) -> Principal | None:
@@ -186,8 +188,8 @@ def _principal_for(claims: dict) -> Principal | None:
     jti = claims.get("jti")
     if model is None or not valid_id or int(raw_id) > MAX_ID or not jti or not isinstance(jti, str):
         return None
-    statement = _account_statement(model, jti, int(raw_id))
-    row = db.session().connection().execute(statement).first()
+    parameters = {"jti": jti, "account_id": int(raw_id)}
+    row = db.session().connection().execute(_account_statement(model), parameters).first()
     if row is None or row.revoked or not row.is_active:
         return None
     if not _issued_after_cutoff(claims, row.tokens_valid_after):
