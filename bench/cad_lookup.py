@@ -1,7 +1,7 @@
 """CAD lookup benchmark: the registry under gunicorn on PostgreSQL, driven by wrk on loopback.
 
     .venv/bin/python bench/cad_lookup.py [--sizes 10000 1000000] [--worker-class sync gthread]
-        [--threads 4] [--keep-alive 5] [--duration 20] [--warmup 15]
+        [--threads 4] [--keep-alive 5] [--duration 20] [--warmup 15] [--stored-preplans all]
 
 For each registry size it seeds a PostgreSQL database `registry_bench_<size>` (once; reused
 while it holds a finished load of that size, see synthetic.py), and for each gunicorn worker
@@ -12,10 +12,12 @@ trail on) under the same gunicorn settings, and measures with wrk:
   pre-plan, so these are "a lookup with its pre-plan", what a dispatcher waits for;
 - pre-plan by id;
 - each of those three with the pre-plan cache COLD (every request asks about a different
-  facility, none rendered before: a list of up to --cold-facilities distinct facilities, shuffled,
-  walked on across all cold runs; only a registry smaller than the requests of the cold runs
-  makes the walk wrap, and the table says so) and WARM (500 facilities whose pre-plans every
-  worker rendered before anything is measured);
+  facility, none in any worker's cache: a list of up to --cold-facilities distinct facilities,
+  shuffled, walked on across all cold runs; only a registry smaller than the requests of the
+  cold runs makes the walk wrap, and the table says so; by default every pre-plan's rendering is stored in
+  the database first, as `flask preplans render` leaves it, and with --stored-preplans none
+  none is, so every cold request is the first read of its facility) and WARM (500 facilities
+  whose pre-plans every worker rendered before anything is measured);
 - the authenticated no-op (/auth/me): the token check and account query alone;
 - at the first size and worker class, lookup by address and pre-plan by id (warm) with the audit
   trail detached (bench/unaudited_app.py), to say what the trail costs.
@@ -40,14 +42,19 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from sqlalchemy import create_engine, text
+
 from bench import synthetic
 from bench.harness import (
+    KEYS,
+    ROOT,
     app_for,
     call,
     gunicorn_settings,
@@ -272,6 +279,26 @@ def measure_floor(args, worker_class: str, directory: Path) -> tuple[Row, bool]:
     return Row(worker_class, "floor: bare Flask constant JSON", "-", "-", floor), alive
 
 
+def store_preplans(url: str, size: int, which: str) -> None:
+    """Every pre-plan's rendering stored in the database, or none (--stored-preplans)."""
+    if which == "none":
+        engine = create_engine(url)
+        with engine.begin() as connection:
+            connection.execute(text("DELETE FROM preplan_documents"))
+        engine.dispose()
+        return
+    started = time.monotonic()
+    output = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "preplans", "render"],
+        cwd=ROOT,
+        env={**os.environ, **KEYS, "REGISTRY_DATABASE_URL": url},
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    print(f"[{size}] {output} in {time.monotonic() - started:.0f} s", flush=True)
+
+
 def settings(args, worker_class: str) -> tuple[str, ...]:
     return gunicorn_settings(worker_class, args.threads, args.keep_alive)
 
@@ -368,8 +395,14 @@ def report(args, rows: list[Row], floors: dict, alive: dict, walks: dict) -> Non
     for worker_class in args.worker_class:
         how = "kept alive" if alive[worker_class] else "closed after each response"
         print(f"- {' '.join(settings(args, worker_class))}: connections {how}")
+    stored = (
+        "its rendering stored in the database beforehand (`flask preplans render`), none in "
+        "any worker's cache"
+        if args.stored_preplans == "all"
+        else "none rendered before, in a worker or in the database (--stored-preplans none)"
+    )
     print(
-        f"- cache cold: every request a different facility, none rendered before "
+        f"- cache cold: every request a different facility, {stored} "
         f"({args.cold_facilities:,} at most, shuffled, one walk per size and worker class); "
         f"warm: {WARM_SITES} facilities, every pre-plan rendered by every worker first"
     )
@@ -476,6 +509,13 @@ def main() -> None:
         default=200_000,
         help="distinct facilities the cold runs walk through (at most the registry's)",
     )
+    parser.add_argument(
+        "--stored-preplans",
+        choices=("all", "none"),
+        default="all",
+        help="all: render and store every pre-plan before measuring, as `flask preplans render` "
+        "does (the cold runs read stored renderings); none: delete them (cold = first reads)",
+    )
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--port", type=int, default=18900)
     args = parser.parse_args()
@@ -491,6 +531,7 @@ def main() -> None:
             rows.append(floor_row)
         for size in args.sizes:
             url = prepare_database(args.postgres, size)
+            store_preplans(url, size, args.stored_preplans)
             sites = sites_of(url, args.cold_facilities)
             for worker_class in args.worker_class:
                 print(f"[{size}] {worker_class}: measuring", flush=True)
