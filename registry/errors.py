@@ -78,6 +78,10 @@ class NotFound(RegistryError):
     status, slug = HTTPStatus.NOT_FOUND, "not-found"
 
 
+class NotAcceptable(RegistryError):
+    status, slug = HTTPStatus.NOT_ACCEPTABLE, "not-acceptable"
+
+
 class Conflict(RegistryError):
     status, slug = HTTPStatus.CONFLICT, "conflict"
 

@@ -21,14 +21,29 @@ def etag_of(record) -> str | None:
     return None
 
 
-def conditional(body, tag: str | None, status: int = 200, mimetype="application/json", vary=None):
-    """A JSON response carrying `tag` as its ETag, or 304 when the client already has it."""
-    headers = {"ETag": f'"{tag}"'} if tag else {}
+def conditional(
+    body,
+    tag: str | None,
+    status: int = 200,
+    mimetype="application/json",
+    vary=None,
+    weak: bool = False,
+):
+    """A response carrying `tag` as its ETag, or 304 when the client already has it.
+
+    `body` is sent as JSON; a function instead is called for the bytes, only when the client
+    lacks them (a costly representation, such as a printed pre-plan). `weak`: what is sent
+    under one tag is the same in meaning, not byte for byte (a print says when it was made).
+    """
+    headers = {"ETag": f'{"W/" if weak else ""}"{tag}"'} if tag else {}
     if vary:
         headers["Vary"] = vary
-    if tag and request.method == "GET" and request.if_none_match.contains(tag):
-        return Response(status=304, headers=headers)
-    return Response(json.dumps(body), status=status, mimetype=mimetype, headers=headers)
+    if tag and request.method == "GET":
+        matches = request.if_none_match.contains_weak if weak else request.if_none_match.contains
+        if matches(tag):
+            return Response(status=304, headers=headers)
+    data = body() if callable(body) else json.dumps(body)
+    return Response(data, status=status, mimetype=mimetype, headers=headers)
 
 
 def require_if_match(record) -> None:

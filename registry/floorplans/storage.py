@@ -277,3 +277,26 @@ def init_app(app: Flask) -> None:
 def storage() -> BlobStore:
     """The application's file store."""
     return current_app.extensions["registry.storage"]
+
+
+# Previews are 640-pixel PNGs, checked when uploaded (inspection.py); more is not a preview.
+MAX_PREVIEW_BYTES = 4 * 1024 * 1024
+
+
+def read_preview(sha256: str) -> bytes:
+    """The PNG preview of a stored file, whole (for embedding in a printed pre-plan)."""
+    key, data = preview_key(sha256), bytearray()
+    with storage().open(key) as stream:
+        # A raw stream (S3) may answer a read with less than asked: read until the end.
+        while chunk := _read(stream, key, MAX_PREVIEW_BYTES + 1 - len(data)):
+            data += chunk
+            if len(data) > MAX_PREVIEW_BYTES:
+                raise StorageError(f"{key} is larger than a preview can be")
+    return bytes(data)
+
+
+def _read(stream, key: str, size: int) -> bytes:
+    try:
+        return stream.read(size)
+    except OSError as exc:
+        raise StorageError(f"cannot read {key}: {exc.strerror or exc}") from exc
