@@ -288,6 +288,8 @@ SUBRESOURCES = {
     "facility-history": ("facility", "/facilities/{}/history"),
     "preplan": ("facility", "/preplans/{}"),
     "preplan-geojson": ("facility", "/preplans/{}?format=geojson"),
+    "preplan-html": ("facility", "/preplans/{}?format=html"),
+    "preplan-pdf": ("facility", "/preplans/{}?format=pdf"),
     "floor-plan-versions": ("floor_plan", "/floor-plans/{}/versions"),
     "floor-plan-file": ("floor_plan", "/floor-plans/{}/file"),
     "floor-plan-preview": ("floor_plan", "/floor-plans/{}/preview"),
@@ -410,11 +412,13 @@ def test_api1_an_agency_cannot_add_liaisons_to_another_agency(client, app, w):
 )
 def test_api1_only_a_sharing_agency_reads_a_preplan(client, w, caller, status):
     """API1: an agency without an active data-sharing MOU with A cannot read the pre-plan of A's
-    facility (JSON or GeoJSON), nor the facility and its parts."""
+    facility (JSON, GeoJSON or printed), nor the facility and its parts."""
     facility = w.facility["a"]
     paths = [
         f"{API}/preplans/{facility.id}",
         f"{API}/preplans/{facility.id}?format=geojson",
+        f"{API}/preplans/{facility.id}?format=html",
+        f"{API}/preplans/{facility.id}?format=pdf",
         f"{API}/facilities/{facility.id}",
         f"{API}/access-points/{w.access_point['a'].id}",
         f"{API}/floor-plans/{w.floor_plan['a'].id}",
@@ -1324,6 +1328,7 @@ def exposure_paths(w, side="a") -> list[str]:
         f"{API}/access-points/{w.access_point[side].id}",
         f"{API}/preplans/{facility}",
         f"{API}/preplans/{facility}?format=geojson",
+        f"{API}/preplans/{facility}?format=html",
         f"{API}/preplans/lookup?name={w.facility[side].name}",
         f"{API}/incidents",
         f"{API}/incidents/{w.incident[side].id}",
@@ -1334,9 +1339,10 @@ def exposure_paths(w, side="a") -> list[str]:
 
 @pytest.mark.parametrize("caller", ["admin", "manager_a", "officer_x", "cad_x"])
 def test_api3_no_hash_secret_ciphertext_or_internal_key_is_ever_shown(client, app, w, caller):
-    """API3: reads, lists, pre-plans (JSON and GeoJSON), lookups and history never carry a
-    password or secret hash, an access point's code or key location (in clear or sealed; only
-    has_code/has_key_location), lockout state, or the lookup's internal match keys."""
+    """API3: reads, lists, pre-plans (JSON, GeoJSON and the printed page), lookups and history
+    never carry a password or secret hash, an access point's code or key location (in clear or
+    sealed; only has_code/has_key_location), lockout state, or the lookup's internal match
+    keys."""
     ap = w.access_point["a"]
     path = f"{API}/access-points/{ap.id}"
     # Secrets go in through the API (sealed at rest); the edit also lands in the history.
@@ -1360,8 +1366,8 @@ def test_api3_no_hash_secret_ciphertext_or_internal_key_is_ever_shown(client, ap
         assert not json_keys(response.get_json()) & NEVER_SHOWN_KEYS, path
         for value in ("$argon2", DOOR_CODE, KEY_PLACE, "client_secret"):
             assert value not in text, (path, value)
-    # A manager may not run the CAD lookup (it would be an oracle): 12, not 13.
-    assert seen == {"admin": 17, "manager_a": 12, "officer_x": 12, "cad_x": 12}[caller]
+    # A manager may not run the CAD lookup (it would be an oracle): 13, not 14.
+    assert seen == {"admin": 18, "manager_a": 13, "officer_x": 13, "cad_x": 13}[caller]
     listed = client.get(
         f"{API}/facilities/{w.facility['a'].id}/access-points", headers=w.headers[caller]
     )

@@ -1,14 +1,18 @@
+import hashlib
+
 from flask import request
 from flask_restx import Namespace, Resource
 
-from .. import audit, db
+from .. import audit, db, errors
 from ..access import break_glass
 from ..access.roles import LOOKUP_ROLES
 from ..api.document import doc
 from ..api.inputs import body, query
 from ..api.outputs import conditional, returns
 from ..auth.identity import current_principal, login_required
+from ..db import utcnow
 from ..errors import PROBLEM_JSON
+from . import printing
 from .document import preplan
 from .lookup import LookupQuery
 from .schemas import LookupQuerySchema, LookupResultSchema, PreplanFormatSchema, PreplanSchema
@@ -60,24 +64,73 @@ class Lookup(Resource):
         return _lookup(data)
 
 
+# What GET /preplans/{id} answers, by Accept; ?format= names one outright.
+REPRESENTATIONS = {
+    "application/json": "json",
+    GEOJSON: "geojson",
+    "text/html": "html",
+    "application/pdf": "pdf",
+}
+
+
+def _representation(args: dict) -> str:
+    """?format= when given, else the best of Accept; no Accept (or */*) is JSON, as ever."""
+    if "format" in args:
+        return args["format"]
+    if not request.accept_mimetypes:
+        return "json"
+    best = request.accept_mimetypes.best_match(list(REPRESENTATIONS))
+    if best is None:
+        raise errors.NotAcceptable(
+            f"A pre-plan is served as {', '.join(REPRESENTATIONS)} (or ?format=json, geojson, "
+            "html or pdf)."
+        )
+    return REPRESENTATIONS[best]
+
+
+def _printed(session, principal, facility_id: int, document: dict, etag: str, format: str):
+    """The printable page, rendered only when the caller lacks this version of it."""
+    names = printing.parties(session, principal, document["mous"])
+    # The page names the MOUs' parties too, which the pre-plan's stamp does not cover.
+    named = hashlib.sha256(repr(sorted(names.items())).encode()).hexdigest()[:12]
+    response = conditional(
+        lambda: printing.render(printing.printable(principal, document, names, utcnow()), format),
+        f"{etag}-{format}-{named}",
+        mimetype=printing.MEDIA_TYPES[format],
+        vary="Accept",
+        weak=True,  # it says when it was printed
+    )
+    if format == "html":
+        # Its own policy: the page's one stylesheet and its inlined plan image, nothing else.
+        response.headers["Content-Security-Policy"] = printing.html.POLICY
+    response.headers.set(
+        "Content-Disposition", "inline", filename=f"preplan-{facility_id}.{format}"
+    )
+    return response
+
+
 @ns.route("/<int:facility_id>")
 class PreplanDocument(Resource):
     @login_required()
     @query(PreplanFormatSchema)
     @doc(
-        produces=["application/json", GEOJSON, PROBLEM_JSON],
-        responses={"304": "Not modified (If-None-Match)", "404": "No such facility visible"},
+        produces=["application/json", GEOJSON, "text/html", "application/pdf", PROBLEM_JSON],
+        responses={
+            "304": "Not modified (If-None-Match)",
+            "404": "No such facility visible",
+            "406": "Accept names none of the representations",
+        },
     )
     @returns(PreplanSchema)
     def get(self, facility_id, args):
-        """Show one facility's pre-plan (JSON, or GeoJSON for map layers)."""
+        """Show one facility's pre-plan: JSON, GeoJSON for map layers, or the printable page.
+
+        By Accept or ?format=: HTML or PDF is the printable page, the first five minutes on
+        one page; an Accept that names none of the four is a 406."""
+        format = _representation(args)
         session, principal = db.session(), current_principal()
         rendered, decision = preplan(session, principal, facility_id)
         incident = decision.incident
-        wants_geojson = args.get("format") == "geojson" or (
-            "format" not in args
-            and request.accept_mimetypes.best_match(["application/json", GEOJSON]) == GEOJSON
-        )
         audit.record(
             session,
             principal,
@@ -87,7 +140,7 @@ class PreplanDocument(Resource):
             facility_id=facility_id,
             break_glass=incident is not None,
             details={
-                "format": "geojson" if wants_geojson else "json",
+                "format": format,
                 "incident_id": incident.id if incident is not None else None,
             },
         )
@@ -99,9 +152,11 @@ class PreplanDocument(Resource):
             geojson = {**geojson, "break_glass": document["break_glass"]}
             etag = f"{etag}-bg{incident.id}"
             headers[break_glass.HEADER] = break_glass.header_value(incident)
-        # One URL, two representations: shared caches must key on Accept too.
-        if wants_geojson:
+        # One URL, several representations: shared caches must key on Accept too.
+        if format == "geojson":
             response = conditional(geojson, etag + "-geojson", mimetype=GEOJSON, vary="Accept")
+        elif format in printing.MEDIA_TYPES:
+            response = _printed(session, principal, facility_id, document, etag, format)
         else:
             response = conditional(document, etag, vary="Accept")
         response.headers.update(headers)

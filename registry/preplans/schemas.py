@@ -226,6 +226,9 @@ class LookupResultSchema(Schema):
 
 class PreplanFormatSchema(Schema):
     format = OneOf(
-        ("json", "geojson"),
-        metadata={"description": "geojson: the same as Accept: application/geo+json"},
+        ("json", "geojson", "html", "pdf"),
+        metadata={
+            "description": "Instead of Accept: geojson is application/geo+json; html "
+            "(text/html) and pdf (application/pdf) are the printable page"
+        },
     )
