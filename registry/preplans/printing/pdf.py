@@ -90,7 +90,9 @@ class _Document(FPDF):
         self.set_fill_color(*RED)
         self.set_text_color(255)
         self.multi_cell(0, 4.5, text, fill=True, padding=1.5, new_x="LMARGIN", new_y="NEXT")
+        # Back to black on white: tables fill their cells with the current fill colour.
         self.set_text_color(0)
+        self.set_fill_color(255)
         self.ln(1.5)
 
 

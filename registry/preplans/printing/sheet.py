@@ -199,7 +199,7 @@ def _contacts(contacts: list[dict]) -> Table:
     table = Table(
         "Contacts, in call order",
         ("Order", "Name", "Phones", "24/7", "Changed"),
-        (6, 34, 36, 8, 16),
+        (6, 32, 34, 8, 20),
         empty="No contacts recorded: call the facility's main number.",
     )
     for n, contact in enumerate(contacts):  # the document's order is the call order
