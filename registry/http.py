@@ -1,8 +1,9 @@
 """Security headers on every response (errors and 404s too), and CORS for configured origins.
 
-The API answers JSON to programs; the one HTML page is Swagger UI (`/docs` under the API's
+The API answers JSON to programs; its HTML pages are Swagger UI (`/docs` under the API's
 prefix), whose Content-Security-Policy allows its own files from /swaggerui/ and, by hash, the
-one inline script that starts it. Views that set their own policy or caching keep them (file downloads are
+one inline script that starts it, and the printed pre-plan, which sets a policy of its own
+(preplans/printing/html.py). Views that set their own policy or caching keep them (file downloads are
 sandboxed and revalidated; see floorplans/routes.py).
 """
 
