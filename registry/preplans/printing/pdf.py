@@ -173,18 +173,19 @@ def _heading(pdf: FPDF, title: str, width: float = 0):
 
 
 def _pairs(pdf: FPDF, pairs, width: float, first_bold: bool = False):
-    x = pdf.get_x()
-    label_width = 30
+    x, label_width = pdf.get_x(), 32
     for n, (label, value) in enumerate(pairs):
-        pdf.set_x(x)
+        top, page = pdf.get_y(), pdf.page_no()
         pdf.set_font("DejaVu", "B", TEXT_PT)
-        y = pdf.get_y()
-        pdf.multi_cell(label_width, 3.8, label, align="L", new_x="RIGHT", new_y="TOP")
+        pdf.multi_cell(label_width, 3.8, label, align="L", new_x="LEFT", new_y="NEXT")
+        label_bottom = pdf.get_y()
+        pdf.set_xy(x + label_width, top)
         pdf.set_font("DejaVu", "B" if first_bold and n == 0 else "", TEXT_PT)
         pdf.multi_cell(width - label_width, 3.8, value, align="L", new_x="LEFT", new_y="NEXT")
-        if pdf.get_y() < y + 3.8:  # a page break inside the value: carry on below it
-            pdf.set_y(y + 3.8)
-    pdf.set_x(x)
+        # Below the taller of the two (the value alone when it ran on to the next page).
+        if pdf.page_no() == page:
+            pdf.set_y(max(pdf.get_y(), label_bottom))
+        pdf.set_x(x)
 
 
 def _text(pdf: FPDF, text: str):
