@@ -31,6 +31,7 @@
 | `REGISTRY_CAD_RATE_LIMIT` | requests per CAD client to /api (a whole dispatch centre) | `12000/minute` |
 | `REGISTRY_TRUSTED_PROXIES` | load balancers / reverse proxies in front that set X-Forwarded-For; the client address (rate limits, audit) is read from it | 0 |
 | `REGISTRY_LOGIN_RATE_LIMIT` | login and client-token attempts per address, and logins per username | `10/minute` |
+| `REGISTRY_PDF_RATE_LIMIT` | printed pre-plans as PDF per client (each costs ~0.1 s of CPU) | `60/minute` |
 | `REGISTRY_RATELIMIT_STORAGE_URI` | where the counters live; `redis://host:6379/0` to share them between workers | `memory://` |
 | `REGISTRY_RATELIMIT_KEY_PREFIX` | prefix of the counters' keys (several deployments on one Redis) | `registry` |
 | `REGISTRY_CORS_ORIGINS` | comma-separated browser origins allowed to call the API | none |
@@ -205,6 +206,7 @@ def _hardening_config() -> dict:
         # Reverse proxies in front of the service that append X-Forwarded-For (0: none).
         "REGISTRY_TRUSTED_PROXIES": int(env("REGISTRY_TRUSTED_PROXIES", 0)),
         "REGISTRY_LOGIN_RATE_LIMIT": env("REGISTRY_LOGIN_RATE_LIMIT", "10/minute"),
+        "REGISTRY_PDF_RATE_LIMIT": env("REGISTRY_PDF_RATE_LIMIT", "60/minute"),
         "REGISTRY_RATELIMIT_STORAGE_URI": env("REGISTRY_RATELIMIT_STORAGE_URI", "memory://"),
         "REGISTRY_RATELIMIT_KEY_PREFIX": env("REGISTRY_RATELIMIT_KEY_PREFIX", "registry"),
         "REGISTRY_CORS_ORIGINS": [

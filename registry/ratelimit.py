@@ -15,13 +15,14 @@ import time
 
 from flask import Flask, current_app, request
 from flask_limiter import Limit, Limiter
-from limits import parse_many
+from limits import parse, parse_many
 from marshmallow import ValidationError
 
 from .api.router import API_PREFIX
 from .auth import identity
 from .auth.schemas import LoginSchema
 from .config import ConfigError
+from .errors import TooManyRequests
 
 # The routes that check a password or a client secret.
 LOGIN_ROUTE = f"{API_PREFIX}/auth/login"
@@ -100,7 +101,12 @@ def _is_not_cad() -> bool:
 def register_rate_limits(app: Flask) -> Limiter:
     """One Limiter per app: Flask-Limiter keeps its storage on the instance, not per app."""
     config = app.config
-    for name in ("REGISTRY_RATE_LIMIT", "REGISTRY_CAD_RATE_LIMIT", "REGISTRY_LOGIN_RATE_LIMIT"):
+    for name in (
+        "REGISTRY_RATE_LIMIT",
+        "REGISTRY_CAD_RATE_LIMIT",
+        "REGISTRY_LOGIN_RATE_LIMIT",
+        "REGISTRY_PDF_RATE_LIMIT",
+    ):
         try:
             parse_many(config[name])
         except ValueError:
@@ -161,6 +167,31 @@ def register_rate_limits(app: Flask) -> Limiter:
     )
     app.extensions["registry.limiter"] = limiter
     return limiter
+
+
+def spend_pdf_budget() -> None:
+    """Count a printed pre-plan as PDF against the caller's own budget (REGISTRY_PDF_RATE_LIMIT,
+    per client_key); TooManyRequests once it is spent.
+
+    A PDF costs a worker about 0.1 s of CPU, a hundred JSON answers' worth: under the general
+    budget alone one client could keep every worker printing while dispatch waits. The view
+    calls this once it knows the answer is a PDF (the limiter's own hooks run before the view
+    has read Accept). Like the limiter, a storage outage lets the print through (logged).
+    """
+    limiter = current_app.extensions["registry.limiter"]
+    budget = parse(current_app.config["REGISTRY_PDF_RATE_LIMIT"])
+    key = client_key()
+    try:
+        allowed = limiter.limiter.hit(budget, "pdf", key)
+        reset_at = limiter.limiter.get_window_stats(budget, "pdf", key).reset_time
+    except Exception:  # the storage is down: the limiter's own rule (swallow_errors)
+        current_app.logger.exception("the PDF budget could not be counted; printing anyway")
+        return
+    if not allowed:
+        raise TooManyRequests(
+            "Too many printed pre-plans as PDF; wait, or print the HTML page (see Retry-After).",
+            math.ceil(reset_at - time.time()),
+        )
 
 
 def seconds_until_reset(error) -> int:

@@ -533,3 +533,25 @@ def test_the_plan_image_comes_from_either_file_store(store, client, make):
     page = client.get(url(facility.id) + "?format=html", headers=officer).get_data(as_text=True)
     inlined = re.search(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', page).group(1)
     assert base64.b64decode(inlined) == preview
+
+
+def test_pdfs_have_a_budget_of_their_own(site, build_app, app):
+    limited = build_app(REGISTRY_PDF_RATE_LIMIT="2/minute").test_client()
+    for _ in range(2):
+        etag = printed(limited, site, "pdf").headers["ETag"]
+    # The same version again costs no render, so it spends nothing.
+    again = limited.get(
+        url(site.facility.id), headers={**site.officer, "Accept": PDF, "If-None-Match": etag}
+    )
+    assert again.status_code == 304
+    views = len(preplan_views(app))
+    refused = limited.get(
+        url(site.facility.id), headers={**site.officer, "Accept": PDF, "If-None-Match": '"x"'}
+    )
+    assert_problem(refused, 429)
+    assert 1 <= int(refused.headers["Retry-After"]) <= 60
+    assert len(preplan_views(app)) == views  # a refused print is no read
+    # The page and the JSON stay open to the same caller; another caller has its own budget.
+    printed(limited, site, "html")
+    assert limited.get(url(site.facility.id), headers=site.officer).status_code == 200
+    printed(limited, site, "pdf", headers=site.manager)

@@ -12,6 +12,7 @@ from ..api.outputs import conditional, returns
 from ..auth.identity import current_principal, login_required
 from ..db import utcnow
 from ..errors import PROBLEM_JSON
+from ..ratelimit import spend_pdf_budget
 from . import printing
 from .document import preplan
 from .lookup import LookupQuery
@@ -93,8 +94,14 @@ def _printed(session, principal, facility_id: int, document: dict, etag: str, fo
     names = printing.parties(session, principal, document["mous"])
     # The page names the MOUs' parties too, which the pre-plan's stamp does not cover.
     named = hashlib.sha256(repr(sorted(names.items())).encode()).hexdigest()[:12]
+
+    def render() -> bytes:
+        if format == "pdf":
+            spend_pdf_budget()  # a render is what costs, so a 304 spends nothing
+        return printing.render(printing.printable(principal, document, names, utcnow()), format)
+
     response = conditional(
-        lambda: printing.render(printing.printable(principal, document, names, utcnow()), format),
+        render,
         f"{etag}-{format}-{named}",
         mimetype=printing.MEDIA_TYPES[format],
         vary="Accept",
