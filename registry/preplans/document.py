@@ -111,6 +111,17 @@ def _mous_shown(role: Role, agency_id: int | None) -> list:
     return conditions
 
 
+_MOU_ID_VERSION = cast(Mou.id, String) + literal(":") + cast(Mou.version, String)
+
+
+def _shown(mous_shown: str | None) -> tuple[tuple[int, int], ...]:
+    """(id, version) of each MOU shown, in id order, from the stamp's `mous_shown`."""
+    if not mous_shown:
+        return ()
+    pairs = (pair.split(":") for pair in mous_shown.split(","))
+    return tuple(sorted((int(mou_id), int(version)) for mou_id, version in pairs))
+
+
 @lru_cache(maxsize=256)
 def _stamp_statement(scope: tuple):
     """The pre-plan's query for one visibility scope (access.visibility.scope_of), built once:
@@ -123,12 +134,12 @@ def _stamp_statement(scope: tuple):
             Facility.created_at,
             Facility.version,
             Facility.preplan_version,
-            # Ids are never reused and versions only grow, so any insert, delete or update of the
-            # MOUs shown changes this triple (same count means as many new ids as deleted, each
-            # larger than every old one).
-            select(func.count(Mou.id)).where(*mous).scalar_subquery(),
-            select(func.coalesce(func.sum(Mou.id), 0)).where(*mous).scalar_subquery(),
-            select(func.coalesce(func.sum(Mou.version), 0)).where(*mous).scalar_subquery(),
+            # "id:version" of each MOU shown, in no particular order (see `_shown`): versions
+            # only grow, so any insert, delete or update of the MOUs shown changes it.
+            select(func.aggregate_strings(_MOU_ID_VERSION, ","))
+            .where(*mous)
+            .scalar_subquery()
+            .label("mous_shown"),
             StoredPreplan.document.label("stored_document"),
             StoredPreplan.geojson.label("stored_geojson"),
             *break_glass.read_facts(scope),  # `visible` and `grant_id`
@@ -166,8 +177,12 @@ def preplan(
     decision = break_glass.decide(session, principal, row)
     if not decision.allowed:
         raise errors.NotFound(f"No facility with id {facility_id} is visible to you.")
-    agency_scope = principal.agency_id if principal.role in AGENCY_ROLES else None
-    stamp = (*row[:7], agency_scope, scope[-1])  # the facility's and the MOUs' columns
+    agency_scope, today = (
+        (principal.agency_id if principal.role in AGENCY_ROLES else None),
+        scope[-1],
+    )
+    shown = _shown(row.mous_shown)
+    stamp = (*row[:4], shown, agency_scope, today)  # the facility's columns and the MOUs'
     rendered = cache.get(stamp)
     if rendered is None:
         etag = "preplan-" + hashlib.sha256(repr(stamp).encode()).hexdigest()[:32]
@@ -176,7 +191,7 @@ def preplan(
         else:
             parts, geojson = render_shared_parts(session, [facility_id])[facility_id]
             store(session, facility_id, row.preplan_version, parts, geojson)
-        document = {**parts, "mous": _mous_schema.dump(_mous(session, principal, facility_id))}
+        document = {**parts, "mous": _mous_document(session, shown, today)}
         rendered = RenderedPreplan(etag, document, geojson)
         cache.put(stamp, rendered)
     return rendered, decision
@@ -227,15 +242,28 @@ def render_unrendered(session: Session, limit: int) -> int:
     return len(due)
 
 
-def _mous(session: Session, principal: Principal, facility_id: int) -> list[Mou]:
-    return session.scalars(
-        select(Mou)
-        .join(Facility, Facility.id == facility_id)
-        .where(*_mous_shown(principal.role, principal.agency_id))
-        .order_by(Mou.id)
-        # The pre-plan leaves out each MOU's facility list, so it is not loaded.
-        .options(lazyload(Mou.facilities))
-    ).all()
+def _mous_document(session: Session, shown: tuple, today) -> list[dict]:
+    """The MOUs shown, serialized, in id order. Each version of an MOU is serialized once per
+    worker and day (it says whether it is in force today) and shared by every pre-plan that
+    shows it: an agency's MOU with a retailer covers hundreds of its stores."""
+    serialized = {pair: cache.get(("mou", *pair, today)) for pair in shown}
+    missing = [mou_id for (mou_id, _), value in serialized.items() if value is None]
+    if missing:
+        loaded = session.scalars(
+            select(Mou)
+            .where(Mou.id.in_(missing))
+            # The pre-plan leaves out each MOU's facility list, so it is not loaded.
+            .options(lazyload(Mou.facilities))
+        ).all()
+        for mou in loaded:
+            value = _mous_schema.dump([mou])[0]
+            if (mou.id, mou.version) in serialized:
+                cache.put(("mou", mou.id, mou.version, today), value)
+            # A change committed between the two queries: this request shows the newer MOU,
+            # and the next reads a new stamp.
+            serialized[next(pair for pair in serialized if pair[0] == mou.id)] = value
+    # An MOU deleted between the two queries is left out.
+    return [value for value in serialized.values() if value is not None]
 
 
 def render_shared_parts(session: Session, facility_ids: list[int]) -> dict[int, tuple[dict, dict]]:
