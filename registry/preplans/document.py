@@ -12,9 +12,10 @@ so that a pre-plan the database has moved past is never served:
   ahead of reads (after a deploy that changes the rendering, or a bulk load).
 - Each worker keeps whole pre-plans, with the MOUs shown to the caller, keyed by a *stamp* that
   one indexed query reads on every request: the facility's row version and `preplan_version`,
-  the count, id sum and version sum of the MOUs shown, the caller's agency and today's date
-  (MOUs start and expire by date). The same query reads the stored parts and whether the caller
-  may read the pre-plan at all (access.break_glass.decide), on every request, cached or not.
+  the id and version of each MOU shown, the caller's agency and today's date (MOUs start and
+  expire by date). The same query reads the stored parts and whether the caller may read the
+  pre-plan at all (access.break_glass.decide), on every request, cached or not. Each MOU version
+  is serialized once per worker and day, for every pre-plan that shows it.
 """
 
 import hashlib
