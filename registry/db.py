@@ -4,7 +4,7 @@ registry/transaction.py."""
 import time
 from datetime import UTC, date, datetime
 
-from flask import current_app, g
+from flask import current_app, g, has_request_context, request
 from sqlalchemy import DateTime, Integer, MetaData, Table, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DisconnectionError
@@ -147,6 +147,9 @@ def init_app(app) -> None:
     engine = make_engine(app.config["REGISTRY_DATABASE_URL"])
     app.extensions["registry.engine"] = engine
     app.extensions["registry.sessionmaker"] = sessionmaker(engine, expire_on_commit=False)
+    app.extensions["registry.reading_sessionmaker"] = sessionmaker(
+        engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
+    )
 
     @app.teardown_appcontext
     def _close_session(_exc):
@@ -155,10 +158,25 @@ def init_app(app) -> None:
             session.close()
 
 
+# Requests that change nothing (RFC 9110's safe methods).
+READING_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 def session() -> Session:
-    """The current request's (or CLI command's) session, opened on first use."""
+    """The current request's (or CLI command's) session, opened on first use.
+
+    A GET runs each statement in its own implicit transaction (autocommit) instead of one
+    transaction: it writes nothing but its audit events, one INSERT at the end, and caches that
+    are never served for a version they were not made from (a stored pre-plan rendering), so
+    BEGIN and COMMIT would be two round trips for nothing; under READ COMMITTED each statement
+    sees the latest commits either way. Its audit events are still written before the answer
+    leaves, and a failure to write them fails the request (transaction.commit). Anything that
+    changes data is a POST, PUT, PATCH or DELETE and gets one transaction, committed once.
+    """
     if "db_session" not in g:
-        g.db_session = current_app.extensions["registry.sessionmaker"]()
+        reading = has_request_context() and request.method in READING_METHODS
+        factory = "registry.reading_sessionmaker" if reading else "registry.sessionmaker"
+        g.db_session = current_app.extensions[factory]()
     return g.db_session
 
 
