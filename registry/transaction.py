@@ -5,6 +5,9 @@ with what they record, or not at all); COMMIT; then collect the file blobs the c
 stopped referring to. Roll back: ROLLBACK; forget the queued events; collect the blobs that
 uploads in the rolled-back transaction had stored. Services only flush, never commit.
 
+A GET's session runs in autocommit (db.session): there is no transaction to end, each statement
+committed as it ran, and the audit append at the end is the request's one write.
+
 A refusal that must leave a trace (a failed login, a refused reveal) raises an error marked
 `keep_changes`: the boundary commits what the request wrote, then the error becomes the answer.
 """
