@@ -3,7 +3,7 @@ how many wrong pre-plans it gives, and what one lookup costs.
 
     .venv/bin/python bench/match_eval.py [--database-url URL] [--baseline PATH]
 
-Loads the evaluation set (tests/match_eval: facilities, agencies with their counties, CAD
+Loads the evaluation set (tests/addresses/match_eval: facilities, agencies with their counties, CAD
 clients) into a fresh database through the HTTP API, runs every query through
 GET /preplans/lookup as its caller's CAD client, and prints the share of positives resolved
 right (per kind), wrong pre-plans on positives and negatives, and typos whose facility is among
@@ -125,7 +125,9 @@ def main() -> None:
     before = time_baseline(args) if args.baseline else None
     registry_root = args.registry_path.resolve()
     sys.path.insert(0, str(registry_root))
-    loader = module_from(ROOT / "tests" / "match_eval" / "loader.py", "match_eval_loader")
+    loader = module_from(
+        ROOT / "tests" / "addresses" / "match_eval" / "loader.py", "match_eval_loader"
+    )
     eval_set = loader.read_set()
     with tempfile.TemporaryDirectory(prefix="match-eval-") as workdir:
         app = build_app(registry_root, args.database_url, Path(workdir))

@@ -1,8 +1,8 @@
 """The access tables of `registry.access` as the tests hold them (READS, WRITES), a parser for
 the tables in its docstring and a comparison of the two, and what each condition means in a
 test world (which records a caller reads or writes, and the status a request then gets).
-Shared by tests/test_access.py (which checks every cell against the API) and tests/test_owasp.py
-(whose function-level matrix must agree with them)."""
+Shared by tests/access/test_access.py (which checks every cell against the API) and
+tests/security/test_owasp.py (whose function-level matrix must agree with them)."""
 
 import re
 from dataclasses import dataclass, field
@@ -27,7 +27,8 @@ CONDITIONS = {
 
 
 # The tables as the tests hold them, a copy of those in registry/access/__init__.py (kept equal
-# by tests/test_access.py). Record type: (admin, facility_manager, agency_user, cad, auditor).
+# by tests/access/test_access.py).
+# Record type: (admin, facility_manager, agency_user, cad, auditor).
 READS = {
     "facility": ("all", "own org", "shared", "shared", "—"),
     "access point": ("with facility", "with facility", "with facility", "with facility", "—"),

@@ -108,7 +108,7 @@ SVG = (
 )
 
 
-# --- hostile files for the upload budget and the action checks (tests/test_upload_*.py) --------
+# --- hostile files for the upload budget and the action checks (tests/files/test_upload_*.py) -----
 
 
 def blank_zlib(size: int) -> bytes:

@@ -10,7 +10,7 @@
   decisions that may use it, each with its reason: may this caller read this pre-plan
   (`may_read`), reveal these door codes (`may_reveal`), be granted break-glass (`may_grant`).
 
-The two tables below are the rules in one place; tests/test_access.py holds the same tables
+The two tables below are the rules in one place; tests/access/test_access.py holds the same tables
 (`READS`, `WRITES`), checks every cell against the running API, and fails when they and these
 disagree. Deleted records are hidden from everyone (listed only to those who may restore them).
 

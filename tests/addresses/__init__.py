@@ -1,0 +1,1 @@
+"""The address matcher and its evaluation set (match_eval/)."""

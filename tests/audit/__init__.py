@@ -1,0 +1,1 @@
+"""The audit trail: what is recorded, sealing and verification."""

@@ -1,0 +1,1 @@
+"""Logins, tokens, lockout and login limits."""

@@ -1,0 +1,191 @@
+"""Login limits (issue 15, item 8): the per-username rate limit counts the name the login looks
+up, not the bytes sent; and the lockout's count is taken before the slow password check, so
+parallel guesses get no more password evaluations than the lockout allows.
+
+Run on both databases: the parallel test needs real concurrency (a file-backed SQLite, or
+PostgreSQL with REGISTRY_TEST_DATABASE_URL).
+"""
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select, update
+
+from registry import transaction
+from registry.audit.models import AuditEvent
+from registry.auth import passwords
+from registry.auth.models import User
+from tests.conftest import PASSWORD, PASSWORD_HASH, assert_problem, fetch
+
+API = "/api/v1"
+LOGIN = f"{API}/auth/login"
+WRONG = "Wrong-Guess-Password-77"
+NEW_PASSWORD = "a-brand-new-passphrase"
+
+
+def login(client, username, password=PASSWORD, address="10.0.0.1"):
+    return client.post(
+        LOGIN,
+        json={"username": username, "password": password},
+        environ_base={"REMOTE_ADDR": address},
+    )
+
+
+def audit_events(app, action) -> list[AuditEvent]:
+    with app.app_context(), transaction.session_scope() as session:
+        events = session.scalars(
+            select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)
+        ).all()
+        session.expunge_all()
+        return events
+
+
+@pytest.fixture
+def evaluations(monkeypatch):
+    """Counts how often a password is checked against the account's real hash (the factory's
+    accounts share PASSWORD_HASH); checks against the dummy hash, which only keep the timing
+    even, do not count."""
+    calls = []
+    original = passwords.verify_secret
+
+    def counting(stored_hash, secret):
+        if stored_hash == PASSWORD_HASH:
+            calls.append(secret)
+        return original(stored_hash, secret)
+
+    monkeypatch.setattr(passwords, "verify_secret", counting)
+    return calls
+
+
+# ---------------------------------------------------------------------------------------------
+# The per-username rate limit
+
+# Each logs in as the plain name (the username field is trimmed before the lookup), so each must
+# spend the plain name's budget.
+VARIANTS = ["  {name}\t", "{name}\n", "\u00a0{name}\u3000", "\u2003{name}"]
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=repr)
+def test_a_padded_username_is_the_same_account(client, make, variant):
+    user = make.user()
+
+    assert login(client, variant.format(name=user.username)).status_code == 200
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=repr)
+def test_padded_usernames_share_the_accounts_limit(build_app, make, variant):
+    limited = build_app(REGISTRY_LOGIN_RATE_LIMIT="2/minute")
+    client = limited.test_client()
+    user = make.user()
+    padded = variant.format(name=user.username)
+
+    # From two addresses, so only the per-username limit can be what stops the third.
+    assert_problem(login(client, padded, WRONG, "10.3.0.1"), 401)
+    assert_problem(login(client, user.username.upper(), WRONG, "10.3.0.2"), 401)
+
+    assert_problem(login(client, user.username, address="10.3.0.3"), 429)
+    assert_problem(login(client, padded, address="10.3.0.4"), 429)
+    assert login(client, make.user().username, address="10.3.0.5").status_code == 200
+
+
+# ---------------------------------------------------------------------------------------------
+# The lockout's count
+
+
+def _in_parallel(app, attempts: int, attempt) -> list:
+    barrier = threading.Barrier(attempts)
+    results = []
+
+    def run():
+        client = app.test_client()
+        barrier.wait()
+        results.append(attempt(client))
+
+    threads = [threading.Thread(target=run) for _ in range(attempts)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def test_parallel_wrong_guesses_get_at_most_the_lockout_in_evaluations(app, make, evaluations):
+    user = make.user()
+    limit = app.config["REGISTRY_LOCKOUT_ATTEMPTS"]
+    guesses = 2 * limit + 1
+
+    statuses = _in_parallel(app, guesses, lambda c: login(c, user.username, WRONG).status_code)
+
+    assert statuses == [401] * guesses
+    assert len(evaluations) == limit
+    stored = fetch(app, User, user.id)
+    assert stored.locked_until > datetime.now(UTC) + timedelta(minutes=14)
+    reasons = sorted(e.details["reason"] for e in audit_events(app, "auth.login_failed"))
+    assert reasons == ["locked"] * (guesses - limit) + ["wrong_password"] * limit
+    assert len(audit_events(app, "auth.account_locked")) == 1
+    # Locked: the right password is not even checked.
+    assert_problem(login(app.test_client(), user.username), 401)
+    assert len(evaluations) == limit
+
+
+def test_the_last_attempt_can_still_succeed_and_unlocks(app, client, make, evaluations):
+    user = make.user()
+    limit = app.config["REGISTRY_LOCKOUT_ATTEMPTS"]
+    for _ in range(limit - 1):
+        assert_problem(login(client, user.username, WRONG), 401)
+
+    assert login(client, user.username).status_code == 200
+
+    stored = fetch(app, User, user.id)
+    assert (stored.failed_logins, stored.locked_until) == (0, None)
+    assert audit_events(app, "auth.account_locked") == []
+    assert len(evaluations) == limit
+
+
+def test_an_attempt_that_dies_midway_still_counts_and_its_lock_ends(app, make, monkeypatch):
+    """The count is committed before the password is checked, whatever becomes of the request;
+    and a lock taken by a request that then failed ends like any other."""
+    user = make.user()
+    limit = app.config["REGISTRY_LOCKOUT_ATTEMPTS"]
+    client = app.test_client()
+    for _ in range(limit - 1):
+        assert_problem(login(client, user.username, WRONG), 401)
+
+    def broken(_stored_hash, _secret):
+        raise RuntimeError("worker killed mid-check")
+
+    monkeypatch.setattr(passwords, "verify_secret", broken)
+    assert login(client, user.username, WRONG).status_code == 500
+    monkeypatch.undo()
+
+    assert fetch(app, User, user.id).locked_until > datetime.now(UTC)
+    assert_problem(login(client, user.username), 401)
+    with app.app_context(), transaction.session_scope() as session:
+        session.execute(
+            update(User)
+            .where(User.id == user.id)
+            .values(locked_until=datetime.now(UTC) - timedelta(seconds=1))
+        )
+    assert login(client, user.username).status_code == 200
+
+
+def test_password_change_guesses_are_bounded_by_the_lockout_too(app, client, make, evaluations):
+    """A stolen fresh token must not let its holder guess the current password without end."""
+    user = make.user()
+    headers = make.headers(user)
+    limit = app.config["REGISTRY_LOCKOUT_ATTEMPTS"]
+
+    def change(current):
+        return client.post(
+            f"{API}/auth/password",
+            json={"current_password": current, "new_password": NEW_PASSWORD},
+            headers=headers,
+        )
+
+    for _ in range(limit):
+        assert_problem(change(WRONG), 422, "current_password")
+
+    assert_problem(change(PASSWORD), 422, "current_password")
+    assert len(evaluations) == limit
+    assert login(client, user.username).status_code == 401

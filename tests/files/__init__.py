@@ -1,0 +1,1 @@
+"""Uploaded files (floor plans, MOU documents): their checks, storage and budget."""
