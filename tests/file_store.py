@@ -1,5 +1,6 @@
-"""Fixtures shared by the floor-plan and MOU-document tests: the file store under test (a local
-directory or moto's in-process S3), an app with small caps, and helpers to inspect the store."""
+"""Fixtures shared by the tests that upload files: the file store under test (a local directory
+or moto's in-process S3), an app with small caps, helpers to upload floor plans and helpers to
+inspect the store."""
 
 import io
 from contextlib import nullcontext
@@ -96,6 +97,32 @@ def small_client(small_app, store):
 
 def file_part(content: bytes, name: str, content_type: str = "application/octet-stream"):
     return (io.BytesIO(content), name, content_type)
+
+
+def upload(client, headers, facility_id, content, name="plan.pdf", **fields):
+    """POST a floor plan of `facility_id` (a level of the main building) with `content` as its
+    file, or with no file at all when `content` is None; `fields` override the form."""
+    form = {
+        "building": "Main building",
+        "level_number": "1",
+        "level_label": "Level 1",
+        "title": "First floor",
+        **fields,
+    }
+    if content is not None:
+        form["file"] = file_part(content, name)
+    return client.post(
+        f"/api/v1/facilities/{facility_id}/floor-plans",
+        data=form,
+        headers=headers,
+        content_type="multipart/form-data",
+    )
+
+
+def created(response) -> dict:
+    """The body of a 201, failing with the answer when it is anything else."""
+    assert response.status_code == 201, response.get_data(as_text=True)
+    return response.get_json()
 
 
 @pytest.fixture

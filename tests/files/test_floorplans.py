@@ -22,7 +22,7 @@ from registry.floorplans.storage import StorageError, blob_key, preview_key
 from registry.preplans.document import cache
 from tests import file_store, sample_files
 from tests.conftest import assert_problem, count, fetch
-from tests.file_store import file_part, stored_keys
+from tests.file_store import created, file_part, stored_keys, upload
 
 # Fixtures: the store under test (local and S3), a closing test client, the small-caps app.
 store, client = file_store.store, file_store.client
@@ -48,29 +48,6 @@ def site(make):
         cad=make.headers(make.cad_client(partner)),
         outsider=make.officer(outsider),
     )
-
-
-def upload(client, headers, facility_id, content, name="plan.pdf", **fields):
-    form = {
-        "building": "Main building",
-        "level_number": "1",
-        "level_label": "Level 1",
-        "title": "First floor",
-        **fields,
-    }
-    if content is not None:
-        form["file"] = file_part(content, name)
-    return client.post(
-        f"{API}/facilities/{facility_id}/floor-plans",
-        data=form,
-        headers=headers,
-        content_type="multipart/form-data",
-    )
-
-
-def created(response) -> dict:
-    assert response.status_code == 201, response.get_data(as_text=True)
-    return response.get_json()
 
 
 def nothing_stored(app, blob_store):

@@ -4,7 +4,7 @@ opening an incident there lets that agency read that one pre-plan, read-only, wh
 is open and for at most REGISTRY_BREAK_GLASS_HOURS; every response says so, every read is
 audited, and the facility's organization is told.
 
-The cast is test_incidents' `world`: agency X shares organization A; agency Y shares nothing.
+The cast is incident_cast's `world`: agency X shares organization A; agency Y shares nothing.
 """
 
 from datetime import timedelta
@@ -12,13 +12,21 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import update
 
-from registry import db
+from registry import db, errors
 from registry.audit.models import AuditEvent
+from registry.auth.identity import principal_of
 from registry.db import utcnow
+from registry.idempotency import IdempotencyKey
 from registry.incidents.models import Incident
 from registry.notifications.models import Notification
+from registry.preplans.document import preplan
+from tests import sample_files
 from tests.conftest import assert_problem, count
-from tests.preplans.test_incidents import INCIDENTS, STORE_ADDRESS, opened, world  # noqa: F401
+from tests.file_store import created, upload
+from tests.preplans import incident_cast
+from tests.preplans.incident_cast import INCIDENTS, STORE_ADDRESS, opened
+
+world = incident_cast.world  # the fixture
 
 API = "/api/v1"
 LOOKUP = f"{API}/preplans/lookup"
@@ -29,12 +37,12 @@ def preplan_url(facility_id: int) -> str:
 
 
 @pytest.fixture
-def incident(client, world):  # noqa: F811 - the fixture imported above
+def incident(client, world):
     """Agency Y's CAD opens an incident at the store it has no MOU for."""
     return opened(client, world.headers["cad_y"])
 
 
-def test_the_lookup_names_the_registered_facility_and_nothing_else(client, world):  # noqa: F811
+def test_the_lookup_names_the_registered_facility_and_nothing_else(client, world):
     response = client.get(
         LOOKUP, query_string={"address": STORE_ADDRESS}, headers=world.headers["cad_y"]
     )
@@ -47,7 +55,7 @@ def test_the_lookup_names_the_registered_facility_and_nothing_else(client, world
     assert_problem(client.get(preplan_url(world.store.id), headers=world.headers["cad_y"]), 404)
 
 
-def test_opening_an_incident_grants_the_preplan_flagged(app, client, world, incident):  # noqa: F811
+def test_opening_an_incident_grants_the_preplan_flagged(app, client, world, incident):
     assert incident["match_status"] == "not_shared"
     assert incident["break_glass"] is True
     assert incident["facility_id"] == world.store.id
@@ -82,7 +90,7 @@ def test_opening_an_incident_grants_the_preplan_flagged(app, client, world, inci
     assert len(views) == 4
 
 
-def test_the_owner_is_told_once_per_incident(app, client, world, incident):  # noqa: F811
+def test_the_owner_is_told_once_per_incident(app, client, world, incident):
     client.get(preplan_url(world.store.id), headers=world.headers["cad_y"])
     with app.app_context():
         rows = db.session().query(Notification).all()
@@ -100,7 +108,7 @@ def test_the_owner_is_told_once_per_incident(app, client, world, incident):  # n
     assert seen.status_code == 200
 
 
-def test_it_is_scoped_to_that_facility_and_read_only(client, world, incident):  # noqa: F811
+def test_it_is_scoped_to_that_facility_and_read_only(client, world, incident):
     headers = world.headers["cad_y"]
     # Not the annex next door, not the facility record or its parts through other routes.
     assert_problem(client.get(preplan_url(world.annex.id), headers=headers), 404)
@@ -117,7 +125,7 @@ def test_it_is_scoped_to_that_facility_and_read_only(client, world, incident):  
     assert other["break_glass"] is False
 
 
-def test_closing_the_incident_ends_it(client, world, incident):  # noqa: F811
+def test_closing_the_incident_ends_it(client, world, incident):
     headers = world.headers["cad_y"]
     url = f"{INCIDENTS}/{incident['id']}"
     etag = client.get(url, headers=headers).headers["ETag"]
@@ -128,7 +136,7 @@ def test_closing_the_incident_ends_it(client, world, incident):  # noqa: F811
     assert body["status"] == "not_shared" and body["preplan"] is None
 
 
-def test_the_time_limit_ends_it(app, client, world, incident):  # noqa: F811
+def test_the_time_limit_ends_it(app, client, world, incident):
     with app.app_context():
         session = db.session()
         session.execute(
@@ -140,7 +148,7 @@ def test_the_time_limit_ends_it(app, client, world, incident):  # noqa: F811
     assert_problem(client.get(preplan_url(world.store.id), headers=world.headers["cad_y"]), 404)
 
 
-def test_the_limit_comes_from_configuration(app, client, world, incident):  # noqa: F811
+def test_the_limit_comes_from_configuration(app, client, world, incident):
     hours = app.config["REGISTRY_BREAK_GLASS_HOURS"]
     with app.app_context():
         row = db.session().get(Incident, incident["id"])
@@ -149,7 +157,7 @@ def test_the_limit_comes_from_configuration(app, client, world, incident):  # no
         )
 
 
-def test_an_agency_that_shares_gets_no_break_glass(client, world):  # noqa: F811
+def test_an_agency_that_shares_gets_no_break_glass(client, world):
     body = opened(client, world.headers["cad_x"])
     assert body["match_status"] == "matched" and body["break_glass"] is False
     # An ordinary incident grants nothing (no reveals either: issue 15.12), so nothing expires.
@@ -159,10 +167,7 @@ def test_an_agency_that_shares_gets_no_break_glass(client, world):  # noqa: F811
     assert count(client.application, Notification) == 0
 
 
-def test_the_floor_plans_it_lists_can_be_downloaded_flagged(app, client, make, world):  # noqa: F811
-    from tests import sample_files
-    from tests.files.test_floorplans import created, upload
-
+def test_the_floor_plans_it_lists_can_be_downloaded_flagged(app, client, make, world):
     plan = created(upload(client, world.headers["manager"], world.store.id, sample_files.pdf()))
     url = f"{API}/floor-plans/{plan['id']}/file"
     headers = world.headers["cad_y"]
@@ -192,7 +197,7 @@ def test_the_floor_plans_it_lists_can_be_downloaded_flagged(app, client, make, w
     assert_problem(client.get(f"{API}/floor-plans/{plan['id']}", headers=headers), 404)
 
 
-def test_a_retried_opening_replays_no_preplan(app, client, world):  # noqa: F811
+def test_a_retried_opening_replays_no_preplan(app, client, world):
     """A replay skips access checks and the audit trail, so it must not carry the pre-plan:
     after the incident closes, a retry with the same key must not read it."""
     headers = {**world.headers["cad_y"], "Idempotency-Key": "open-1"}
@@ -211,20 +216,14 @@ def test_a_retried_opening_replays_no_preplan(app, client, world):  # noqa: F811
     assert any("/preplans/" in note for note in again.json["lookup"]["notes"])
     assert count(app, AuditEvent, AuditEvent.action == "preplan.view") == views
     with app.app_context():
-        from registry.idempotency import IdempotencyKey
-
         stored = db.session().query(IdempotencyKey).one()
         assert "Propane" not in stored.body
 
 
-def test_the_preplan_renderer_finds_the_grant_itself(app, world, incident):  # noqa: F811
+def test_the_preplan_renderer_finds_the_grant_itself(app, world, incident):
     """The renderer takes no incident or flag from its caller (nothing to hand it that opens a
     facility): it reads the caller's own live grant (access.break_glass.decide), so a grant
     opens its one facility to its one agency, and another agency reads as itself."""
-    from registry import errors
-    from registry.auth.identity import principal_of
-    from registry.preplans.document import preplan
-
     with app.app_context():
         session = db.session()
         caller = principal_of(world.cad_y)

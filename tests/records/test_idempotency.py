@@ -5,9 +5,12 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from registry.facilities.models import Facility
+from registry.floorplans.models import FloorPlan
 from registry.idempotency import IdempotencyKey
 from registry.organizations.models import Organization
+from tests import sample_files
 from tests.conftest import assert_problem, count
+from tests.file_store import upload
 
 ORGS = "/api/v1/organizations"
 
@@ -112,10 +115,6 @@ def test_500_concurrent_retries_create_exactly_one_record(app, make):
 
 
 def test_uploads_are_idempotent_without_holding_the_file_in_memory(client, make, app):
-    from registry.floorplans.models import FloorPlan
-    from tests import sample_files
-    from tests.files.test_floorplans import upload
-
     org = make.organization()
     facility = make.facility(org)
     manager = {**make.manager(org), "Idempotency-Key": "plan-1"}

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from tests import sample_files
-from tests.files.test_floorplans import upload
+from tests.file_store import upload
 
 EXAMPLES = int(os.environ.get("REGISTRY_FUZZ_EXAMPLES", "10"))
 

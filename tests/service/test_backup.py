@@ -13,8 +13,7 @@ from registry.facilities.models import Facility
 from registry.floorplans.storage import LocalBlobStore, S3BlobStore
 from tests import file_store, sample_files
 from tests.conftest import TEST_KEYS, count
-from tests.file_store import stored_keys
-from tests.files.test_floorplans import upload
+from tests.file_store import stored_keys, upload
 
 store = file_store.store  # the file-store fixture: a local directory, then moto's S3
 

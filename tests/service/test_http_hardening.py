@@ -12,7 +12,7 @@ from flask_jwt_extended import jwt_manager
 from registry.config import ConfigError
 from tests import sample_files
 from tests.conftest import CLIENT_SECRET, PASSWORD, TEST_KEYS, assert_problem
-from tests.files.test_floorplans import upload
+from tests.file_store import upload
 
 API = "/api/v1"
 LOGIN = f"{API}/auth/login"
