@@ -13,9 +13,10 @@ access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M
 def post_worker_init(worker):
     # Each worker seals the audit trail in a thread (registry/audit/sealer.py): without a sealer
     # events stay unsealed, and /readyz and `audit verify` fail after the sealing window.
-    # (Other apps served with this file, such as the benchmark's bare Flask floor, have none.)
-    from registry.audit import sealer
-
+    # (Other apps served with this file, such as the benchmark's bare Flask floor, have none, and
+    # do not load the registry for it.)
     app = worker.wsgi
     if "registry.sessionmaker" in getattr(app, "extensions", {}):
+        from registry.audit import sealer  # noqa: PLC0415 - only a registry worker loads it
+
         sealer.start(app)

@@ -5,10 +5,9 @@ from logging.config import fileConfig
 from alembic import context
 from sqlalchemy import create_engine
 
+from registry import models  # noqa: F401 - imports every model: the metadata is complete
 from registry.db import Base
-from registry.models import load_all
 
-load_all()
 config = context.config
 if config.config_file_name:
     fileConfig(config.config_file_name, disable_existing_loggers=False)

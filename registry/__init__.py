@@ -3,12 +3,31 @@
 from flask import Flask
 from sqlalchemy import text
 
-from . import db, encryption, errors, transaction
+from . import db, encryption, errors, http, ratelimit, transaction
 from .addresses import gazetteer
+from .agencies.routes import ns as agencies_ns
+from .aliases.routes import address_aliases_ns, street_aliases_ns
 from .api.document import AUTHORIZATIONS, install_models
 from .api.router import API_PREFIX, RegistryApi
 from .audit import trail
+from .audit.routes import ns as audit_ns
+from .audit.trail import request_id
+from .auth.identity import jwt
+from .auth.routes import cad_clients_ns, users_ns
+from .auth.routes import ns as auth_ns
+from .cli import commands
 from .config import load_config
+from .contacts.routes import ns as contacts_ns
+from .facilities.routes import access_points_ns, tactical_points_ns
+from .facilities.routes import ns as facilities_ns
+from .floorplans import storage
+from .floorplans.routes import mou_documents_ns
+from .floorplans.routes import ns as floor_plans_ns
+from .incidents.routes import ns as incidents_ns
+from .mous.routes import ns as mous_ns
+from .notifications.routes import ns as notifications_ns
+from .organizations.routes import ns as organizations_ns
+from .preplans.routes import ns as preplans_ns
 
 
 def create_app(overrides: dict | None = None) -> Flask:
@@ -31,22 +50,16 @@ def create_app(overrides: dict | None = None) -> Flask:
 
 
 def register_auth(app: Flask) -> None:
-    from .auth.identity import jwt
-
     jwt.init_app(app)
 
 
 def register_http(app: Flask) -> None:
     """Rate limits, security headers and CORS, for every response (errors and 404s too)."""
-    from . import http, ratelimit
-
     ratelimit.register_rate_limits(app)
     http.init_app(app)
 
 
 def register_audit(app: Flask) -> None:
-    from .audit.trail import request_id
-
     @app.after_request
     def _echo_request_id(response):
         # The id the audit trail records, so a caller can quote it.
@@ -55,28 +68,10 @@ def register_audit(app: Flask) -> None:
 
 
 def register_storage(app: Flask) -> None:
-    from .floorplans import storage
-
     storage.init_app(app)
 
 
 def register_api(app: Flask) -> None:
-    from .agencies.routes import ns as agencies
-    from .aliases.routes import address_aliases_ns, street_aliases_ns
-    from .audit.routes import ns as audit
-    from .auth.routes import cad_clients_ns, users_ns
-    from .auth.routes import ns as auth
-    from .contacts.routes import ns as contacts
-    from .facilities.routes import access_points_ns, tactical_points_ns
-    from .facilities.routes import ns as facilities
-    from .floorplans.routes import mou_documents_ns
-    from .floorplans.routes import ns as floor_plans
-    from .incidents.routes import ns as incidents
-    from .mous.routes import ns as mous
-    from .notifications.routes import ns as notifications
-    from .organizations.routes import ns as organizations
-    from .preplans.routes import ns as preplans
-
     api = RegistryApi(
         app,
         prefix=API_PREFIX,
@@ -90,24 +85,24 @@ def register_api(app: Flask) -> None:
         decorators=[transaction.transactional],
     )
     for namespace in (
-        auth,
+        auth_ns,
         users_ns,
         cad_clients_ns,
-        organizations,
-        agencies,
-        facilities,
+        organizations_ns,
+        agencies_ns,
+        facilities_ns,
         access_points_ns,
         tactical_points_ns,
         address_aliases_ns,
         street_aliases_ns,
-        contacts,
-        mous,
-        floor_plans,
+        contacts_ns,
+        mous_ns,
+        floor_plans_ns,
         mou_documents_ns,
-        preplans,
-        incidents,
-        notifications,
-        audit,
+        preplans_ns,
+        incidents_ns,
+        notifications_ns,
+        audit_ns,
     ):
         api.add_namespace(namespace)
     install_models(api)
@@ -155,7 +150,5 @@ def register_health(app: Flask) -> None:
 
 
 def register_cli(app: Flask) -> None:
-    from .cli import commands
-
     for command in commands:
         app.cli.add_command(command)

@@ -14,6 +14,8 @@ from . import audit, history, transaction
 from .access.roles import USER_ROLES
 from .audit.cli import audit_group
 from .auth import passwords
+from .backup import backup, restore
+from .demo import DemoRefused, load_demo
 from .facilities.cli import secrets_group
 from .floorplans.cli import files_group
 from .preplans.cli import preplans_group
@@ -100,8 +102,6 @@ def create_user(username, role, organization_id, agency_id):
 def seed_demo():
     """Load the demo data set (idempotent: does nothing if it is already there; refused when
     REGISTRY_ENV is production)."""
-    from .demo import DemoRefused, load_demo
-
     try:
         with transaction.session_scope() as session:
             click.echo(load_demo(session))
@@ -130,8 +130,6 @@ def render_openapi() -> str:
 @with_appcontext
 def backup_command(output):
     """Back up the database (and a local file store) into the new directory OUTPUT."""
-    from .backup import backup
-
     manifest = backup(output)
     click.echo(f"backed up {sum(manifest['tables'].values())} rows to {output}")
 
@@ -142,8 +140,6 @@ def backup_command(output):
 @with_appcontext
 def restore_command(source, yes):
     """Restore a backup made by `backup` (stop the service first)."""
-    from .backup import restore
-
     if not yes:
         click.confirm("Replace the database's contents with this backup?", abort=True)
     manifest = restore(source)

@@ -46,6 +46,8 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 
+from .encryption import Keyring, KeyringError, new_key_spec
+
 INSTANCE_DIR = Path(os.environ.get("REGISTRY_INSTANCE_DIR", Path.cwd() / "instance"))
 
 MIN_KEY_BYTES = 32
@@ -150,15 +152,16 @@ def load_config(overrides: dict | None = None) -> dict:
 def _encryption_config(config: dict, production: bool) -> dict:
     """The keyring for access-point secrets (see encryption.py), checked before anything starts:
     a service that could not read or write codes must not come up."""
-    from .encryption import Keyring, new_key_spec
-
     keys = config.get("REGISTRY_FIELD_KEYS") or os.environ.get("REGISTRY_FIELD_KEYS")
     if not keys:
         if production:
             raise ConfigError("REGISTRY_FIELD_KEYS must be set in production")
         keys = _development_secret("field-keys", lambda: new_key_spec("dev1"))
     active = config.get("REGISTRY_FIELD_KEY_ID") or os.environ.get("REGISTRY_FIELD_KEY_ID")
-    Keyring.parse(keys, active)
+    try:
+        Keyring.parse(keys, active)
+    except KeyringError as exc:
+        raise ConfigError(str(exc)) from None
     return {"REGISTRY_FIELD_KEYS": keys, "REGISTRY_FIELD_KEY_ID": active}
 
 

@@ -21,12 +21,16 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from flask import current_app
 
-from .config import ConfigError
 from .errors import RegistryError
 
 KEY_BYTES = 32
 NONCE_BYTES = 12
 KEY_ID = re.compile(r"^[A-Za-z0-9_.-]{1,40}$")  # fits the *_key_id columns
+
+
+class KeyringError(ValueError):
+    """A keyring spec that is not a usable keyring; config.py refuses to start with it (as a
+    ConfigError: this module does not import config.py, which imports it)."""
 
 
 class UnreadableSecret(RegistryError):
@@ -44,34 +48,34 @@ class Keyring:
 
     @classmethod
     def parse(cls, spec: str, active_id: str | None = None) -> "Keyring":
-        """Read `id:base64url-key,...`; ConfigError for anything that is not a usable keyring."""
+        """Read `id:base64url-key,...`; KeyringError for anything that is not a usable keyring."""
         keys: dict[str, bytes] = {}
         for entry in (part.strip() for part in (spec or "").split(",")):
             if not entry:
                 continue
             key_id, sep, encoded = entry.partition(":")
             if not sep or not KEY_ID.match(key_id):
-                raise ConfigError(
+                raise KeyringError(
                     "REGISTRY_FIELD_KEYS entries must be id:base64url-key "
                     "(id: up to 40 letters, digits, '.', '_' or '-')"
                 )
             if key_id in keys:
-                raise ConfigError(f"REGISTRY_FIELD_KEYS lists key {key_id} twice")
+                raise KeyringError(f"REGISTRY_FIELD_KEYS lists key {key_id} twice")
             try:
                 key = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
             except (binascii.Error, ValueError):
-                raise ConfigError(f"REGISTRY_FIELD_KEYS: key {key_id} is not base64url") from None
+                raise KeyringError(f"REGISTRY_FIELD_KEYS: key {key_id} is not base64url") from None
             if len(key) != KEY_BYTES:
-                raise ConfigError(
+                raise KeyringError(
                     f"REGISTRY_FIELD_KEYS: key {key_id} must be exactly {KEY_BYTES} bytes "
                     f"(it is {len(key)})"
                 )
             keys[key_id] = key
         if not keys:
-            raise ConfigError("REGISTRY_FIELD_KEYS names no key")
+            raise KeyringError("REGISTRY_FIELD_KEYS names no key")
         active_id = active_id or next(iter(keys))
         if active_id not in keys:
-            raise ConfigError(f"REGISTRY_FIELD_KEY_ID {active_id} is not in REGISTRY_FIELD_KEYS")
+            raise KeyringError(f"REGISTRY_FIELD_KEY_ID {active_id} is not in REGISTRY_FIELD_KEYS")
         return cls(keys, active_id)
 
     def seal(self, plaintext: str, associated_data: bytes) -> tuple[bytes, str]:

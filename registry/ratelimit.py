@@ -192,13 +192,3 @@ def spend_pdf_budget() -> None:
             "Too many printed pre-plans as PDF; wait, or print the HTML page (see Retry-After).",
             math.ceil(reset_at - time.time()),
         )
-
-
-def seconds_until_reset(error) -> int:
-    """Retry-After for a RateLimitExceeded: when the breached window ends."""
-    limiter = current_app.extensions.get("registry.limiter")
-    breached = limiter.current_limit if limiter is not None else None
-    if breached is not None:
-        # window[0]: when the window resets (RequestLimit.reset_at adds a second of margin).
-        return max(1, math.ceil(breached.window[0] - time.time()))
-    return error.limit.limit.get_expiry()

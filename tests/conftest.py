@@ -11,15 +11,18 @@ from datetime import date, timedelta
 
 import pytest
 from alembic import command as alembic_command
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 
 from registry import create_app, db, transaction
 from registry.agencies.models import Agency
+from registry.audit.models import GENESIS_HASH, AuditHead
+from registry.audit.trail import seal_all
 from registry.auth.login import issue_access_token
 from registry.auth.models import CadClient, User
 from registry.auth.passwords import hash_secret
 from registry.cli import alembic_config
 from registry.contacts.models import Contact
+from registry.db import Base
 from registry.facilities import sealing
 from registry.facilities.models import AccessPoint, Facility, TacticalPoint
 from registry.mous.models import Mou, MouScope
@@ -79,9 +82,6 @@ def app(tmp_path_factory):
 
 @pytest.fixture(autouse=True)
 def _empty_database(app):
-    from registry.audit.models import GENESIS_HASH, AuditHead
-    from registry.db import Base
-
     with app.app_context(), db.engine().begin() as connection:
         for table in reversed(Base.metadata.sorted_tables):
             connection.execute(table.delete())
@@ -262,8 +262,6 @@ def make(app):
 
 def count(app, model, *where) -> int:
     """Rows of `model` in the database right now (committed state)."""
-    from sqlalchemy import func, select
-
     with app.app_context(), transaction.session_scope() as session:
         return session.scalar(select(func.count()).select_from(model).where(*where))
 
@@ -271,8 +269,6 @@ def count(app, model, *where) -> int:
 def seal(app) -> int:
     """Seal the audit events waiting, as the server's sealer thread does every fraction of a
     second (tests run no sealer, so what is sealed when is up to the test)."""
-    from registry.audit.trail import seal_all
-
     with app.app_context():
         return seal_all(app.extensions["registry.sessionmaker"])
 

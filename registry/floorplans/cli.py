@@ -5,6 +5,8 @@ from datetime import timedelta
 import click
 from flask.cli import AppGroup
 
+from .blobs import prune
+
 files_group = AppGroup("files", help="Uploaded files (floor plans, MOU documents).")
 
 
@@ -18,7 +20,5 @@ files_group = AppGroup("files", help="Uploaded files (floor plans, MOU documents
 )
 def prune_command(older_than_minutes):
     """Delete stored files that no record refers to (left by crashes or store outages)."""
-    from .blobs import prune
-
     examined, deleted = prune(timedelta(minutes=older_than_minutes))
     click.echo(f"{examined} unreferenced blob(s) found, {deleted} deleted")

@@ -9,9 +9,12 @@ scale.
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import select
 
 from registry import addresses, transaction
 from registry.addresses import gazetteer, streets
+from registry.aliases.models import AddressAlias, StreetAlias
+from registry.audit.models import AuditEvent
 from registry.auth.principal import Principal
 from registry.facilities.models import Facility
 from registry.notifications.models import Notification
@@ -430,8 +433,6 @@ def test_an_address_alias_matches_and_is_managed_with_roles_etags_and_audit(clie
         == 204
     )
     assert find(client, cad, text)["facility_id"] is None
-    from registry.audit.models import AuditEvent
-
     actions = {e.action for e in _all(app, AuditEvent)}
     assert {"address_alias.create", "address_alias.delete"} <= actions
 
@@ -481,8 +482,6 @@ def test_an_agencys_street_alias_applies_in_its_state_only(client, make):
 
 
 def _all(app, model):
-    from sqlalchemy import select
-
     with app.app_context(), transaction.session_scope() as session:
         rows = session.scalars(select(model)).all()
         for r in rows:
@@ -853,8 +852,6 @@ def test_alias_writes_by_role(client, make, app):
     """The role table for alias writes (mirrored by the OWASP matrix's covered areas): an
     address alias is written by the facility's managers and admins; a street alias by its
     agency's users and admins; every other caller is refused and nothing changes."""
-    from registry.aliases.models import AddressAlias, StreetAlias
-
     org, other_org = make.organization(), make.organization()
     store = make.facility(
         org, address_line1="1211 6th Ave", city="New York", state="NY", postal_code="10036"

@@ -15,6 +15,7 @@ from collections import Counter
 import pytest
 
 from registry import db
+from registry.db import Base
 from tests.addresses.match_eval import loader
 
 RIGHT_SHARE = 0.98
@@ -24,8 +25,6 @@ RIGHT_SHARE = 0.98
 def _empty_database(app):
     """Replaces conftest's per-test emptying for this module: the set is loaded once and every
     test reads the same answers. The next module's tests start empty again."""
-    from registry.db import Base
-
     with app.app_context(), db.engine().begin() as connection:
         for table in reversed(Base.metadata.sorted_tables):
             connection.execute(table.delete())

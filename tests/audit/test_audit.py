@@ -7,12 +7,14 @@ import threading
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select, text, update
+from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
 from registry import transaction
+from registry.audit import trail as audit_trail
 from registry.audit.models import AuditEvent, AuditHead
-from registry.audit.trail import verify
+from registry.audit.trail import HASHED, _digest, verify
 from registry.db import utcnow
 from registry.facilities.models import Facility
 from tests.conftest import PASSWORD, assert_problem, count, seal
@@ -161,8 +163,6 @@ def test_a_rewritten_row_with_a_recomputed_hash_breaks_the_next_link(app, client
     for _ in range(3):
         client.get(f"{API}/preplans/{facility.id}", headers=headers)
     seal(app)
-    from registry.audit.trail import HASHED, _digest
-
     with app.app_context(), transaction.session_scope() as session:
         row = session.scalar(select(AuditEvent).where(AuditEvent.seq == 1))
         row.actor = "user:999"
@@ -341,8 +341,6 @@ def test_a_lookup_keeps_no_calling_number(app, client, make, site):
 @pytest.fixture
 def statements(app):
     """The SQL the app sends, in order."""
-    from sqlalchemy import event as sa_event
-
     seen = []
 
     def note(_conn, _cursor, statement, *_args):
@@ -376,10 +374,6 @@ def test_only_transactions_that_just_record_reads_skip_the_wal_flush(app, make, 
     """A pre-plan view commits without waiting for the WAL flush; a data change never does."""
     if app.extensions["registry.engine"].dialect.name != "postgresql":
         pytest.skip("synchronous_commit is PostgreSQL's")
-    from sqlalchemy import text
-
-    from registry.audit import trail
-
     _org, facility = site
     with app.app_context(), transaction.session_scope() as session:
         if writes:
@@ -388,8 +382,8 @@ def test_only_transactions_that_just_record_reads_skip_the_wal_flush(app, make, 
             )
         else:
             session.get(Facility, facility.id)
-        trail.record(session, None, "preplan.view", record_type="facility", record_id=1)
-        trail.append(session)
+        audit_trail.record(session, None, "preplan.view", record_type="facility", record_id=1)
+        audit_trail.append(session)
         setting = session.scalar(text("SHOW synchronous_commit"))
     assert setting == ("on" if writes else "off")
 
@@ -402,8 +396,6 @@ def test_events_appended_during_verification_are_not_an_alarm(app, client, make,
     for _ in range(3):
         client.get(f"{API}/preplans/{facility.id}", headers=headers)
     seal(app)
-    from registry.audit import trail
-
     real_scalars = Session.scalars
     appended = []
 
@@ -417,7 +409,7 @@ def test_events_appended_during_verification_are_not_an_alarm(app, client, make,
     with app.app_context(), transaction.session_scope() as session:
         Session.scalars = scalars_then_append
         try:
-            result = trail.verify(session, app.config["REGISTRY_AUDIT_SEAL_WINDOW"])
+            result = audit_trail.verify(session, app.config["REGISTRY_AUDIT_SEAL_WINDOW"])
         finally:
             Session.scalars = real_scalars
     assert appended and appended[0].status_code == 200 and appended[1] == 1

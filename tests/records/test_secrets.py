@@ -20,6 +20,7 @@ from registry import create_app, db, transaction
 from registry.audit.models import AuditEvent
 from registry.auth.principal import Principal
 from registry.db import Base, utcnow
+from registry.demo import load_demo
 from registry.encryption import Keyring, new_key_spec
 from registry.facilities import rotation, sealing
 from registry.facilities.models import AccessPoint
@@ -835,8 +836,6 @@ def test_development_generates_one_persistent_key(clean_env, tmp_path):
 
 
 def test_the_demo_has_codes_to_reveal(client, app, make, ctx):
-    from registry.demo import load_demo
-
     with transaction.session_scope() as session:
         load_demo(session)
     with transaction.session_scope() as session:

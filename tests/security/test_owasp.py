@@ -14,6 +14,7 @@ belong to A/X, of side "b" to B/Y. Accounts: an admin, a manager of A and of B, 
 CAD client of X, Y and Z, and an auditor.
 """
 
+import base64
 import hashlib
 import io
 import json
@@ -25,11 +26,13 @@ import jwt
 import pytest
 from flask_jwt_extended import create_access_token, create_refresh_token
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy import update
+from sqlalchemy import select, update
+from sqlalchemy.exc import ProgrammingError
 
 from registry import transaction
 from registry.access import Role
 from registry.agencies.models import Agency
+from registry.agencies.service import agencies
 from registry.aliases.models import AddressAlias, StreetAlias
 from registry.auth.models import CadClient, User
 from registry.cli import OPENAPI_PATH
@@ -510,8 +513,6 @@ def _claims(make, account) -> dict:
 
 
 def _b64(part: dict) -> str:
-    import base64
-
     raw = json.dumps(part, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
@@ -2269,8 +2270,6 @@ def test_api6_an_idempotency_key_never_replays_another_agencys_incident(client, 
 
 
 def _keys(app):
-    from sqlalchemy import select
-
     with app.app_context(), transaction.session_scope() as session:
         return session.scalars(select(IdempotencyKey)).all()
 
@@ -2469,8 +2468,6 @@ def _runtime_error():
 
 
 def _programming_error():
-    from sqlalchemy.exc import ProgrammingError
-
     return ProgrammingError(
         "SELECT password_hash FROM users WHERE id = 1",
         {},
@@ -2482,7 +2479,6 @@ def _programming_error():
 def test_api8_an_unexpected_failure_is_a_bare_500(client, app, w, monkeypatch, error):
     """API8: an exception carrying SQL and a path becomes a 500 problem that says only that an
     internal error was logged."""
-    from registry.agencies.service import agencies
 
     def explode(*args, **kwargs):
         raise error()

@@ -9,6 +9,7 @@ from sqlalchemy.engine import make_url
 
 from registry import create_app, db, transaction
 from registry.backup import BackupError, backup, restore
+from registry.db import Base
 from registry.facilities.models import Facility
 from registry.floorplans.storage import LocalBlobStore, S3BlobStore
 from tests import file_store, sample_files
@@ -20,8 +21,6 @@ store = file_store.store  # the file-store fixture: a local directory, then moto
 
 def dump(app) -> dict:
     """Every row of every table, as plain values."""
-    from registry.db import Base
-
     with app.app_context(), db.engine().connect() as connection:
         return {
             name: sorted(map(tuple, connection.execute(table.select()).all()), key=repr)
