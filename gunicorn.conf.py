@@ -2,8 +2,9 @@
 checkout): gunicorn loads ./gunicorn.conf.py by itself.
 
 The access log leaves every query string and the referrer out: a CAD lookup's query names a
-911 caller's number and position (GET /api/v1/preplans/lookup?phone=...), and a reveal's path is
-logged without anything that could carry a code. Paths, methods, statuses and timings stay.
+911 caller's number and position (GET …/preplans/lookup?phone=..., under api.router.API_PREFIX),
+and a reveal's path is logged without anything that could carry a code. Paths, methods, statuses
+and timings stay.
 """
 
 # %(U)s is the path without its query string; %(r)s (the request line) and %(q)s would carry it.

@@ -5,6 +5,12 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
+
+# The registry's own prefix, from the checkout this script belongs to (run as .ci/smoke.py, its
+# directory, not the checkout, comes first on sys.path).
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from registry.api.router import API_PREFIX
 
 base = sys.argv[1]
 
@@ -32,20 +38,24 @@ while True:
     time.sleep(1)
 
 _, tokens = call(
-    "POST", "/api/v1/auth/login", {"username": "manager.prairie", "password": "demo-password-1"}
+    "POST",
+    f"{API_PREFIX}/auth/login",
+    {"username": "manager.prairie", "password": "demo-password-1"},
 )
-status, page = call("GET", "/api/v1/facilities", token=tokens["access_token"])
+status, page = call("GET", f"{API_PREFIX}/facilities", token=tokens["access_token"])
 assert status == 200 and page["total"] >= 1, page
 print("smoke: logged in as a demo manager and listed", page["total"], "facilities")
 
 # A dispatcher's lookup, typed the messy way (no state: the agency's jurisdiction supplies it),
 # sent as a POST so the text stays out of the access log.
 _, tokens = call(
-    "POST", "/api/v1/auth/login", {"username": "officer.springfield", "password": "demo-password-1"}
+    "POST",
+    f"{API_PREFIX}/auth/login",
+    {"username": "officer.springfield", "password": "demo-password-1"},
 )
 status, found = call(
     "POST",
-    "/api/v1/preplans/lookup",
+    f"{API_PREFIX}/preplans/lookup",
     {"address": "123 north main street springfield"},
     token=tokens["access_token"],
 )
@@ -54,11 +64,13 @@ assert found["parsed"]["state_source"] == "agency", found["parsed"]
 print("smoke: an officer's lookup without a state matched", found["preplan"]["facility"]["name"])
 
 # The audit trail: the workers' sealers chain the events these requests wrote, within a moment.
-_, tokens = call("POST", "/api/v1/auth/login", {"username": "admin", "password": "demo-password-1"})
+_, tokens = call(
+    "POST", f"{API_PREFIX}/auth/login", {"username": "admin", "password": "demo-password-1"}
+)
 deadline = time.monotonic() + 30
 while True:
     status, verification = call(
-        "GET", "/api/v1/audit-events/verification", token=tokens["access_token"]
+        "GET", f"{API_PREFIX}/audit-events/verification", token=tokens["access_token"]
     )
     assert status == 200 and verification["ok"], verification
     if verification["unsealed"] == 0 and verification["events"] >= 2:
