@@ -18,8 +18,10 @@ from registry.auth.passwords import verify_secret
 from registry.auth.schemas import CadClientSchema, UserSchema
 from registry.contacts.models import Contact
 from registry.contacts.schemas import ContactSchema
+from registry.db import utc_today
 from registry.facilities.models import AccessPoint, Facility, TacticalPoint
 from registry.facilities.schemas import AccessPointSchema, FacilitySchema, TacticalPointSchema
+from registry.mous import models as mou_models
 from registry.mous.models import Mou, MouScope, mou_facilities
 from registry.mous.schemas import MouSchema
 from registry.organizations.models import Organization
@@ -28,7 +30,10 @@ from tests.conftest import PASSWORD, assert_problem, count, fetch
 
 API = "/api/v1"
 META = {"id", "version", "created_at", "updated_at"}
-TODAY = date.today()
+# The day MOUs start and expire by is the UTC one (registry.db.utc_today), read when the module is
+# collected. A test that needs "today" to the day pins the registry's (test_mou_in_force_is_
+# computed); the others still hold when a midnight has passed since and TODAY is a day old.
+TODAY = utc_today()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1026,22 +1031,28 @@ def test_mou_rules_are_422(client, app, make, fields, error_field):
     assert count(app, mou_facilities) == 0
 
 
-def test_mou_in_force_is_computed(client, make):
+def test_mou_in_force_is_computed(client, make, monkeypatch):
+    # One day for the whole test, the registry's included: the dates sent and the day in_force
+    # is judged by would otherwise be read at different moments, on either side of a midnight
+    # UTC (the module's TODAY is read at collection, minutes before this runs).
+    today = utc_today()
+    monkeypatch.setattr(mou_models, "utc_today", lambda: today)
     headers = make.admin()
     org, agency = make.organization(), make.agency()
+    since_yesterday = {"effective_date": (today - timedelta(days=1)).isoformat()}
     cases = {
-        "active today": ({}, True),
-        "draft": ({"status": "draft"}, False),
-        "suspended": ({"status": "suspended"}, False),
-        "not yet effective": ({"effective_date": (TODAY + timedelta(days=1)).isoformat()}, False),
+        "active today": (since_yesterday, True),
+        "draft": ({**since_yesterday, "status": "draft"}, False),
+        "suspended": ({**since_yesterday, "status": "suspended"}, False),
+        "not yet effective": ({"effective_date": (today + timedelta(days=1)).isoformat()}, False),
         "expired": (
             {
-                "effective_date": (TODAY - timedelta(days=10)).isoformat(),
-                "expiry_date": (TODAY - timedelta(days=1)).isoformat(),
+                "effective_date": (today - timedelta(days=10)).isoformat(),
+                "expiry_date": (today - timedelta(days=1)).isoformat(),
             },
             False,
         ),
-        "last day": ({"expiry_date": TODAY.isoformat()}, True),
+        "last day": ({**since_yesterday, "expiry_date": today.isoformat()}, True),
     }
     for name, (fields, expected) in cases.items():
         response = client.post(
