@@ -220,10 +220,12 @@ def test_a_retried_opening_replays_no_preplan(app, client, world):
         assert "Propane" not in stored.body
 
 
-def test_the_preplan_renderer_finds_the_grant_itself(app, world, incident):
+def test_the_preplan_renderer_finds_the_grant_itself(app, make, world, incident):
     """The renderer takes no incident or flag from its caller (nothing to hand it that opens a
     facility): it reads the caller's own live grant (access.break_glass.decide), so a grant
     opens its one facility to its one agency, and another agency reads as itself."""
+    # A third agency, like Y without an MOU, but without an incident of its own.
+    cad_z = make.cad_client(make.agency())
     with app.app_context():
         session = db.session()
         caller = principal_of(world.cad_y)
@@ -234,3 +236,5 @@ def test_the_preplan_renderer_finds_the_grant_itself(app, world, incident):
             preplan(session, caller, world.annex.id)  # another facility
         _, as_other_agency = preplan(session, principal_of(world.cad_x), world.store.id)
         assert (as_other_agency.reason, as_other_agency.incident) == ("data_sharing_mou", None)
+        with pytest.raises(errors.NotFound):
+            preplan(session, principal_of(cad_z), world.store.id)  # Y's grant is Y's alone
