@@ -2011,7 +2011,7 @@ def test_api5_the_matrix_covers_every_role_and_every_write_route(client):
     }
     covered = {template.strip("/").split("/")[0] for _m, template, *_ in FUNCTIONS.values()}
     covered |= {"auth", "contacts", "tactical-points", "floor-plans", "mou-documents", "preplans"}
-    # Alias writes by role, item routes included: tests/test_address_matching.py
+    # Alias writes by role, item routes included: tests/addresses/test_address_matching.py
     # (test_alias_writes_by_role).
     covered |= {"address-aliases", "street-aliases"}
     assert areas <= covered, areas - covered
@@ -2053,7 +2053,8 @@ FUNCTION_RECORDS = {
 
 def test_api5_the_matrix_agrees_with_the_access_tables():
     """API5: every row above that changes an existing record answers each role as the tables
-    of registry.access say (tests/test_access.py keeps those tables equal to the docstring's)."""
+    of registry.access say (tests/access/test_access.py keeps those tables equal to the
+    docstring's)."""
     disagreements = []
     for function, record in FUNCTION_RECORDS.items():
         method, *_, statuses = FUNCTIONS[function]
