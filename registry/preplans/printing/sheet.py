@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from ...api.router import API_PREFIX
 from ..lookup import haversine_m
 
 # The first five minutes, in the order a responder needs them; every other kind follows on
@@ -49,7 +50,7 @@ KIND_LABELS = {
 _COMPASS = ("N", "NE", "E", "SE", "S", "SW", "W", "NW")
 CODES_NOTE = (
     "Door, gate and key box codes and key locations are never printed: reveal them in the "
-    "registry (POST /api/v1/access-points/{id}/reveal, audited)."
+    f"registry (POST {API_PREFIX}/access-points/{{id}}/reveal, audited)."
 )
 
 
