@@ -76,6 +76,7 @@ def register_api(app: Flask) -> None:
     from .notifications.routes import ns as notifications
     from .organizations.routes import ns as organizations
     from .preplans.routes import ns as preplans
+    from .reports.routes import ns as reports
 
     api = RegistryApi(
         app,
@@ -107,6 +108,7 @@ def register_api(app: Flask) -> None:
         preplans,
         incidents,
         notifications,
+        reports,
         audit,
     ):
         api.add_namespace(namespace)
