@@ -284,7 +284,8 @@ def _facility(rng: random.Random, n: int, chunk: _Chunk) -> Facility:
         main_phone=f"+1{rng.randint(201, 989)}555{n % 10000:04d}",
         occupancy=rng.randint(50, 20000),
         hazards="Propane cylinders in the garden centre." if rng.random() < 0.3 else None,
-        last_verified_at=now - timedelta(days=rng.randint(0, 400)),
+        confirmed_at=now - timedelta(days=rng.randint(0, 400)),
+        confirmed_by="bench",
         review_status="approved",
     )
     facility.refresh_match_keys()

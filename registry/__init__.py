@@ -28,6 +28,7 @@ from .mous.routes import ns as mous_ns
 from .notifications.routes import ns as notifications_ns
 from .organizations.routes import ns as organizations_ns
 from .preplans.routes import ns as preplans_ns
+from .reports.routes import ns as reports_ns
 
 
 def create_app(overrides: dict | None = None) -> Flask:
@@ -102,6 +103,7 @@ def register_api(app: Flask) -> None:
         preplans_ns,
         incidents_ns,
         notifications_ns,
+        reports_ns,
         audit_ns,
     ):
         api.add_namespace(namespace)

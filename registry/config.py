@@ -39,6 +39,9 @@
 | `REGISTRY_AUDIT_SEAL_INTERVAL` | seconds between the audit sealer's rounds in each server process (0: no sealer in this process) | 0.25 |
 | `REGISTRY_AUDIT_SEAL_WINDOW_SECONDS` | how long an audit event may wait unsealed before `audit verify` and /readyz fail | 60 |
 | `REGISTRY_FIELD_KEY_ID` | the key new secrets are sealed with | the first key listed |
+| `REGISTRY_STALE_DAYS_CONTACTS` | days a facility's contact stays fresh after it was last confirmed (confirmation.py) | 180 |
+| `REGISTRY_STALE_DAYS_FACILITIES` | the same for the facility record itself | 365 |
+| `REGISTRY_STALE_DAYS_ACCESS_POINTS` / `REGISTRY_STALE_DAYS_TACTICAL_POINTS` / `REGISTRY_STALE_DAYS_FLOOR_PLANS` | the same for access points, tactical points and floor plans | 365 |
 """
 
 import os
@@ -133,8 +136,10 @@ def load_config(overrides: dict | None = None) -> dict:
     }
     config.update(_storage_config())
     config.update(_hardening_config())
+    config.update(_freshness_config())
     config.update(overrides)
     _check_storage_config(config)
+    _check_stale_days(config)
     if "JWT_SECRET_KEY" not in config:
         config["JWT_SECRET_KEY"] = _secret("REGISTRY_JWT_SECRET", "jwt", production)
     if "SECRET_KEY" not in config:
@@ -218,6 +223,31 @@ def _hardening_config() -> dict:
             if origin.strip()
         ],
     }
+
+
+# The maximum age of each kind of pre-plan part, in days (registry/confirmation.py): contacts
+# change most often (issue 12).
+STALE_DAYS_DEFAULTS = {
+    "REGISTRY_STALE_DAYS_FACILITIES": 365,
+    "REGISTRY_STALE_DAYS_CONTACTS": 180,
+    "REGISTRY_STALE_DAYS_ACCESS_POINTS": 365,
+    "REGISTRY_STALE_DAYS_TACTICAL_POINTS": 365,
+    "REGISTRY_STALE_DAYS_FLOOR_PLANS": 365,
+}
+LONGEST_STALE_DAYS = 36500  # a hundred years: anything longer is a typo
+
+
+def _freshness_config() -> dict:
+    return {name: int(os.environ.get(name, days)) for name, days in STALE_DAYS_DEFAULTS.items()}
+
+
+def _check_stale_days(config: dict) -> None:
+    for name in STALE_DAYS_DEFAULTS:
+        value = config[name]
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{name} must be a whole number of days")
+        if not 1 <= value <= LONGEST_STALE_DAYS:
+            raise ConfigError(f"{name} must be between 1 and {LONGEST_STALE_DAYS}")
 
 
 def _check_storage_config(config: dict) -> None:

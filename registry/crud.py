@@ -10,7 +10,7 @@ request).
 from sqlalchemy import func, select, true
 from sqlalchemy.orm import Session
 
-from . import audit, errors, history
+from . import audit, confirmation, errors, history
 from .access import writes
 from .access.roles import Role
 from .api.pagination import Page
@@ -114,11 +114,13 @@ class RecordService:
 
     def create(self, session: Session, principal: Principal, data: dict):
         record = self.model()
+        data, stated = _stated_confirmation(data)
         with session.no_autoflush:
             self.assign(session, record, data)
             self.authorize_write(principal, record)
             self.validate(session, record)
             self.judge_write(session, principal, record)
+            confirmation.confirm_write(session, principal, record, stated)
         session.add(record)
         session.flush()
         self.after_insert(session, record, data)
@@ -134,6 +136,7 @@ class RecordService:
         # change reaches the database in one UPDATE, after every check, with one version bump.
         self.authorize_write(principal, record)
         before = history.snapshot(record)
+        data, stated = _stated_confirmation(data)
         with session.no_autoflush:
             self.assign(session, record, data)
             self.authorize_write(principal, record)
@@ -142,6 +145,7 @@ class RecordService:
             # Touching the row guarantees an UPDATE, hence a version check and a new ETag, even
             # when only related rows (scopes, facility lists) changed.
             record.updated_at = utcnow()
+            confirmation.confirm_write(session, principal, record, stated)
         session.flush()
         self.after_write(session, principal, record)
         self._changed(
@@ -164,6 +168,8 @@ class RecordService:
     def restore(self, session: Session, principal: Principal, record):
         self.authorize_write(principal, record)
         record.deleted_at, record.updated_at = None, utcnow()
+        # Brought back by its manager: vouched for as it stands.
+        confirmation.confirm_write(session, principal, record)
         session.flush()
         self._changed(session, principal, record, "restore", {})
         return record
@@ -195,6 +201,15 @@ class RecordService:
         if found is None:
             raise errors.InvalidInput({field: [f"No record with id {record_id}."]})
         return found
+
+
+def _stated_confirmation(data: dict) -> tuple[dict, object]:
+    """The body without the confirmation time it states (`last_verified_at`, loaded as
+    `confirmed_at`), and that time (None when none was sent)."""
+    if "confirmed_at" not in data:
+        return data, None
+    data = dict(data)
+    return data, data.pop("confirmed_at")
 
 
 def paginate(session: Session, stmt, args: dict) -> Page:

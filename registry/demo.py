@@ -31,6 +31,16 @@ class DemoRefused(RuntimeError):
     """The demo data set was asked for where it must never be loaded."""
 
 
+def _confirm(session: Session, site: Facility, manager: str, at: datetime) -> None:
+    """Confirm the facility and its parts not confirmed yet, as `manager` at `at`."""
+    parts = [site]
+    for model in (Contact, AccessPoint, TacticalPoint):
+        parts += session.scalars(select(model).where(model.facility_id == site.id))
+    for record in parts:
+        if record.confirmed_at is None:
+            record.confirmed_at, record.confirmed_by = at, manager
+
+
 def load_demo(session: Session) -> str:
     """Load the demo data set, unless it is there already; never into a production registry,
     whose `admin` would then log in with the password the README publishes."""
@@ -96,7 +106,6 @@ def load_demo(session: Session) -> str:
             postal_code=extra.pop("postal_code", "62704"),
             lat=lat,
             lon=lon,
-            last_verified_at=now - timedelta(days=30),
             **extra,
         )
         record.refresh_match_keys()  # what the CAD lookup searches
@@ -246,7 +255,9 @@ def load_demo(session: Session) -> str:
                 call_order=1,
                 available_24_7=False,
                 phones=[{"kind": "mobile", "number": "+12175554001"}],
-                last_verified_at=now - timedelta(days=20),
+                # Confirmed long ago: past the contacts' 180 days, the pre-plan says stale.
+                confirmed_at=now - timedelta(days=200),
+                confirmed_by="manager.prairie",
             ),
             Contact(
                 facility=store,
@@ -255,7 +266,6 @@ def load_demo(session: Session) -> str:
                 call_order=1,
                 available_24_7=True,
                 phones=[{"kind": "desk", "number": "+12175554002"}],
-                last_verified_at=now - timedelta(days=20),
             ),
             Contact(
                 facility=mall_site,
@@ -282,6 +292,11 @@ def load_demo(session: Session) -> str:
             ),
         ]
     )
+    session.flush()
+    # Confirmed by their managers weeks ago. Capital Theaters has no manager yet: nothing of
+    # its cinema was ever confirmed, and its pre-plan says so.
+    for site, manager in ((store, "manager.prairie"), (mall_site, "manager.mall")):
+        _confirm(session, site, manager, now - timedelta(days=20))
     today = date.today()
     session.add_all(
         [

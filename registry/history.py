@@ -15,7 +15,8 @@ from .auth.principal import Principal
 from .db import Base, UTCDateTime, utcnow
 
 # Bookkeeping, and what is derived from other fields (the lookup's *_key columns and the
-# normalized address), says nothing to a reader.
+# normalized address), says nothing to a reader. A confirmation (confirmed_at/_by) is the change
+# row itself: its actor and time (a facility's confirm-all writes rows of its own, "confirm").
 _NOT_RECORDED = {
     "id",
     "version",
@@ -24,6 +25,8 @@ _NOT_RECORDED = {
     "preplan_version",
     "deleted_at",
     "normalized_address",
+    "confirmed_at",
+    "confirmed_by",
 }
 
 
@@ -36,7 +39,7 @@ class FacilityHistory(Base):
     )
     record_type: Mapped[str] = mapped_column(String(40))  # facility, access_point, ...
     record_id: Mapped[int] = mapped_column(Integer)
-    action: Mapped[str] = mapped_column(String(10))  # create, update, delete, restore
+    action: Mapped[str] = mapped_column(String(10))  # create, update, delete, restore, confirm
     actor: Mapped[str] = mapped_column(String(40))  # "user:12" / "cad:3"
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     changes: Mapped[dict] = mapped_column(JSON, default=dict)  # field -> [before, after]

@@ -90,7 +90,10 @@ The conditions:
 
 Beyond the tables: incidents are opened only by agency users and CAD clients (an admin closes
 and re-opens them); a facility's managers and admins end a break-glass grant at it early;
-notifications and audit events are written by the registry itself, never through the API. The
+notifications and audit events are written by the registry itself, never through the API.
+Confirming a facility as still accurate (with its parts) is a write of the facility: the
+facility row above. The freshness report lists the facilities the caller reads (the facility
+row); CAD clients and auditors may not use it at all. The
 audit-event rule lives in `registry.audit.service`.
 """
 

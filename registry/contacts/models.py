@@ -1,15 +1,14 @@
-from datetime import datetime
-
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..db import Base, SoftDeleted, UTCDateTime, Versioned
+from ..confirmation import Confirmed
+from ..db import Base, SoftDeleted, Versioned
 from ..facilities.models import Facility
 
 PHONE_KINDS = ("mobile", "office", "desk", "home", "pager", "satellite", "other")
 
 
-class Contact(SoftDeleted, Versioned, Base):
+class Contact(Confirmed, SoftDeleted, Versioned, Base):
     """A liaison person of a facility, an organization or an agency (exactly one of them)."""
 
     __tablename__ = "contacts"
@@ -38,7 +37,6 @@ class Contact(SoftDeleted, Versioned, Base):
     call_order: Mapped[int] = mapped_column(Integer, default=1)
     available_24_7: Mapped[bool] = mapped_column(Boolean, default=False)
     notes: Mapped[str | None] = mapped_column(Text)
-    last_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     facility: Mapped[Facility | None] = relationship()
     phone_rows: Mapped[list["ContactPhone"]] = relationship(

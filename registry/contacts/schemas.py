@@ -1,6 +1,6 @@
 from marshmallow import Schema, fields, validate
 
-from ..fields import OneOf, Phone, RecordSchema, Text, UTCDateTime, WholeNested
+from ..fields import ConfirmedFields, LastVerifiedAt, OneOf, Phone, RecordSchema, Text, WholeNested
 from .models import PHONE_KINDS
 
 
@@ -10,7 +10,7 @@ class PhoneNumberSchema(Schema):
     extension = Text(10, allow_none=True, validate=validate.Regexp(r"^\d{1,10}$"))
 
 
-class ContactSchema(RecordSchema):
+class ContactSchema(ConfirmedFields, RecordSchema):
     facility_id = fields.Integer(dump_only=True, allow_none=True)
     organization_id = fields.Integer(dump_only=True, allow_none=True)
     agency_id = fields.Integer(dump_only=True, allow_none=True)
@@ -31,4 +31,4 @@ class ContactSchema(RecordSchema):
     )
     available_24_7 = fields.Boolean(load_default=False)
     notes = Text(5000, allow_none=True)
-    last_verified_at = UTCDateTime(allow_none=True)
+    last_verified_at = LastVerifiedAt()

@@ -1,5 +1,3 @@
-from datetime import datetime
-
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
@@ -16,7 +14,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from .. import addresses
 from ..addresses import gazetteer
-from ..db import Base, SoftDeleted, UTCDateTime, Versioned
+from ..confirmation import Confirmed
+from ..db import Base, SoftDeleted, Versioned
 
 FACILITY_TYPES = (
     "retail_store",
@@ -66,7 +65,7 @@ TACTICAL_POINT_KINDS = (
 REVIEW_STATUSES = ("approved", "pending")
 
 
-class Facility(SoftDeleted, Versioned, Base):
+class Facility(Confirmed, SoftDeleted, Versioned, Base):
     """One site of an organization: the unit a pre-plan is about."""
 
     __tablename__ = "facilities"
@@ -127,7 +126,6 @@ class Facility(SoftDeleted, Versioned, Base):
     bleeding_control_kit_locations: Mapped[str | None] = mapped_column(Text)
     aed_locations: Mapped[str | None] = mapped_column(Text)
     notes: Mapped[str | None] = mapped_column(Text)
-    last_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Bumped by database triggers (migration 0002) whenever this row or anything in the
     # facility's pre-plan changes (contacts and their phones, access and tactical points,
     # aliases, external ids), whoever writes it; a cached pre-plan is keyed by it. Not the row
@@ -232,7 +230,7 @@ class FacilityExternalId(Base):
     external_id: Mapped[str] = mapped_column(String(100))
 
 
-class _FacilityPoint(SoftDeleted, Versioned):
+class _FacilityPoint(Confirmed, SoftDeleted, Versioned):
     facility_id: Mapped[int] = mapped_column(
         ForeignKey("facilities.id", ondelete="CASCADE"), index=True
     )

@@ -6,15 +6,18 @@ from flask_restx import Namespace, Resource
 from .. import db
 from ..access.roles import Role
 from ..api.crud_routes import child_collection_routes, collection_routes, record_routes
-from ..api.document import doc
+from ..api.document import doc, doc_model
 from ..api.inputs import body, query
-from ..api.outputs import returns
+from ..api.outputs import conditional, etag_of, require_if_match, returns
 from ..api.pagination import PageArgsSchema, returns_page
 from ..auth.identity import current_principal, is_fresh, login_required
+from ..idempotency import idempotent
 from . import review
+from .confirm_all import confirm_all
 from .reveal import reveal
 from .schemas import (
     AccessPointSchema,
+    FacilityConfirmationSchema,
     FacilityFiltersSchema,
     FacilityHistorySchema,
     FacilitySchema,
@@ -104,3 +107,32 @@ class FacilityApproval(Resource):
         position); from then on the CAD lookup sees it."""
         session, principal = db.session(), current_principal()
         return review.approve(session, principal, facilities.get(session, principal, facility_id))
+
+
+_confirmation = FacilityConfirmationSchema()
+
+
+@ns.route("/<int:facility_id>/confirm")
+class FacilityConfirm(Resource):
+    # No fresh login: confirming vouches for what is there and opens nothing.
+    @login_required()
+    @idempotent
+    @doc(
+        params={"If-Match": {"in": "header", "required": True, "type": "string"}},
+        responses={
+            "200": ("Confirmed; the ETag is the facility's", doc_model(FacilityConfirmationSchema)),
+            "403": "You may not change this facility",
+            "404": "No such facility, or not visible to you",
+            "412": "Stale If-Match: the facility changed since you read it",
+            "428": "If-Match missing",
+        },
+    )
+    def post(self, facility_id):
+        """Confirm that a facility and every part of its pre-plan are still accurate (send the
+        facility's If-Match): contacts, access and tactical points, current floor plans."""
+        session, principal = db.session(), current_principal()
+        facility = facilities.get(session, principal, facility_id)
+        facilities.authorize_write(principal, facility)
+        require_if_match(facility)
+        confirmed = confirm_all(session, principal, facility)
+        return conditional(_confirmation.dump(confirmed), etag_of(facility))

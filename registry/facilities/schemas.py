@@ -2,15 +2,16 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from ..api.pagination import DeletedArgsSchema
 from ..fields import (
+    ConfirmedFields,
     Count,
     Id,
+    LastVerifiedAt,
     Latitude,
     Longitude,
     OneOf,
     Phone,
     RecordSchema,
     Text,
-    UTCDateTime,
     WholeNested,
 )
 from .models import ACCESS_POINT_KINDS, FACILITY_TYPES, TACTICAL_POINT_KINDS
@@ -40,7 +41,7 @@ class ExternalIdSchema(Schema):
     external_id = Text(100, required=True, metadata={"description": "The CAD premise id"})
 
 
-class FacilitySchema(CoordinatesMixin, RecordSchema):
+class FacilitySchema(ConfirmedFields, CoordinatesMixin, RecordSchema):
     organization_id = Id(
         metadata={"description": "Defaults to the facility manager's own organization"},
     )
@@ -98,7 +99,7 @@ class FacilitySchema(CoordinatesMixin, RecordSchema):
     bleeding_control_kit_locations = Text(5000, allow_none=True)
     aed_locations = Text(5000, allow_none=True)
     notes = Text(5000, allow_none=True)
-    last_verified_at = UTCDateTime(allow_none=True)
+    last_verified_at = LastVerifiedAt()
 
 
 class FacilityFiltersSchema(DeletedArgsSchema):
@@ -111,7 +112,7 @@ class FacilityFiltersSchema(DeletedArgsSchema):
     review_status = OneOf(("approved", "pending"), metadata={"description": "pending: held"})
 
 
-class _PointSchema(CoordinatesMixin, RecordSchema):
+class _PointSchema(ConfirmedFields, CoordinatesMixin, RecordSchema):
     facility_id = fields.Integer(dump_only=True)
     name = Text(200, required=True)
     lat = Latitude(allow_none=True)
@@ -185,11 +186,38 @@ class TacticalPointSchema(_PointSchema):
 class FacilityHistorySchema(Schema):
     id = fields.Integer(required=True)
     facility_id = fields.Integer(required=True)
-    record_type = OneOf(("facility", "access_point", "tactical_point", "contact"), required=True)
+    record_type = OneOf(
+        ("facility", "access_point", "tactical_point", "contact", "floor_plan"), required=True
+    )
     record_id = fields.Integer(required=True)
-    action = OneOf(("create", "update", "delete", "restore"), required=True)
+    action = OneOf(
+        ("create", "update", "delete", "restore", "confirm"),
+        required=True,
+        metadata={"description": "confirm: confirmed as still accurate, unchanged"},
+    )
     actor = fields.String(required=True, metadata={"description": '"user:<id>" or "cad:<id>"'})
     at = fields.AwareDateTime(required=True)
     changes = fields.Dict(
         required=True, metadata={"description": "field -> [before, after] (for updates)"}
+    )
+
+
+class ConfirmedCountsSchema(Schema):
+    facility = fields.Integer(required=True)
+    contacts = fields.Integer(required=True)
+    access_points = fields.Integer(required=True)
+    tactical_points = fields.Integer(required=True)
+    floor_plans = fields.Integer(required=True, metadata={"description": "Current revisions"})
+
+
+class FacilityConfirmationSchema(Schema):
+    """A facility confirmed as still accurate, with every part of its pre-plan."""
+
+    confirmed_at = fields.AwareDateTime(required=True)
+    confirmed_by = fields.String(required=True)
+    confirmed = fields.Nested(
+        ConfirmedCountsSchema, required=True, metadata={"description": "What was confirmed"}
+    )
+    facility = fields.Nested(
+        FacilitySchema, required=True, metadata={"description": "Its new state (and ETag)"}
     )

@@ -19,6 +19,7 @@ from sqlalchemy.orm import (
     relationship,
 )
 
+from ..confirmation import Confirmed
 from ..db import Base, SoftDeleted, UTCDateTime, Versioned, utcnow
 from ..facilities.models import Facility
 from ..mous.models import Mou
@@ -66,7 +67,7 @@ class StoredFile(SoftDeleted, Versioned):
         return relationship(FileBlob, lazy="joined", innerjoin=True)
 
 
-class FloorPlan(StoredFile, Base):
+class FloorPlan(Confirmed, StoredFile, Base):
     """A plan (PDF or image) of one level of one building of a facility."""
 
     __tablename__ = "floor_plans"

@@ -2,7 +2,7 @@ from marshmallow import Schema, fields, validate
 
 from ..api.pagination import PageArgsSchema
 from ..api.router import API_PREFIX
-from ..fields import MAX_ID, RecordSchema, Text
+from ..fields import MAX_ID, ConfirmedFields, RecordSchema, Text
 from .inspection import MEDIA_TYPES
 
 
@@ -44,7 +44,7 @@ class StoredFileSchema(RecordSchema):
     uploaded_by = fields.String(dump_only=True)
 
 
-class FloorPlanSchema(StoredFileSchema):
+class FloorPlanSchema(ConfirmedFields, StoredFileSchema):
     facility_id = fields.Integer(dump_only=True)
     building = fields.String(dump_only=True, metadata={"example": "Main building"})
     level_number = fields.Integer(

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage
 
-from .. import errors, history
+from .. import confirmation, errors, history
 from ..access import break_glass, visibility, writes
 from ..access.roles import Role
 from ..auth.principal import Principal
@@ -65,6 +65,7 @@ class StoredFileService(RecordService):
             file.filename, inspected.file_type, self.default_name
         )
         record.uploaded_by = principal.subject
+        confirmation.confirm_write(session, principal, record)
         # The bytes are stored before the row is written; the row commits only after both.
         record.blob = blobs.claim(session, inspected, file.stream)
         session.add(record)

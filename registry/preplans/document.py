@@ -10,12 +10,13 @@ so that a pre-plan the database has moved past is never served:
   worker and instance; a county-wide incident, where every request asks about a different
   facility, reads one stored row instead of rendering. `flask preplans render` fills the store
   ahead of reads (after a deploy that changes the rendering, or a bulk load).
-- Each worker keeps whole pre-plans, with the MOUs shown to the caller, keyed by a *stamp* that
-  one indexed query reads on every request: the facility's row version and `preplan_version`,
-  the id and version of each MOU shown, the caller's agency and today's date (MOUs start and
-  expire by date). The same query reads the stored parts and whether the caller may read the
-  pre-plan at all (access.break_glass.decide), on every request, cached or not. Each MOU version
-  is serialized once per worker and day, for every pre-plan that shows it.
+- Each worker keeps whole pre-plans, with the MOUs shown to the caller and each part marked
+  stale or not (freshness.py), keyed by a *stamp* that one indexed query reads on every
+  request: the facility's row version and `preplan_version`, the id and version of each MOU
+  shown, the caller's agency, today's date (MOUs start and expire by date, parts grow stale by
+  it) and the maximum ages of parts. The same query reads the stored parts and whether the
+  caller may read the pre-plan at all (access.break_glass.decide), on every request, cached or
+  not. Each MOU version is serialized once per worker and day, for every pre-plan that shows it.
 """
 
 import hashlib
@@ -26,11 +27,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from flask import current_app
 from sqlalchemy import String, and_, bindparam, cast, func, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, lazyload, selectinload
 
-from .. import errors
+from .. import confirmation, errors
 from ..access import break_glass
 from ..access.roles import AGENCY_ROLES, Role
 from ..access.sharing import covers_facility
@@ -42,11 +44,13 @@ from ..facilities.models import Facility
 from ..fields import MAX_ID
 from ..floorplans.service import floor_plans
 from ..mous.models import Mou
+from . import freshness
 from .models import StoredPreplan
 from .schemas import PreplanMouSchema, PreplanSchema
 
 CACHE_SIZE = 2048
 # The parts every reader sees alike (stored), and the MOUs (the caller's, added per request).
+# Stored without `stale` and `age_days`: those change with the day (freshness.py).
 _shared_parts = PreplanSchema(exclude=("mous", "break_glass"))
 _mous_schema = PreplanMouSchema(many=True)
 
@@ -178,12 +182,11 @@ def preplan(
     decision = break_glass.decide(session, principal, row)
     if not decision.allowed:
         raise errors.NotFound(f"No facility with id {facility_id} is visible to you.")
-    agency_scope, today = (
-        (principal.agency_id if principal.role in AGENCY_ROLES else None),
-        scope[-1],
-    )
+    agency_scope = principal.agency_id if principal.role in AGENCY_ROLES else None
+    today, max_ages = scope[-1], confirmation.max_ages(current_app.config)
     shown = _shown(row.mous_shown)
-    stamp = (*row[:4], shown, agency_scope, today)  # the facility's columns and the MOUs'
+    # The facility's columns and the MOUs', whose MOUs, and the day and ages parts are aged by.
+    stamp = (*row[:4], shown, agency_scope, today, tuple(max_ages.values()))
     rendered = cache.get(stamp)
     if rendered is None:
         etag = "preplan-" + hashlib.sha256(repr(stamp).encode()).hexdigest()[:32]
@@ -193,6 +196,7 @@ def preplan(
             parts, geojson = render_shared_parts(session, [facility_id])[facility_id]
             store(session, facility_id, row.preplan_version, parts, geojson)
         document = {**parts, "mous": _mous_document(session, shown, today)}
+        document = freshness.annotate(document, today, max_ages)
         rendered = RenderedPreplan(etag, document, geojson)
         cache.put(stamp, rendered)
     return rendered, decision

@@ -7,7 +7,7 @@ from ..facilities.schemas import (
     FacilitySchema,
     TacticalPointSchema,
 )
-from ..fields import Latitude, Longitude, OneOf, Text
+from ..fields import ConfirmedFields, Latitude, Longitude, OneOf, Text
 from ..floorplans.schemas import Link
 from ..mous.schemas import MouSchema
 
@@ -98,7 +98,41 @@ class MatchSchema(Schema):
     )
 
 
-class FloorPlanReferenceSchema(Schema):
+class Freshness:
+    """What the pre-plan says of each part beside its confirmation: added for the day it is
+    read (preplans/freshness.py), never stored."""
+
+    stale = fields.Boolean(
+        dump_only=True,
+        metadata={
+            "description": "Not confirmed within its kind's maximum age (or never): check it "
+            "on scene"
+        },
+    )
+    age_days = fields.Integer(
+        dump_only=True,
+        allow_none=True,
+        metadata={"description": "Whole days since it was confirmed (null: never confirmed)"},
+    )
+
+
+class PreplanFacilitySchema(Freshness, FacilitySchema):
+    pass
+
+
+class PreplanContactSchema(Freshness, ContactSchema):
+    pass
+
+
+class PreplanAccessPointSchema(Freshness, AccessPointSchema):
+    pass
+
+
+class PreplanTacticalPointSchema(Freshness, TacticalPointSchema):
+    pass
+
+
+class FloorPlanReferenceSchema(Freshness, ConfirmedFields, Schema):
     """The current plan of one level, as the pre-plan lists it."""
 
     id = fields.Integer(required=True)
@@ -137,14 +171,14 @@ class RegisteredMatchSchema(Schema):
 
 
 class PreplanSchema(Schema):
-    facility = fields.Nested(FacilitySchema, required=True)
+    facility = fields.Nested(PreplanFacilitySchema, required=True)
     contacts = fields.List(
-        fields.Nested(ContactSchema),
+        fields.Nested(PreplanContactSchema),
         required=True,
         metadata={"description": "In call order; 24/7 contacts first among equals"},
     )
-    access_points = fields.List(fields.Nested(AccessPointSchema), required=True)
-    tactical_points = fields.List(fields.Nested(TacticalPointSchema), required=True)
+    access_points = fields.List(fields.Nested(PreplanAccessPointSchema), required=True)
+    tactical_points = fields.List(fields.Nested(PreplanTacticalPointSchema), required=True)
     floor_plans = fields.List(
         fields.Nested(FloorPlanReferenceSchema),
         required=True,

@@ -880,7 +880,7 @@ def preplan(app, make):
         lat=39.80,
         lon=-89.65,
         hazards="Pyrotechnics stored backstage",
-        last_verified_at=datetime(2026, 1, 15, 12, 0, tzinfo=UTC),
+        confirmed_at=datetime(2026, 1, 15, 12, 0, tzinfo=UTC),
     )
     # Call order: 1 (24/7), 1, 2, 3 — created out of order, names against the order.
     third = make.contact(facility_id=facility.id, name="Alice", call_order=3)

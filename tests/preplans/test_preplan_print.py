@@ -79,7 +79,7 @@ def site(make, client):
             available_24_7=True,
             role="Security operations",
             phones=[{"kind": "mobile", "number": "+12175550111"}],
-            last_verified_at=utcnow() - timedelta(days=3),
+            confirmed_at=utcnow() - timedelta(days=3),
         ),
         make.contact(
             facility_id=facility.id,

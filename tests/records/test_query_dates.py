@@ -111,8 +111,9 @@ def test_last_verified_at_past_the_calendar_is_422_and_changes_nothing(
     assert dump_database(app) == before
 
 
-@pytest.mark.parametrize("value", EDGES)
+@pytest.mark.parametrize("value", EDGES[:1])
 def test_last_verified_at_at_the_edges_is_kept_and_read_back(app, client, verified_records, value):
+    # The last edge is in the future, where no verification can be (issue 12): see below.
     for url, headers, _model, _id in verified_records:
         response = patch(client, url, headers, {"last_verified_at": value})
         assert response.status_code == 200, response.get_data(as_text=True)
@@ -126,8 +127,20 @@ def test_last_verified_at_at_the_edges_is_kept_and_read_back(app, client, verifi
                 connection.execute(text(f"SET TIME ZONE '{zone}'"))
                 for _url, _headers, model, record_id in verified_records:
                     assert connection.scalar(
-                        select(model.last_verified_at).where(model.id == record_id)
+                        select(model.confirmed_at).where(model.id == record_id)
                     )
+
+
+def test_last_verified_at_in_the_future_is_422_and_changes_nothing(app, client, verified_records):
+    """`last_verified_at` states when a record was verified (issue 12): never after now."""
+    before = dump_database(app)
+    for url, headers, _model, _id in verified_records:
+        response = patch(client, url, headers, {"last_verified_at": EDGES[1]})
+        body = assert_problem(response, 422, "last_verified_at")
+        assert body["errors"]["last_verified_at"] == [
+            "In the future: a verification is recorded once it is made."
+        ]
+    assert dump_database(app) == before
 
 
 def db_dialect(app) -> str:

@@ -462,7 +462,11 @@ def test_patch_with_if_match_changes_only_the_sent_fields(client, app, case):
     body = response.get_json()
     assert body["version"] == 2
     assert {k: body[k] for k in case.patched} == case.patched
-    untouched = {k: v for k, v in case.expected.items() if k not in case.patched}
+    # An edit confirms the record as well (issue 12; tests/test_freshness.py).
+    confirmed = {"confirmed_at", "last_verified_at"}
+    untouched = {
+        k: v for k, v in case.expected.items() if k not in case.patched and k not in confirmed
+    }
     assert {k: body[k] for k in untouched} == untouched
     new_etag = response.headers["ETag"]
     assert new_etag != etag
@@ -472,7 +476,8 @@ def test_patch_with_if_match_changes_only_the_sent_fields(client, app, case):
     assert after["version"] == before["version"] + 1
     assert after["updated_at"] >= before["updated_at"]
     # preplan_version is bookkeeping the database bumps on every change (see migration 0002).
-    unchanged = set(before) - set(case.patched) - {"version", "updated_at", "preplan_version"}
+    bookkeeping = {"version", "updated_at", "preplan_version", "confirmed_at"}
+    unchanged = set(before) - set(case.patched) - bookkeeping
     assert {k: after[k] for k in unchanged} == {k: before[k] for k in unchanged}
 
 
@@ -938,7 +943,7 @@ def test_times_are_stored_and_shown_in_utc(client, app, make):
     record_id = created.get_json()["id"]
     read = client.get(f"{API}/facilities/{record_id}", headers=headers).get_json()
     assert read["last_verified_at"] == "2024-05-01T12:00:00+00:00"
-    stored = fetch(app, Facility, record_id).last_verified_at
+    stored = fetch(app, Facility, record_id).confirmed_at
     assert stored == datetime(2024, 5, 1, 12, tzinfo=UTC)
 
 

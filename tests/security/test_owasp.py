@@ -326,6 +326,40 @@ def test_api1_what_hangs_off_another_tenants_record_is_not_found(client, w, name
     same_problem(response, reference, 404, victim_id)
 
 
+@pytest.mark.parametrize("attacker", ATTACKERS)
+def test_api1_another_tenants_facility_cannot_be_confirmed(client, app, w, attacker):
+    """API1: confirming another organization's facility as still accurate answers exactly as a
+    facility nobody has (404), and confirms nothing."""
+    facility = w.facility["b"]
+    path = f"{API}/facilities/{facility.id}"
+    headers = {**w.headers[attacker], "If-Match": etag(client, w, path)}
+    before = row(app, Facility, facility.id), row(app, Contact, w.contact["b"].id)
+
+    response = client.post(f"{path}/confirm", headers=headers)
+    reference = client.post(f"{API}/facilities/{MISSING_ID}/confirm", headers=headers)
+
+    same_problem(response, reference, 404, facility.id)
+    assert (row(app, Facility, facility.id), row(app, Contact, w.contact["b"].id)) == before
+
+
+@pytest.mark.parametrize("caller", ["manager_a", "officer_x", "officer_z"])
+def test_api1_the_freshness_report_never_lists_another_tenants_facility(client, w, caller):
+    """API1: the freshness report lists only facilities the caller reads; naming another
+    organization or agency in its filters narrows it, never widens it."""
+    headers = w.headers[caller]
+    visible = {"manager_a": {w.facility["a"].id}, "officer_x": {w.facility["a"].id}}
+    for params in ({}, {"organization_id": w.org["b"].id}, {"agency_id": w.agency["b"].id}):
+        response = client.get(f"{API}/reports/freshness", query_string=params, headers=headers)
+        assert response.status_code == 200, response.get_data(as_text=True)
+        listed = {item["facility_id"] for item in response.json["items"]}
+        assert listed <= visible.get(caller, set()), (params, listed)
+        assert "Beta Malls" not in response.get_data(as_text=True)
+    # The control: a never-confirmed facility of its own is listed.
+    if caller in visible:
+        response = client.get(f"{API}/reports/freshness", headers=headers)
+        assert {item["facility_id"] for item in response.json["items"]} == visible[caller]
+
+
 # Creating a child under another tenant's record: (parent attribute, path, model, body)
 NESTED_CREATES = {
     "access-point": ("facility", "/facilities/{}/access-points", AccessPoint, {"kind": "gate"}),
@@ -887,6 +921,36 @@ MASS_ASSIGNMENT = {
         lambda w: {"organization_id": w.org["b"].id},
         403,
         None,
+        Facility,
+        "facility",
+    ),
+    "facility-confirmed-at": (
+        "manager_a",
+        "PATCH",
+        "/facilities/{facility}",
+        lambda w: {"confirmed_at": "2099-01-01T00:00:00+00:00"},
+        422,
+        "confirmed_at",
+        Facility,
+        "facility",
+    ),
+    "contact-confirmed-by": (
+        "manager_a",
+        "PATCH",
+        "/contacts/{contact}",
+        lambda w: {"confirmed_by": "admin"},
+        422,
+        "confirmed_by",
+        Contact,
+        "contact",
+    ),
+    "facility-verified-in-the-future": (
+        "manager_a",
+        "PATCH",
+        "/facilities/{facility}",
+        lambda w: {"last_verified_at": "2099-01-01T00:00:00+00:00"},
+        422,
+        "last_verified_at",
         Facility,
         "facility",
     ),
@@ -1852,6 +1916,22 @@ FUNCTIONS = {
         None,
         (200, 200, 403, 403, 404),
     ),
+    "confirm facility": (
+        "POST",
+        "/facilities/{facility}/confirm",
+        None,
+        Facility,
+        "facility",
+        (200, 200, 403, 403, 404),
+    ),
+    "freshness report": (
+        "GET",
+        "/reports/freshness",
+        None,
+        Facility,
+        None,
+        (200, 200, 200, 403, 403),
+    ),
     "add access point": (
         "POST",
         "/facilities/{facility}/access-points",
@@ -1980,6 +2060,8 @@ def test_api5_each_role_reaches_only_its_functions(client, app, w, function, rol
     headers = dict(w.headers[role])
     if method in ("PATCH", "DELETE"):
         headers["If-Match"] = etag(client, w, path)
+    if template.endswith("/confirm"):  # a write to the facility: its ETag
+        headers["If-Match"] = etag(client, w, path.removesuffix("/confirm"))
     target = getattr(w, attr) if attr else None
     target_id = (target["a"] if isinstance(target, dict) else target).id if target else None
     before = row(app, model, target_id) if target_id else None
@@ -2045,6 +2127,7 @@ FUNCTION_RECORDS = {
     "change facility": _R("facility", "A", facility="a"),
     "delete facility": _R("facility", "A", facility="a"),
     "restore facility": _R("facility", "A", facility="deleted"),
+    "confirm facility": _R("facility", "A", facility="a"),
     "change access point": _R("access point", "A", facility="a"),
     "change MOU": _R("MOU", "A", "X", mou="a"),
     "close incident": _R("incident", agency="X", facility="a"),

@@ -4,8 +4,8 @@ A `Sheet` is the pre-plan document (preplans.document, already serialized) arran
 responder's first five minutes: the essentials first (address and position, contacts in call
 order, entrances, key box and fire alarm panel, staging, command post, casualty collection,
 reunification and family assistance, hazards, the ground-level plan, who shared it under
-which MOU), every row with the date it was last changed (and, for contacts, verified), then
-the other points. The renderers (html.py, pdf.py) only lay it out.
+which MOU), every row with the date it was last changed and last verified (confirmed), marked
+STALE past its kind's maximum age, then the other points. The renderers (html.py, pdf.py) only lay it out.
 """
 
 import math
@@ -117,11 +117,20 @@ def day(value: str | None) -> str:
 
 
 def freshness(record: dict) -> str:
-    """When a part was last changed, and verified when the part keeps that."""
+    """When a part was last changed, and, for the parts that are confirmed, when and by whom
+    (confirmation.py), and whether that is too long ago to trust without checking."""
     text = f"updated {day(record.get('updated_at') or record.get('created_at'))}"
-    if "last_verified_at" in record:
-        verified = record.get("last_verified_at")
-        text += f"\nverified {day(verified)}" if verified else "\nnever verified"
+    if "confirmed_at" in record:
+        confirmed = record.get("confirmed_at")
+        if confirmed:
+            text += f"\nverified {day(confirmed)}"
+            if record.get("confirmed_by"):
+                text += f"\nby {record['confirmed_by']}"
+        else:
+            text += "\nnever verified"
+        if record.get("stale"):
+            age = record.get("age_days")
+            text += f"\nSTALE ({age} days): check it" if age is not None else "\nSTALE: check it"
     return text
 
 
