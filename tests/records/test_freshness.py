@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from registry import config as registry_config
 from registry import db, transaction
@@ -685,8 +685,6 @@ def test_the_report_is_for_people_who_keep_or_plan_with_preplans(client, make, r
 
 def test_the_report_takes_a_few_queries_whatever_the_number_of_facilities(app, client, make):
     """Six statements for a page, for 3 facilities as for 40 (no query per facility)."""
-    from sqlalchemy import event
-
     org = make.organization()
     headers = make.manager(org)
 
