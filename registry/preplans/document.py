@@ -189,7 +189,10 @@ def preplan(
     stamp = (*row[:4], shown, agency_scope, today, tuple(max_ages.values()))
     rendered = cache.get(stamp)
     if rendered is None:
-        etag = "preplan-" + hashlib.sha256(repr(stamp).encode()).hexdigest()[:32]
+        # The rendering code too: after a deploy that renders differently, a client holding
+        # the old rendering must not be told 304.
+        tagged = repr((RENDERING, *stamp)).encode()
+        etag = "preplan-" + hashlib.sha256(tagged).hexdigest()[:32]
         if row.stored_document is not None:
             parts, geojson = json.loads(row.stored_document), json.loads(row.stored_geojson)
         else:

@@ -342,3 +342,13 @@ def test_an_mou_shown_in_many_preplans_changes_in_each(client, site, make, app):
     for path in paths:
         mous = client.get(path, headers=site["officer"]).get_json()["mous"]
         assert [m["title"] for m in mous] == ["Data sharing, renewed"]
+
+
+def test_new_rendering_code_changes_the_tag(client, site, monkeypatch):
+    etag, _ = read(client, site)
+    monkeypatch.setattr(document, "RENDERING", "fedcba9876543210")
+    cache.clear()
+    path = f"/api/v1/preplans/{site['facility'].id}"
+    response = client.get(path, headers={**site["officer"], "If-None-Match": etag})
+    assert response.status_code == 200
+    assert response.headers["ETag"] != etag
