@@ -22,9 +22,8 @@ from registry.floorplans.models import FileBlob, FloorPlan
 from registry.history import FacilityHistory
 from registry.preplans.document import cache
 from registry.preplans.models import StoredPreplan
-
-from . import sample_files
-from .conftest import TEST_KEYS, assert_problem, count, fetch
+from tests import sample_files
+from tests.conftest import TEST_KEYS, assert_problem, count, fetch
 
 API = "/api/v1"
 REPORT = f"{API}/reports/freshness"
