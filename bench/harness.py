@@ -29,6 +29,7 @@ KEYS = {
     "REGISTRY_JWT_SECRET": "bench-jwt-key-0123456789-0123456789-abcdef",
     "REGISTRY_SECRET_KEY": "bench-flask-key-0123456789-0123456789-abcdef",
     "REGISTRY_FIELD_KEYS": "bench1:YmVuY2gtZmllbGQta2V5LTAxMjM0NTY3ODktYWJjZGU",
+    "REGISTRY_PACK_SIGNING_KEY": "QEFCQ0RFRkdISUpLTE1OT1BRUlNUVVZXWFlaW1xdXl8=",
     # The limiter still counts every request (its cost is measured), but a benchmark that
     # drives one CAD client at thousands of requests a second, or logs 40 users in from one
     # address, must not be refused.

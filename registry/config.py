@@ -32,6 +32,8 @@
 | `REGISTRY_TRUSTED_PROXIES` | load balancers / reverse proxies in front that set X-Forwarded-For; the client address (rate limits, audit) is read from it | 0 |
 | `REGISTRY_LOGIN_RATE_LIMIT` | login and client-token attempts per address, and logins per username | `10/minute` |
 | `REGISTRY_PDF_RATE_LIMIT` | printed pre-plans as PDF per client (each costs ~0.1 s of CPU) | `60/minute` |
+| `REGISTRY_PACK_RATE_LIMIT` | offline packs per client (each reads every pre-plan the agency sees and their floor plans) | `6/hour` |
+| `REGISTRY_PACK_SIGNING_KEY` | Ed25519 private key that signs offline packs: PEM (PKCS#8) or the 32-byte seed in base64 | development: generated into `instance/`; production: required |
 | `REGISTRY_RATELIMIT_STORAGE_URI` | where the counters live; `redis://host:6379/0` to share them between workers | `memory://` |
 | `REGISTRY_RATELIMIT_KEY_PREFIX` | prefix of the counters' keys (several deployments on one Redis) | `registry` |
 | `REGISTRY_CORS_ORIGINS` | comma-separated browser origins allowed to call the API | none |
@@ -50,6 +52,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from .encryption import Keyring, KeyringError, new_key_spec
+from .packs.keys import BadKey, load_signing_key, new_signing_key_pem
 
 INSTANCE_DIR = Path(os.environ.get("REGISTRY_INSTANCE_DIR", Path.cwd() / "instance"))
 
@@ -151,7 +154,22 @@ def load_config(overrides: dict | None = None) -> dict:
     if config["JWT_SECRET_KEY"] == config["SECRET_KEY"]:
         raise ConfigError("the JWT key must differ from SECRET_KEY")
     config.update(_encryption_config(config, production))
+    config.update(_pack_config(config, production))
     return config
+
+
+def _pack_config(config: dict, production: bool) -> dict:
+    """The key that signs offline packs (packs/keys.py), read before anything starts."""
+    key = config.get("REGISTRY_PACK_SIGNING_KEY") or os.environ.get("REGISTRY_PACK_SIGNING_KEY")
+    if not key:
+        if production:
+            raise ConfigError("REGISTRY_PACK_SIGNING_KEY must be set in production")
+        key = _development_secret("pack-signing", new_signing_key_pem)
+    try:
+        load_signing_key(key)
+    except BadKey as exc:
+        raise ConfigError(f"REGISTRY_PACK_SIGNING_KEY is not an Ed25519 key: {exc}") from None
+    return {"REGISTRY_PACK_SIGNING_KEY": key}
 
 
 def _encryption_config(config: dict, production: bool) -> dict:
@@ -215,6 +233,7 @@ def _hardening_config() -> dict:
         "REGISTRY_TRUSTED_PROXIES": int(env("REGISTRY_TRUSTED_PROXIES", 0)),
         "REGISTRY_LOGIN_RATE_LIMIT": env("REGISTRY_LOGIN_RATE_LIMIT", "10/minute"),
         "REGISTRY_PDF_RATE_LIMIT": env("REGISTRY_PDF_RATE_LIMIT", "60/minute"),
+        "REGISTRY_PACK_RATE_LIMIT": env("REGISTRY_PACK_RATE_LIMIT", "6/hour"),
         "REGISTRY_RATELIMIT_STORAGE_URI": env("REGISTRY_RATELIMIT_STORAGE_URI", "memory://"),
         "REGISTRY_RATELIMIT_KEY_PREFIX": env("REGISTRY_RATELIMIT_KEY_PREFIX", "registry"),
         "REGISTRY_CORS_ORIGINS": [

@@ -106,6 +106,7 @@ def register_rate_limits(app: Flask) -> Limiter:
         "REGISTRY_CAD_RATE_LIMIT",
         "REGISTRY_LOGIN_RATE_LIMIT",
         "REGISTRY_PDF_RATE_LIMIT",
+        "REGISTRY_PACK_RATE_LIMIT",
     ):
         try:
             parse_many(config[name])
@@ -176,19 +177,41 @@ def spend_pdf_budget() -> None:
     A PDF costs a worker about 0.1 s of CPU, a hundred JSON answers' worth: under the general
     budget alone one client could keep every worker printing while dispatch waits. The view
     calls this once it knows the answer is a PDF (the limiter's own hooks run before the view
-    has read Accept). Like the limiter, a storage outage lets the print through (logged).
+    has read Accept).
     """
+    _spend(
+        "REGISTRY_PDF_RATE_LIMIT",
+        "pdf",
+        "Too many printed pre-plans as PDF; wait, or print the HTML page (see Retry-After).",
+    )
+
+
+def spend_pack_budget() -> None:
+    """Count an offline pack against the caller's own budget (REGISTRY_PACK_RATE_LIMIT, per
+    client_key); TooManyRequests once it is spent.
+
+    A pack reads every pre-plan its agency sees and streams every floor plan they list: one
+    holds a worker for seconds to minutes. An agency needs a few a day, not a loop of them. The
+    view calls this once the request is known to be good (a refused one spends nothing).
+    """
+    _spend(
+        "REGISTRY_PACK_RATE_LIMIT",
+        "pack",
+        "Too many offline packs for now; wait before the next one (see Retry-After).",
+    )
+
+
+def _spend(setting: str, scope: str, message: str) -> None:
+    """Spend one from the caller's budget named by `setting`. Like the limiter, a storage
+    outage lets the request through (logged)."""
     limiter = current_app.extensions["registry.limiter"]
-    budget = parse(current_app.config["REGISTRY_PDF_RATE_LIMIT"])
+    budget = parse(current_app.config[setting])
     key = client_key()
     try:
-        allowed = limiter.limiter.hit(budget, "pdf", key)
-        reset_at = limiter.limiter.get_window_stats(budget, "pdf", key).reset_time
+        allowed = limiter.limiter.hit(budget, scope, key)
+        reset_at = limiter.limiter.get_window_stats(budget, scope, key).reset_time
     except Exception:  # the storage is down: the limiter's own rule (swallow_errors)
-        current_app.logger.exception("the PDF budget could not be counted; printing anyway")
+        current_app.logger.exception("the %s budget could not be counted; going ahead", scope)
         return
     if not allowed:
-        raise TooManyRequests(
-            "Too many printed pre-plans as PDF; wait, or print the HTML page (see Retry-After).",
-            math.ceil(reset_at - time.time()),
-        )
+        raise TooManyRequests(message, math.ceil(reset_at - time.time()))

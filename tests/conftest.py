@@ -39,6 +39,8 @@ TEST_KEYS = {
     "SECRET_KEY": "test-flask-key-0123456789-0123456789-abcdef",
     # Access-point secrets (encryption.py): one 32-byte key, id "test1".
     "REGISTRY_FIELD_KEYS": "test1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8",
+    # Signs offline packs (packs/keys.py): an Ed25519 seed in base64.
+    "REGISTRY_PACK_SIGNING_KEY": "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=",
 }
 # Rate limits no test trips by accident (the session app's counters last the whole run); the
 # tests of the limits build their own app with low ones.
@@ -46,6 +48,7 @@ GENEROUS_LIMITS = {
     "REGISTRY_RATE_LIMIT": "1000000/minute",
     "REGISTRY_CAD_RATE_LIMIT": "1000000/minute",
     "REGISTRY_LOGIN_RATE_LIMIT": "1000000/minute",
+    "REGISTRY_PACK_RATE_LIMIT": "1000000/minute",
 }
 
 

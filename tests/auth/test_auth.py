@@ -645,6 +645,8 @@ def clean_env(monkeypatch, tmp_path):
     # is missing.
     monkeypatch.delenv("REGISTRY_FIELD_KEY_ID", raising=False)
     monkeypatch.setenv("REGISTRY_FIELD_KEYS", TEST_KEYS["REGISTRY_FIELD_KEYS"])
+    # The pack-signing key likewise (tested in test_offline_pack).
+    monkeypatch.setenv("REGISTRY_PACK_SIGNING_KEY", TEST_KEYS["REGISTRY_PACK_SIGNING_KEY"])
     # Development keys would be generated here, never into the checkout's instance/.
     monkeypatch.setattr(registry_config, "INSTANCE_DIR", tmp_path / "instance")
     return monkeypatch

@@ -649,6 +649,7 @@ def test_production_never_uses_a_development_key(clean_env, tmp_path):
     clean_env.setenv("REGISTRY_ENV", "production")
     clean_env.setenv("REGISTRY_SECRET_KEY", "f" * 40)
     clean_env.setenv("REGISTRY_FIELD_KEYS", TEST_KEYS["REGISTRY_FIELD_KEYS"])
+    clean_env.setenv("REGISTRY_PACK_SIGNING_KEY", TEST_KEYS["REGISTRY_PACK_SIGNING_KEY"])
 
     with pytest.raises(registry_config.ConfigError, match="REGISTRY_JWT_SECRET"):
         registry_config.load_config()

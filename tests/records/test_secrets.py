@@ -777,6 +777,7 @@ def clean_env(monkeypatch, tmp_path):
     monkeypatch.setattr(registry_config, "INSTANCE_DIR", tmp_path / "instance")
     monkeypatch.setenv("REGISTRY_JWT_SECRET", "j" * 32)
     monkeypatch.setenv("REGISTRY_SECRET_KEY", "f" * 40)
+    monkeypatch.setenv("REGISTRY_PACK_SIGNING_KEY", TEST_KEYS["REGISTRY_PACK_SIGNING_KEY"])
     return monkeypatch
 
 
