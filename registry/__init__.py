@@ -27,6 +27,7 @@ from .incidents.routes import ns as incidents_ns
 from .mous.routes import ns as mous_ns
 from .notifications.routes import ns as notifications_ns
 from .organizations.routes import ns as organizations_ns
+from .packs.routes import ns as packs_ns
 from .preplans.routes import ns as preplans_ns
 from .reports.routes import ns as reports_ns
 
@@ -101,6 +102,7 @@ def register_api(app: Flask) -> None:
         floor_plans_ns,
         mou_documents_ns,
         preplans_ns,
+        packs_ns,
         incidents_ns,
         notifications_ns,
         reports_ns,

@@ -18,6 +18,7 @@ from .backup import backup, restore
 from .demo import DemoRefused, load_demo
 from .facilities.cli import secrets_group
 from .floorplans.cli import files_group
+from .packs.cli import packs_group
 from .preplans.cli import preplans_group
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -157,4 +158,5 @@ commands = [
     secrets_group,
     audit_group,
     preplans_group,
+    packs_group,
 ]

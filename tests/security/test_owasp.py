@@ -19,6 +19,7 @@ import hashlib
 import io
 import json
 import socket
+import zipfile
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
@@ -34,6 +35,7 @@ from registry.access import Role
 from registry.agencies.models import Agency
 from registry.agencies.service import agencies
 from registry.aliases.models import AddressAlias, StreetAlias
+from registry.audit.models import AuditEvent
 from registry.auth.models import CadClient, User
 from registry.cli import OPENAPI_PATH
 from registry.contacts.models import Contact
@@ -466,6 +468,31 @@ def test_api1_only_a_sharing_agency_reads_a_preplan(client, w, caller, status):
         else:
             assert_problem(response, 404)
             assert facility.name not in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("caller", "packed"),
+    [("officer_x", ["a"]), ("cad_x", ["a"]), ("officer_y", ["b"]), ("officer_z", [])],
+)
+def test_api1_an_offline_pack_holds_only_what_the_agency_shares(client, app, w, caller, packed):
+    """API1: an agency's offline pack holds the pre-plans shared with it, never another
+    tenant's (nor the deleted facility); naming another agency's id is a 403 that builds and
+    audits nothing."""
+    response = client.get(f"{API}/packs/agency", headers=w.headers[caller])
+    assert response.status_code == 200, response.get_data(as_text=True)
+    with zipfile.ZipFile(io.BytesIO(response.get_data())) as pack:
+        manifest = json.loads(pack.read("manifest.json"))
+        names = pack.namelist()
+    assert [f["id"] for f in manifest["facilities"]] == [w.facility[side].id for side in packed]
+    for side in {"a", "b"} - set(packed):
+        assert f"preplans/{w.facility[side].id}.json" not in names
+    events = count(app, AuditEvent)
+    other = w.agency["b" if packed == ["a"] else "a"].id
+
+    refused = client.get(f"{API}/packs/agency?agency_id={other}", headers=w.headers[caller])
+
+    assert_problem(refused, 403)
+    assert count(app, AuditEvent) == events
 
 
 @pytest.mark.parametrize(
@@ -1709,6 +1736,7 @@ def assert_too_many(response) -> None:
         ("anonymous-requests", {"REGISTRY_RATE_LIMIT": "3/minute"}),
         ("login-attempts", {"REGISTRY_LOGIN_RATE_LIMIT": "3/minute"}),
         ("client-token-attempts", {"REGISTRY_LOGIN_RATE_LIMIT": "3/minute"}),
+        ("offline-packs", {"REGISTRY_PACK_RATE_LIMIT": "3/minute"}),
     ],
 )
 def test_api4_rate_limits_answer_429_with_retry_after(build_app, make, w, request_kind, limit):
@@ -1728,6 +1756,10 @@ def test_api4_rate_limits_answer_429_with_retry_after(build_app, make, w, reques
         "client-token-attempts": lambda: client.post(
             f"{API}/auth/token", json={"client_id": cad.client_id, "client_secret": "wrong"}
         ),
+        # buffered: a streamed answer left unread would keep its request context pushed.
+        "offline-packs": lambda: client.get(
+            f"{API}/packs/agency", headers=make.headers(officer), buffered=True
+        ),
     }
     send_one = requests[request_kind]
 
@@ -1740,6 +1772,9 @@ def test_api4_rate_limits_answer_429_with_retry_after(build_app, make, w, reques
     if request_kind == "cad-lookups":
         other = make.headers(w.accounts["cad_y"])
         assert client.get(f"{API}/preplans/lookup?name=Store", headers=other).status_code == 200
+    if request_kind == "offline-packs":
+        other = make.headers(w.accounts["officer_y"])
+        assert client.get(f"{API}/packs/agency", headers=other, buffered=True).status_code == 200
     assert client.get("/healthz").status_code == 200  # health checks are never limited
 
 
@@ -2019,6 +2054,15 @@ FUNCTIONS = {
         None,
         (201, 403, 201, 403, 403),
     ),
+    # An agency's offline pack: its own people and CAD, or an administrator for it.
+    "download offline pack": (
+        "GET",
+        "/packs/agency?agency_id={agency}",
+        None,
+        AuditEvent,
+        None,
+        (200, 403, 200, 200, 403),
+    ),
 }
 
 
@@ -2074,6 +2118,7 @@ def test_api5_each_role_reaches_only_its_functions(client, app, w, function, rol
 
     if status < 300:
         assert response.status_code == status, response.get_data(as_text=True)
+        response.close()  # a streamed answer (an offline pack) ends its request context here
         return
     assert_problem(response, status)
     assert count(app, model) == total
@@ -2604,6 +2649,10 @@ RESPONSE_KINDS = {
     "health": lambda c, w: c.get("/healthz"),
     "swagger-document": lambda c, w: c.get(f"{API}/swagger.json"),
     "swagger-ui": lambda c, w: c.get(f"{API}/docs"),
+    "streamed-pack": lambda c, w: c.get(
+        f"{API}/packs/agency", headers=w.headers["officer_x"], buffered=True
+    ),
+    "public-key-pem": lambda c, w: c.get(f"{API}/packs/public-key"),
 }
 
 
