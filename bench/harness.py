@@ -51,6 +51,7 @@ def app_for(url: str):
             "JWT_SECRET_KEY": KEYS["REGISTRY_JWT_SECRET"],
             "SECRET_KEY": KEYS["REGISTRY_SECRET_KEY"],
             "REGISTRY_FIELD_KEYS": KEYS["REGISTRY_FIELD_KEYS"],
+            "REGISTRY_PACK_SIGNING_KEY": KEYS["REGISTRY_PACK_SIGNING_KEY"],
         }
     )
 
