@@ -93,7 +93,9 @@ and re-opens them); a facility's managers and admins end a break-glass grant at 
 notifications and audit events are written by the registry itself, never through the API.
 Confirming a facility as still accurate (with its parts) is a write of the facility: the
 facility row above. The freshness report lists the facilities the caller reads (the facility
-row); CAD clients and auditors may not use it at all. The
+row); CAD clients and auditors may not use it at all. An offline pack (`registry.packs`) holds
+the pre-plans an agency reads as "shared", never break-glass ones; agency users and CAD clients
+download their own agency's, admins any agency's, other roles none (403). The
 audit-event rule lives in `registry.audit.service`.
 """
 

@@ -34,6 +34,7 @@ from typing import BinaryIO
 
 from jinja2 import Environment
 
+from ..api.router import API_PREFIX
 from ..floorplans.inspection import TYPES
 from ..floorplans.storage import StorageError, blob_key, storage
 from ..preplans import printing
@@ -44,7 +45,7 @@ from .verify import FORMAT, MANIFEST, SIGNATURE
 log = logging.getLogger(__name__)
 _CHUNK = 1024 * 1024
 EXTENSIONS = {file_type.media_type: file_type.extension for file_type in TYPES}
-PUBLIC_KEY_PATH = "/api/v1/packs/public-key"
+PUBLIC_KEY_PATH = f"{API_PREFIX}/packs/public-key"
 
 
 class PackBroken(Exception):

@@ -37,6 +37,8 @@ class AgencyPack(Resource):
         One `preplan.pack` audit event lists the facilities."""
         session, principal = db.session(), current_principal()
         agency, reader = agency_reader(session, principal, args.get("agency_id"))
+        if request.method == "HEAD":
+            return Response(mimetype="application/zip")  # nothing built, spent or audited
         spend_pack_budget()
         now = utcnow()
         contents = pack_contents(session, principal, agency, reader, request.host_url, now)
@@ -50,14 +52,13 @@ class AgencyPack(Resource):
             details={
                 "agency_id": agency.id,
                 "facility_ids": contents.facility_ids,
-                "floor_plans": len(
-                    {p["sha256"] for f in contents.facilities for p in f.document["floor_plans"]}
-                ),
+                "floor_plans": contents.floor_plan_count,
                 "key_id": keys.key_id(key.public_key()),
             },
         )
         # The event commits when this view returns (transaction.transactional), before the
-        # first byte is sent; the archive is then written as it goes out.
+        # first byte is sent; the archive is then written as it goes out, in this request's
+        # context (the file store is the app's).
         response = Response(
             stream_with_context(archive.stream(contents, key)), mimetype="application/zip"
         )

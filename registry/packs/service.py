@@ -51,6 +51,11 @@ class PackContents:
     def facility_ids(self) -> list[int]:
         return [facility.id for facility in self.facilities]
 
+    @property
+    def floor_plan_count(self) -> int:
+        """Distinct floor-plan files the pre-plans list (the pack holds each content once)."""
+        return len({p["sha256"] for f in self.facilities for p in f.document["floor_plans"]})
+
 
 def agency_reader(
     session: Session, principal: Principal, agency_id: int | None

@@ -346,6 +346,16 @@ def test_the_pack_has_a_budget_of_its_own(build_app, app, w):
     assert client.get(f"{API}/preplans/{w.a1.id}", headers=w.officer_x).status_code == 200
 
 
+def test_head_builds_nothing_and_audits_nothing(client, app, w):
+    events = count(app, AuditEvent)
+
+    response = client.head(PACK, headers=w.officer_x)
+
+    assert response.status_code == 200 and response.mimetype == "application/zip"
+    assert response.data == b"" and count(app, AuditEvent) == events
+    assert client.head(PACK, headers=w.manager_a).status_code == 403
+
+
 def test_a_bad_pack_budget_setting_is_refused_at_start(build_app):
     with pytest.raises(registry_config.ConfigError, match="REGISTRY_PACK_RATE_LIMIT"):
         build_app(REGISTRY_PACK_RATE_LIMIT="lots")
