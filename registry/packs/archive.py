@@ -218,7 +218,7 @@ in a pack. It holds contacts' phone numbers: keep it like printed pre-plans (an 
 Verify it before relying on it, with the registry's public key (fetched while online from
 {contents.registry.rstrip("/")}{PUBLIC_KEY_PATH} and kept; this pack names key {key_id}):
 
-    python -m registry.packs.verify THIS.zip --public-key registry-pack-key.pem
+    python -m registry.packs THIS.zip --public-key registry-pack-key.pem
 
 or without the registry's software, with OpenSSL 3 (the signature), then compare each file's
 SHA-256 (sha256sum) with the "files" of manifest.json:

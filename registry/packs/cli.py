@@ -23,7 +23,7 @@ def verify_command(pack, public_key):
     what failed, when it was changed, cut short or signed with another key.
 
     Needs no database and no network. Without the registry's configuration, run the same check
-    as `python -m registry.packs.verify PACK --public-key FILE`."""
+    as `python -m registry.packs PACK --public-key FILE`."""
     if public_key is None:
         key = signing_key().public_key()
     else:

@@ -1,6 +1,6 @@
 """Verify an offline pack with nothing but the pack and the registry's public key.
 
-    python -m registry.packs.verify PACK.zip --public-key registry-pack-key.pem
+    python -m registry.packs PACK.zip --public-key registry-pack-key.pem
     flask --app wsgi packs verify PACK.zip [--public-key FILE]   (same check)
 
 No Flask, no database, no network: a laptop in a command vehicle runs it. A pack is accepted
@@ -170,7 +170,7 @@ def _check_file(archive: zipfile.ZipFile, info: zipfile.ZipInfo, size: int, sha2
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m registry.packs.verify",
+        prog="python -m registry.packs",
         description="Verify an offline pre-plan pack: its signature, and every file's hash.",
     )
     parser.add_argument("pack", type=Path, help="the pack (.zip) as downloaded")

@@ -1,7 +1,7 @@
 """The offline pack (issue 11, item 5): GET /packs/agency streams one ZIP of every pre-plan an
 agency reads by MOU (JSON, GeoJSON, the printable HTML page, the floor plans), with a manifest
 of SHA-256 hashes signed with Ed25519; the public key is at GET /packs/public-key; the verifier
-(`python -m registry.packs.verify`, `flask packs verify`) refuses a tampered pack. One audit
+(`python -m registry.packs`, `flask packs verify`) refuses a tampered pack. One audit
 event lists the facilities.
 
 The cast: organization A shares all its facilities with agency X (a1, a2, and a deleted one);
@@ -460,7 +460,7 @@ def test_the_verifier_refuses_a_key_file_that_is_no_key(pack, tmp_path, capsys):
 
 
 def test_the_verifier_runs_offline_as_a_module(pack, tmp_path):
-    """`python -m registry.packs.verify` with no configuration, no database and no network:
+    """`python -m registry.packs` with no configuration, no database and no network:
     only the package, the pack and the key."""
     key_file = write(tmp_path, keys.public_key_pem(pack.key), "registry-pack-key.pem")
     env = {"PATH": os.environ["PATH"], "PYTHONPATH": str(ROOT)}
@@ -468,7 +468,7 @@ def test_the_verifier_runs_offline_as_a_module(pack, tmp_path):
     elsewhere.mkdir()
 
     def run(path):
-        command = [sys.executable, "-m", "registry.packs.verify", str(path)]
+        command = [sys.executable, "-m", "registry.packs", str(path)]
         return subprocess.run(  # noqa: S603 - this interpreter, on files this test wrote
             [*command, "--public-key", str(key_file)],
             cwd=elsewhere,
