@@ -121,8 +121,8 @@ def OneOf(choices, **kwargs):  # noqa: N802
     return fields.String(validate=validate.OneOf(choices), **kwargs)
 
 
-def Count(maximum: int = 1_000_000, **kwargs):  # noqa: N802
-    return fields.Integer(strict=True, validate=validate.Range(min=0, max=maximum), **kwargs)
+def Count(maximum: int = 1_000_000, minimum: int = 0, **kwargs):  # noqa: N802
+    return fields.Integer(strict=True, validate=validate.Range(min=minimum, max=maximum), **kwargs)
 
 
 class RecordSchema(Schema):

@@ -15,10 +15,16 @@ from .document import doc, doc_model
 
 
 def etag_of(record) -> str | None:
-    """A record's entity tag, from its row version (None for results that are not records)."""
-    if getattr(record, "version", None) is not None:
-        return f"{type(record).__name__.lower()}-{record.id}-v{record.version}"
-    return None
+    """A record's entity tag, from its row version (None for results that are not records).
+
+    A record whose response shows more than its row (an incident shows its facility's recovery
+    sites, read for the caller) carries `shown_digest`, a digest of that part, and the tag names
+    it too: nobody is told 304 over an old copy, and If-Match compares what the caller saw."""
+    if getattr(record, "version", None) is None:
+        return None
+    tag = f"{type(record).__name__.lower()}-{record.id}-v{record.version}"
+    shown = getattr(record, "shown_digest", None)
+    return f"{tag}-{shown}" if shown else tag
 
 
 def conditional(

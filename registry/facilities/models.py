@@ -57,6 +57,10 @@ TACTICAL_POINT_KINDS = (
     "family_assistance_center",
     "media_area",
 )
+# Where people go after an attack (the guide's Recovery phase): reunification with family, and
+# the family assistance centre. A pre-plan and an incident list them with their address,
+# capacity and who opens them (the incident's `recovery_sites`).
+RECOVERY_KINDS = ("reunification_site", "family_assistance_center")
 
 
 # A facility that shares another organization's address or stands within the certain-match
@@ -274,12 +278,35 @@ class AccessPoint(_FacilityPoint, Base):
 
 
 class TacticalPoint(_FacilityPoint, Base):
-    """A staging or tactical point: staging area, casualty collection point, command post …"""
+    """A staging or tactical point: staging area, casualty collection point, command post …
+
+    The address, capacity and activation columns (migration 0013) are what a recovery site
+    (RECOVERY_KINDS) needs, often somewhere else than the facility: a school or a hotel down
+    the road, opened by someone else (a Red Cross chapter, a school district). Any kind may carry
+    them: a staging area across the street has an address too."""
 
     __tablename__ = "tactical_points"
-    __table_args__ = (CheckConstraint(f"kind IN {TACTICAL_POINT_KINDS}", name="kind"),)
+    __table_args__ = (
+        CheckConstraint(f"kind IN {TACTICAL_POINT_KINDS}", name="kind"),
+        CheckConstraint("capacity > 0", name="capacity_positive"),
+    )
 
     kind: Mapped[str] = mapped_column(String(40))
+    # A postal address for people to drive to; the CAD lookup never searches it (it finds
+    # facilities, and a hotel used as a family assistance centre is not this facility).
+    address_line1: Mapped[str | None] = mapped_column(String(200))
+    address_line2: Mapped[str | None] = mapped_column(String(200))
+    city: Mapped[str | None] = mapped_column(String(100))
+    state: Mapped[str | None] = mapped_column(String(2))
+    postal_code: Mapped[str | None] = mapped_column(String(10))
+    capacity: Mapped[int | None] = mapped_column(Integer)  # people it holds
+    opened_by: Mapped[str | None] = mapped_column(String(200))
+    # Whom to call to have it opened, and how. Text and a number rather than a link to one of
+    # the facility's contacts: whoever opens it is usually not the facility's liaison, and
+    # contact numbers are what the CAD lookup matches a calling phone to.
+    activation_contact: Mapped[str | None] = mapped_column(String(200))
+    activation_phone: Mapped[str | None] = mapped_column(String(20))
+    activation_notes: Mapped[str | None] = mapped_column(Text)
     facility: Mapped[Facility] = relationship(back_populates="tactical_points")
 
 

@@ -179,8 +179,58 @@ class RevealedSchema(Schema):
     incident_id = fields.Integer(required=True, allow_none=True)
 
 
+# People a recovery site may be said to hold: the largest stadiums seat about 100,000.
+MAX_CAPACITY = 100_000
+
+
 class TacticalPointSchema(_PointSchema):
+    """A tactical point. The address, capacity and activation fields are what a recovery site
+    (a reunification site, a family assistance centre) needs; any kind may carry them."""
+
     kind = OneOf(TACTICAL_POINT_KINDS, required=True)
+    # The facility's own address rules (US_STATE, POSTAL_CODE, the same lengths); whole or
+    # absent (the service checks the stored result, so a PATCH may change one part).
+    address_line1 = Text(
+        200,
+        allow_none=True,
+        metadata={
+            "description": "Where it is when away from the facility (a school, a hotel): with "
+            "city, state and postal_code, or none of them. For people to go to; the CAD lookup "
+            "never searches it",
+            "example": "400 E Adams St",
+        },
+    )
+    address_line2 = Text(200, allow_none=True)
+    city = Text(100, allow_none=True)
+    state = Text(2, allow_none=True, validate=US_STATE)
+    postal_code = Text(10, allow_none=True, validate=POSTAL_CODE)
+    capacity = Count(
+        MAX_CAPACITY, minimum=1, allow_none=True, metadata={"description": "People it holds"}
+    )
+    opened_by = Text(
+        200,
+        allow_none=True,
+        metadata={
+            "description": "Who opens it",
+            "example": "American Red Cross, Central Illinois chapter",
+        },
+    )
+    activation_contact = Text(
+        200,
+        allow_none=True,
+        metadata={
+            "description": "Whom to call to have it opened: a person, a role or a duty desk",
+            "example": "Chapter disaster duty officer",
+        },
+    )
+    activation_phone = Phone(allow_none=True)
+    activation_notes = Text(
+        5000,
+        allow_none=True,
+        metadata={
+            "description": "How it is opened and reached: lead time, keys, the way in, parking"
+        },
+    )
 
 
 class FacilityHistorySchema(Schema):

@@ -146,12 +146,27 @@ class AccessPointService(FacilityPointService):
         sealing.seal_new(session, record, _secrets_in(data))
 
 
+# A point's address is whole or absent: a street without a town sends nobody anywhere.
+# (address_line2, the suite or building, is optional.)
+ADDRESS_PARTS = ("address_line1", "city", "state", "postal_code")
+
+
 class TacticalPointService(FacilityPointService):
     model = TacticalPoint
     noun = "tactical point"
 
     def read_filter(self, principal: Principal):
         return visibility.tactical_points(principal)
+
+    def validate(self, session, record):
+        """Judged on the point as it will be stored, so a PATCH may change one part of an
+        address, and a PATCH that clears one part of it is refused."""
+        if all(getattr(record, name) is None for name in (*ADDRESS_PARTS, "address_line2")):
+            return
+        missing = [name for name in ADDRESS_PARTS if getattr(record, name) is None]
+        if missing:
+            message = "An address needs address_line1, city, state and postal_code together."
+            raise errors.InvalidInput({name: [message] for name in missing})
 
 
 def _secrets_in(data: dict) -> dict:

@@ -24,8 +24,10 @@ ns = Namespace("incidents", description="CAD events: who looked up which facilit
 
 
 def without_preplan(body: dict) -> dict:
-    """An opening as a retry replays it: without the pre-plan, which is read again (checked and
-    audited) from /preplans/{id}; access may have ended since."""
+    """An opening as a retry replays it: without the pre-plan or the recovery sites from it,
+    which are read again (checked and audited) from /preplans/{id} or /incidents/{id}; access
+    may have ended since."""
+    body = {k: v for k, v in body.items() if k != "recovery_sites"}
     lookup = dict(body.get("lookup") or {})
     if lookup.get("preplan") is not None:
         lookup["preplan"] = lookup["break_glass"] = None

@@ -2,7 +2,12 @@ from marshmallow import Schema, fields, validate
 
 from ..api.pagination import PageArgsSchema
 from ..fields import Id, Latitude, Longitude, OneOf, RecordSchema, Text
-from ..preplans.schemas import LookupQuerySchema, LookupResultSchema
+from ..preplans.schemas import (
+    LookupQuerySchema,
+    LookupResultSchema,
+    PreplanTacticalPointSchema,
+    Serialized,
+)
 from .models import INCIDENT_STATUSES, MATCH_STATUSES
 
 
@@ -49,6 +54,19 @@ class IncidentSchema(RecordSchema):
     )
     break_glass_ended_by = fields.String(dump_only=True, allow_none=True)
     break_glass_end_reason = fields.String(dump_only=True, allow_none=True)
+    recovery_sites = fields.List(
+        Serialized(PreplanTacticalPointSchema),
+        dump_only=True,
+        allow_none=True,
+        metadata={
+            "description": "The facility's reunification sites and family assistance centres "
+            "as its pre-plan shows them (address, capacity, who opens them, whom to call), "
+            "read now with the pre-plan's rules: by your role or MOU, or through your agency's "
+            "live break-glass grant there (audited as a pre-plan view). Null when the incident "
+            "has no facility or you may not read its pre-plan (a grant ends when its incident "
+            "closes). On one incident (read, changed, opened), not in lists or replays."
+        },
+    )
 
 
 class IncidentOpenSchema(IncidentSchema, LookupQuerySchema):

@@ -1,3 +1,5 @@
+import hashlib
+import json
 from datetime import timedelta
 
 from flask import current_app
@@ -11,8 +13,9 @@ from ..crud import RecordService
 from ..db import utcnow
 from ..facilities.models import Facility
 from ..notifications.service import notify
+from ..preplans.document import preplan
 from ..preplans.lookup import LookupQuery, jurisdiction_of
-from ..preplans.service import attach_preplan, find_preplan
+from ..preplans.service import attach_preplan, find_preplan, recovery_sites
 from .models import Incident
 
 LOOKUP_FIELDS = tuple(LookupQuery.__dataclass_fields__)
@@ -41,6 +44,43 @@ class IncidentService(RecordService):
 
     def may_write(self, principal: Principal, record) -> bool:
         return writes.incident(principal, record)
+
+    def get(self, session, principal: Principal, record_id: int, deleted=False):
+        """One incident, with its facility's recovery sites as the caller may read them now."""
+        incident = super().get(session, principal, record_id, deleted)
+        self.show_recovery_sites(session, principal, incident)
+        return incident
+
+    # --- recovery sites ---------------------------------------------------------------------
+    def show_recovery_sites(self, session, principal: Principal, incident: Incident) -> None:
+        """Put the reunification sites and family assistance centres of the incident's
+        facility on it (`recovery_sites`), from the facility's pre-plan and by the pre-plan's
+        rules (access.break_glass.may_read: by role or MOU, or through a live break-glass grant
+        of the caller's agency there), audited as a pre-plan view. None when the incident has
+        no facility or the caller may not read its pre-plan."""
+        sites = None
+        facility_id = incident.facility_id
+        if (
+            facility_id is not None
+            and break_glass.may_read(session, principal, facility_id).allowed
+        ):
+            rendered, decision = preplan(session, principal, facility_id)
+            sites = recovery_sites(rendered.document)
+            audit.record(
+                session,
+                principal,
+                "preplan.view",
+                record_type="facility",
+                record_id=facility_id,
+                facility_id=facility_id,
+                break_glass=decision.break_glass,
+                details={
+                    "format": "recovery_sites",
+                    "incident_id": decision.incident.id if decision.break_glass else None,
+                    "shown_on_incident": incident.id,
+                },
+            )
+        _show(incident, sites)
 
     def open(self, session, principal: Principal, data: dict):
         """Run the lookup for the reported location and record who asked and what matched."""
@@ -107,6 +147,8 @@ class IncidentService(RecordService):
             )
             attach_preplan(session, principal, result)  # read through the grant just made
         incident.lookup = result
+        # From the pre-plan the opening read (matched, or through the grant just made), if any.
+        _show(incident, recovery_sites(result.preplan) if result.preplan is not None else None)
         return incident
 
     def _break_glass(self, session, principal: Principal, incident: Incident, result) -> str | None:
@@ -127,14 +169,18 @@ class IncidentService(RecordService):
         return None
 
     def update(self, session, principal: Principal, record, data: dict):
-        new_status = data.get("status")
+        new_status, old_status = data.get("status"), record.status
         if new_status == "closed" and record.status != "closed":
             record.closed_at, record.closed_by = utcnow(), principal.subject
             self._end_grant_with_close(record)
         elif new_status == "open" and record.status == "closed":
             self._end_grant_with_close(record)  # one closed before closing ended grants
             record.closed_at = record.closed_by = None
-        return super().update(session, principal, record, data)
+        record = super().update(session, principal, record, data)
+        if record.status != old_status:
+            # Closing ends a break-glass grant: the caller may read less than before.
+            self.show_recovery_sites(session, principal, record)
+        return record
 
     def _end_grant_with_close(self, record: Incident) -> None:
         if record.break_glass and record.break_glass_ended_at is None:
@@ -199,6 +245,7 @@ class IncidentService(RecordService):
                 f"through incident {record.cad_incident_number}. Reason given: {reason}"
             ),
         )
+        self.show_recovery_sites(session, principal, record)
         return record
 
     def filters(self, args):
@@ -210,6 +257,16 @@ class IncidentService(RecordService):
 
     def order_by(self):
         return (Incident.opened_at.desc(), Incident.id.desc())
+
+
+def _show(incident: Incident, sites: list[dict] | None) -> None:
+    """Set what the incident's response shows of its facility's recovery sites, and the part of
+    its ETag that names them (api.outputs.etag_of): when they change, so does the tag."""
+    incident.recovery_sites = sites
+    incident.shown_digest = None
+    if sites is not None:
+        encoded = json.dumps(sites, sort_keys=True, separators=(",", ":")).encode()
+        incident.shown_digest = "r" + hashlib.sha256(encoded).hexdigest()[:16]
 
 
 incidents = IncidentService()

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from ..access import break_glass
 from ..auth.principal import Principal
+from ..facilities.models import RECOVERY_KINDS
 from .document import preplan
 from .lookup import LookupQuery, LookupResult, lookup
 from .schemas import BreakGlassSchema
@@ -28,6 +29,12 @@ def break_glass_flag(incident) -> dict:
 def with_break_glass(document: dict, incident) -> dict:
     """A copy of a (shared, cached) pre-plan document, flagged as read through break-glass."""
     return {**document, "break_glass": break_glass_flag(incident)}
+
+
+def recovery_sites(document: dict) -> list[dict]:
+    """The reunification sites and family assistance centres of a (serialized) pre-plan, as
+    it shows them, in its order."""
+    return [point for point in document["tactical_points"] if point["kind"] in RECOVERY_KINDS]
 
 
 def attach_preplan(session: Session, principal: Principal, result: LookupResult) -> None:

@@ -29,20 +29,42 @@ def callers(client, make):
     """A small world, so generated ids sometimes hit real records, and a token per role."""
     org, agency = make.organization(), make.agency()
     admin = make.admin()
-    for _ in range(3):
+    make.mou(org, agency)
+    cad = make.headers(make.cad_client(agency))
+    for n in range(3):
         facility = make.facility(org)
         make.access_point(facility)
         make.tactical_point(facility)
+        # A recovery site in full, and an incident there that shows it (recovery_sites).
+        make.tactical_point(
+            facility,
+            kind="reunification_site",
+            name="School gym",
+            address_line1="400 E Adams St",
+            city="Springfield",
+            state="IL",
+            postal_code="62701",
+            capacity=300,
+            opened_by="School district",
+            activation_contact="Duty desk",
+            activation_phone="+12175550186",
+        )
+        address = f"{facility.address_line1}, Springfield IL 62701"
+        opened = client.post(
+            "/api/v1/incidents",
+            json={"cad_incident_number": f"F-{n}", "incident_type": "fire", "address": address},
+            headers=cad,
+        )
+        assert opened.status_code == 201 and opened.json["recovery_sites"], opened.json
         make.contact(facility_id=facility.id)
         # A floor plan too, so downloads and previews are fuzzed beyond their 404.
         uploaded = upload(client, admin, facility.id, sample_files.png(), name="plan.png")
         assert uploaded.status_code == 201, uploaded.get_data(as_text=True)
-    make.mou(org, agency)
     return {
         "admin": admin,
         "facility_manager": make.manager(org),
         "agency_user": make.officer(agency),
-        "cad": make.headers(make.cad_client(agency)),
+        "cad": cad,
     }
 
 

@@ -1198,6 +1198,16 @@ MASS_ASSIGNMENT = {
         Incident,
         "incident",
     ),
+    "incident-recovery-sites-sent": (
+        "officer_x",
+        "PATCH",
+        "/incidents/{incident}",
+        lambda w: {"recovery_sites": [{"name": "Decoy gym", "kind": "reunification_site"}]},
+        422,
+        "recovery_sites",
+        Incident,
+        "incident",
+    ),
     "incident-break-glass-granted-by-body": (
         "officer_x",
         "PATCH",
@@ -1278,7 +1288,15 @@ for _field, _value in (
 
 
 def fill(template: str, w, side="a") -> str:
-    names = ("facility", "access_point", "contact", "org_contact", "mou", "floor_plan")
+    names = (
+        "facility",
+        "access_point",
+        "tactical_point",
+        "contact",
+        "org_contact",
+        "mou",
+        "floor_plan",
+    )
     values = {name: getattr(w, name)[side].id for name in names}
     values.update(
         mou_document=w.mou_document[side].id,
@@ -1665,6 +1683,20 @@ OVERSIZED_VALUES = {
         {"external_ids": [{"system": "cad", "external_id": str(i)} for i in range(21)]},
         "external_ids",
     ),
+    "recovery-site-capacity": (
+        "manager_a",
+        "PATCH",
+        "/tactical-points/{tactical_point}",
+        {"capacity": 10**30},
+        "capacity",
+    ),
+    "recovery-site-activation-notes": (
+        "manager_a",
+        "PATCH",
+        "/tactical-points/{tactical_point}",
+        {"activation_notes": HUGE},
+        "activation_notes",
+    ),
     "contact-phones": (
         "manager_a",
         "PATCH",
@@ -1707,8 +1739,14 @@ def test_api4_oversized_values_are_422_and_change_nothing(client, app, w, case):
     headers = dict(w.headers[caller]) if caller else {}
     if method == "PATCH":
         headers["If-Match"] = etag(client, w, path)
-    models = (Facility, Contact, Mou, Incident, User)
-    rows = {Facility: "facility", Contact: "contact", Mou: "mou", Incident: "incident"}
+    models = (Facility, TacticalPoint, Contact, Mou, Incident, User)
+    rows = {
+        Facility: "facility",
+        TacticalPoint: "tactical_point",
+        Contact: "contact",
+        Mou: "mou",
+        Incident: "incident",
+    }
     before = {m: row(app, m, getattr(w, a)["a"].id) for m, a in rows.items()}
     totals = [count(app, m) for m in models]
 
@@ -2237,6 +2275,19 @@ def hidden(app, make):
     )
     make.access_point(facility, name="Loading dock B", notes="Roll-up door")
     make.tactical_point(facility, name="Staging lot C")
+    make.tactical_point(
+        facility,
+        kind="reunification_site",
+        name="Harbor School gym",
+        address_line1="900 Oak Ave",
+        city="Springfield",
+        state="IL",
+        postal_code="62704",
+        capacity=450,
+        opened_by="Harbor School District",
+        activation_contact="District duty desk",
+        activation_phone="+12175550188",
+    )
     outsider = make.agency()
     return SimpleNamespace(
         org=org,
@@ -2252,6 +2303,9 @@ def hidden(app, make):
             "5550177",
             "Loading dock",
             "Staging lot",
+            "Harbor School",
+            "900 Oak Ave",
+            "5550188",
             "PREM-77",
             "+12175550142",
             str(org.name),
@@ -2360,6 +2414,35 @@ def test_api6_an_incident_never_opens_more_than_its_one_facility_read_only(
         assert preplan.json["break_glass"]["incident_id"] == response.json["id"]
     else:
         assert_problem(preplan, 404)
+
+
+@pytest.mark.parametrize("caller", ["cad", "officer"])
+def test_api6_an_incident_shows_recovery_sites_only_while_the_preplan_may_be_read(
+    client, hidden, caller
+):
+    """API6: an incident lists its facility's recovery sites (where families gather: address,
+    capacity, whom to call) only to a caller who may read that pre-plan now. An officer whose
+    agency is granted nothing (no jurisdiction) sees none; a CAD granted break-glass sees them
+    until its incident closes, and then none."""
+    body = {"cad_incident_number": "RS-1", "incident_type": "fire", **WAYS_IN["external-id"]}
+    headers = getattr(hidden, caller)
+    response = client.post(f"{API}/incidents", json=body, headers=headers)
+    assert response.status_code == 201, response.get_data(as_text=True)
+    url = f"{API}/incidents/{response.json['id']}"
+    if caller == "cad":
+        assert [site["name"] for site in response.json["recovery_sites"]] == ["Harbor School gym"]
+        etag = client.get(url, headers=headers).headers["ETag"]
+        closed = client.patch(url, json={"status": "closed"}, headers={**headers, "If-Match": etag})
+        assert closed.status_code == 200, closed.get_data(as_text=True)
+        response = client.get(url, headers=headers)
+    else:
+        assert response.json["break_glass"] is False
+    assert response.json["recovery_sites"] is None
+    for secret in hidden.secrets[1:]:
+        assert secret not in response.get_data(as_text=True), secret
+    shown = client.get(url, headers=headers)
+    assert shown.json["recovery_sites"] is None
+    assert "900 Oak Ave" not in shown.get_data(as_text=True)
 
 
 def test_api6_an_idempotency_key_never_replays_another_agencys_incident(client, app, make, w):

@@ -3,9 +3,10 @@
 A `Sheet` is the pre-plan document (preplans.document, already serialized) arranged for a
 responder's first five minutes: the essentials first (address and position, contacts in call
 order, entrances, key box and fire alarm panel, staging, command post, casualty collection,
-reunification and family assistance, hazards, the ground-level plan, who shared it under
-which MOU), every row with the date it was last changed and last verified (confirmed), marked
-STALE past its kind's maximum age, then the other points. The renderers (html.py, pdf.py) only lay it out.
+reunification and family assistance with their address, capacity, who opens them and whom to
+call, hazards, the ground-level plan, who shared it under which MOU), every row with the date
+it was last changed and last verified (confirmed), marked STALE past its kind's maximum age,
+then the other points. The renderers (html.py, pdf.py) only lay it out.
 """
 
 import math
@@ -151,8 +152,20 @@ def _from_facility(facility: dict, point: dict) -> str | None:
     return f"{round(metres):,} m {_COMPASS[round(bearing / 45) % 8]} of the facility"
 
 
+def address_lines(record: dict) -> list[str]:
+    """A facility's or a point's postal address as printed (a point may have none)."""
+    if not record.get("address_line1"):
+        return []
+    lines = [record["address_line1"]]
+    if record.get("address_line2"):
+        lines.append(record["address_line2"])
+    lines.append(f"{record['city']}, {record['state']} {record['postal_code']}")
+    return lines
+
+
 def _where(facility: dict, point: dict) -> str:
-    parts = []
+    # A point's own address first: a reunification site is often a school down the road.
+    parts = address_lines(point)
     if point.get("level"):
         parts.append(f"Level: {point['level']}")
     offset = _from_facility(facility, point)
@@ -163,8 +176,26 @@ def _where(facility: dict, point: dict) -> str:
     return "\n".join(parts) or "—"
 
 
+def _recovery(point: dict) -> list[str]:
+    """What a recovery site needs on paper (any point may carry it): how many it holds, who
+    opens it, and whom to call to have it opened, and how."""
+    lines = []
+    if point.get("capacity") is not None:
+        lines.append(f"Capacity: {point['capacity']:,} people")
+    if point.get("opened_by"):
+        lines.append(f"Opened by: {point['opened_by']}")
+    call = ", ".join(filter(None, (point.get("activation_contact"), point.get("activation_phone"))))
+    if call:
+        lines.append(f"To open it, call: {call}")
+    if point.get("activation_notes"):
+        lines.append(point["activation_notes"])
+    return lines
+
+
 def _point_notes(point: dict) -> str:
-    parts = [point["notes"]] if point.get("notes") else []
+    parts = _recovery(point)
+    if point.get("notes"):
+        parts.append(point["notes"])
     held = [
         what
         for what, flag in (("code", "has_code"), ("key location", "has_key_location"))
@@ -351,10 +382,6 @@ def build(
     facility = document["facility"]
     first_access, other_access = _split(document["access_points"], FIRST_ACCESS_KINDS)
     first_tactical, other_tactical = _split(document["tactical_points"], FIRST_TACTICAL_KINDS)
-    address = [facility["address_line1"]]
-    if facility.get("address_line2"):
-        address.append(facility["address_line2"])
-    address.append(f"{facility['city']}, {facility['state']} {facility['postal_code']}")
     position = (
         f"{_coordinates(facility['lat'], facility['lon'])} (WGS 84 lat, lon)"
         if facility.get("lat") is not None
@@ -379,7 +406,7 @@ def build(
         facility_id=facility["id"],
         name=facility["name"],
         kind=facility["facility_type"].replace("_", " "),
-        address=address,
+        address=address_lines(facility),
         position=position,
         facts=_facts(facility),
         first=first_tables,
