@@ -280,7 +280,7 @@ class AccessPoint(_FacilityPoint, Base):
 class TacticalPoint(_FacilityPoint, Base):
     """A staging or tactical point: staging area, casualty collection point, command post …
 
-    The address, capacity and activation columns (migration 0013) are what a recovery site
+    The address, capacity and activation columns (migration 0012) are what a recovery site
     (RECOVERY_KINDS) needs, often somewhere else than the facility: a school or a hotel down
     the road, opened by someone else (a Red Cross chapter, a school district). Any kind may carry
     them: a staging area across the street has an address too."""

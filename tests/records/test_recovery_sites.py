@@ -274,7 +274,7 @@ def test_an_agency_cannot_edit_a_site(client, app, world, sites):
 
 
 def test_the_database_refuses_a_capacity_below_one(app, sites):
-    """The CHECK of migration 0013 holds for every writer, not only the API."""
+    """The CHECK of migration 0012 holds for every writer, not only the API."""
     with pytest.raises(IntegrityError), app.app_context(), transaction.session_scope() as s:
         s.execute(
             text("UPDATE tactical_points SET capacity = 0 WHERE id = :id"),
@@ -313,7 +313,7 @@ def test_the_preplan_changes_at_once_after_an_edit(client, app, world, sites):
     assert second.headers["ETag"] != first.headers["ETag"]
     assert recovery_of(second.json)["Lincoln Elementary gym"]["capacity"] == 275
     # Written around the API (a data fix): the triggers on tactical_points still see it, so
-    # migration 0013 kept them.
+    # migration 0012 kept them.
     with app.app_context(), transaction.session_scope() as session:
         session.execute(
             text("UPDATE tactical_points SET opened_by = 'County EMA' WHERE id = :id"),

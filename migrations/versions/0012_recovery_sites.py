@@ -8,14 +8,14 @@ get nullable columns for that. Any kind may carry them; a pre-plan and an incide
 Plain ALTER TABLE ADD COLUMN (no batch rebuild, as in 0011): SQLite adds columns in place, even
 with a column CHECK, so the pre-plan triggers of 0002 on tactical_points stay.
 
-Revision ID: 0013
-Revises: 0011 (the lead sets 0012 when merging, once 0012 has landed)
+Revision ID: 0012
+Revises: 0011
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0013"
+revision = "0012"
 down_revision = "0011"
 branch_labels = None
 depends_on = None
