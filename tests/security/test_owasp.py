@@ -2318,9 +2318,10 @@ def _render(value, ids):
 
 @pytest.mark.parametrize(("function", "role", "status"), list(function_cases()))
 def test_api5_each_role_reaches_only_its_functions(client, app, w, function, role, status):
-    """API5: admin-only (accounts, partners), manager-only (facilities, MOUs, uploads) and
-    agency-only (incidents, liaisons) functions answer each role as the table says; a refusal is
-    403/404, never 2xx, and changes nothing."""
+    """API5: admin-only (accounts, partners), manager-only (facilities, uploads), party-only
+    (MOU steps) and agency-only (incidents, liaisons) functions answer each role as the table
+    says; a refusal is 403/404 (409 for a party at the wrong step), never 2xx, and changes
+    nothing."""
     method, template, body, model, attr, _ = FUNCTIONS[function]
     ids = {
         "spare_user": w.spare_user.id,
