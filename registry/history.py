@@ -54,7 +54,7 @@ class MouHistory(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     mou_id: Mapped[int] = mapped_column(ForeignKey("mous.id", ondelete="CASCADE"), index=True)
-    # create, update, propose, accept, activate, terminate, renew, supersede
+    # create, update, propose, accept, terminate, renew, supersede
     action: Mapped[str] = mapped_column(String(20))
     party: Mapped[str | None] = mapped_column(String(20))  # organization / agency
     actor: Mapped[str] = mapped_column(String(40))  # "user:12"

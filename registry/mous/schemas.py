@@ -153,15 +153,15 @@ class MouHistorySchema(Schema):
             "update",
             "propose",
             "accept",
-            "activate",
             "terminate",
             "renew",
             "supersede",
         ),
         required=True,
         metadata={
-            "description": "activate: both parties have accepted; renew: a renewal was "
-            "drafted; supersede: its renewal became active"
+            "description": "accept: a party accepted (the second acceptance shows the status "
+            "becoming active); renew: a renewal was drafted; supersede: its renewal became "
+            "active"
         },
     )
     party = OneOf(PARTIES, allow_none=True, metadata={"description": "Who the actor acted for"})
