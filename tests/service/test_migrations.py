@@ -48,7 +48,11 @@ def test_upgrade_downgrade_upgrade_matches_models(empty_database_url):
     assert set(Base.metadata.tables) <= tables
 
 
-def test_0012_takes_existing_mous_into_the_two_party_lifecycle(empty_database_url):
+# The MOU lifecycle's migration, and the one before it.
+MOU_LIFECYCLE, BEFORE_MOU_LIFECYCLE = "0013", "0012"
+
+
+def test_the_mou_lifecycle_migration_takes_existing_mous_in(empty_database_url):
     """An active MOU stays active, accepted by both parties at its creation; a suspended one is
     terminated, with the reason; a draft stays a draft; every one was drafted by its
     organization. And back down again."""
@@ -56,7 +60,7 @@ def test_0012_takes_existing_mous_into_the_two_party_lifecycle(empty_database_ur
     created, changed = "2024-03-01 12:00:00+00:00", "2024-06-01 12:00:00+00:00"
     with app.app_context():
         config = alembic_config()
-        alembic_command.upgrade(config, "0011")
+        alembic_command.upgrade(config, BEFORE_MOU_LIFECYCLE)
         engine = create_engine(empty_database_url)
         with engine.begin() as connection:
             for statement in (
@@ -87,7 +91,7 @@ def test_0012_takes_existing_mous_into_the_two_party_lifecycle(empty_database_ur
                         "changed": changed,
                     },
                 )
-        alembic_command.upgrade(config, "0012")
+        alembic_command.upgrade(config, MOU_LIFECYCLE)
         with engine.connect() as connection:
             rows = {
                 row.id: row
@@ -102,14 +106,17 @@ def test_0012_takes_existing_mous_into_the_two_party_lifecycle(empty_database_ur
         assert {row.drafting_party for row in rows.values()} == {"organization"}
         active = rows[1]
         for column in ("proposed", "organization_accepted", "agency_accepted"):
-            assert getattr(active, f"{column}_by") == "migration 0012"
+            assert getattr(active, f"{column}_by") == f"migration {MOU_LIFECYCLE}"
             assert str(getattr(active, f"{column}_at"))[:19] == created[:19]
         assert rows[3].organization_accepted_at is None and rows[3].proposed_at is None
         assert "Suspended" in rows[2].termination_reason
         assert str(rows[2].terminated_at)[:19] == changed[:19]
-        assert rows[4].termination_reason is None and rows[4].terminated_by == "migration 0012"
+        assert (
+            rows[4].termination_reason is None
+            and rows[4].terminated_by == f"migration {MOU_LIFECYCLE}"
+        )
 
-        alembic_command.downgrade(config, "0011")
+        alembic_command.downgrade(config, BEFORE_MOU_LIFECYCLE)
         with engine.connect() as connection:
             statuses = connection.execute(text("SELECT status FROM mous ORDER BY id")).scalars()
             assert list(statuses) == ["active", "terminated", "draft", "terminated"]

@@ -11,7 +11,7 @@
 
 Existing MOUs: every one is taken as drafted by its organization (only organizations wrote
 MOUs before). An `active` MOU is migrated as proposed and accepted by both parties at its
-creation (`created_at`), by "migration 0012": the registry cannot know who signed it, and it
+creation (`created_at`), by "migration 0013": the registry cannot know who signed it, and it
 granted access until now, so it keeps doing so. A `suspended` MOU becomes `terminated` (the
 lifecycle has no suspension; the parties agree a new MOU to resume), and it and an already
 `terminated` one are stamped as terminated at their last change, with the reason saying so.
@@ -21,27 +21,27 @@ triggers, and the migration's connection does not enforce foreign keys, so the r
 their children (scopes, facility lists, documents) alone. Downgrading maps proposed to draft
 and superseded to terminated, and drops agency notifications: what the old schema cannot say.
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0012"
-down_revision = "0011"
+revision = "0013"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
 UTC_DATETIME = sa.DateTime(timezone=True)
-MIGRATED_BY = "migration 0012"
+MIGRATED_BY = "migration 0013"
 OLD_STATUSES = ("draft", "active", "suspended", "terminated")
 NEW_STATUSES = ("draft", "proposed", "active", "terminated", "superseded")
 PARTIES = ("organization", "agency")
 OLD_KINDS = ("break_glass_access", "break_glass_reveal", "break_glass_ended", "facility_review")
 NEW_KINDS = (*OLD_KINDS, "mou_proposed", "mou_changed", "mou_accepted", "mou_terminated")
 SUSPENDED_REASON = (
-    "Suspended before the two-party MOU lifecycle (migration 0012), which has no suspension: "
+    "Suspended before the two-party MOU lifecycle (migration 0013), which has no suspension: "
     "the parties agree a new MOU to share again."
 )
 
