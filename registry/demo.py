@@ -31,6 +31,18 @@ class DemoRefused(RuntimeError):
     """The demo data set was asked for where it must never be loaded."""
 
 
+def _signed(organization_by: str, agency_by: str, at: datetime) -> dict:
+    """An MOU the organization proposed and both parties accepted at `at`."""
+    return {
+        "proposed_at": at,
+        "proposed_by": organization_by,
+        "organization_accepted_at": at,
+        "organization_accepted_by": organization_by,
+        "agency_accepted_at": at,
+        "agency_accepted_by": agency_by,
+    }
+
+
 def _confirm(session: Session, site: Facility, manager: str, at: datetime) -> None:
     """Confirm the facility and its parts not confirmed yet, as `manager` at `at`."""
     parts = [site]
@@ -305,6 +317,7 @@ def load_demo(session: Session) -> str:
                 agency_id=police.id,
                 title="Prairie Goods / Springfield PD data sharing",
                 status="active",
+                **_signed("manager.prairie", "officer.springfield", now - timedelta(days=370)),
                 effective_date=today - timedelta(days=365),
                 expiry_date=today + timedelta(days=365),
                 scope_rows=[
@@ -319,6 +332,7 @@ def load_demo(session: Session) -> str:
                 agency_id=police.id,
                 title="White Oaks Mall / Springfield PD",
                 status="active",
+                **_signed("manager.mall", "officer.springfield", now - timedelta(days=101)),
                 effective_date=today - timedelta(days=100),
                 scope_rows=[MouScope(scope="data_sharing"), MouScope(scope="cctv_access")],
             ),

@@ -1,8 +1,10 @@
-"""Append-only history of a facility and everything in it, and what soft deletion keeps.
+"""Append-only history of a facility and everything in it, and of each MOU.
 
 Services call `record_change` after each create, update, delete and restore of a facility, an
 access or tactical point, or a facility contact: who, when, which record, and the fields that
-changed (before and after). Rows are only ever inserted.
+changed (before and after). An MOU keeps a history of its own (`record_mou_change`: every edit
+and every step of its lifecycle, with the party the caller acted for), read by both parties.
+Rows are only ever inserted.
 """
 
 import re
@@ -41,6 +43,21 @@ class FacilityHistory(Base):
     record_id: Mapped[int] = mapped_column(Integer)
     action: Mapped[str] = mapped_column(String(10))  # create, update, delete, restore, confirm
     actor: Mapped[str] = mapped_column(String(40))  # "user:12" / "cad:3"
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    changes: Mapped[dict] = mapped_column(JSON, default=dict)  # field -> [before, after]
+
+
+class MouHistory(Base):
+    """One change to an MOU: an edit, or a step of its lifecycle (mous/lifecycle.py)."""
+
+    __tablename__ = "mou_history"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mou_id: Mapped[int] = mapped_column(ForeignKey("mous.id", ondelete="CASCADE"), index=True)
+    # create, update, propose, accept, terminate, renew, supersede
+    action: Mapped[str] = mapped_column(String(20))
+    party: Mapped[str | None] = mapped_column(String(20))  # organization / agency
+    actor: Mapped[str] = mapped_column(String(40))  # "user:12"
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     changes: Mapped[dict] = mapped_column(JSON, default=dict)  # field -> [before, after]
 
@@ -110,6 +127,20 @@ def record_change(
             record_type=re.sub(r"(?<!^)(?=[A-Z])", "_", type(record).__name__).lower(),
             record_id=record.id,
             action=action,
+            actor=principal.subject,
+            changes=changes,
+        )
+    )
+
+
+def record_mou_change(
+    session: Session, principal: Principal, mou, action: str, changes: dict, party=None
+) -> None:
+    session.add(
+        MouHistory(
+            mou_id=mou.id,
+            action=action,
+            party=party,
             actor=principal.subject,
             changes=changes,
         )

@@ -7,7 +7,7 @@ behaves differently (and hides 500s) in testing mode.
 """
 
 import os
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from alembic import command as alembic_command
@@ -197,6 +197,8 @@ class Factory:
         return self._save(Contact(**{**values, **fields}))
 
     def mou(self, organization, agency, scopes=("data_sharing",), facilities=(), **fields):
+        """An MOU row as it is stored, active by default: one that grants (or was proposed)
+        carries the acceptances the lifecycle would have recorded (registry/mous/lifecycle.py)."""
         values = {
             "organization_id": organization.id,
             "agency_id": agency.id,
@@ -204,9 +206,24 @@ class Factory:
             "status": "active",
             "effective_date": date.today() - timedelta(days=1),
             "covers_all_facilities": not facilities,
+            "drafting_party": "organization",
         }
+        values.update(fields)
+        accepted_at = datetime.now(UTC) - timedelta(days=2)
+        if values["status"] in ("proposed", "active", "superseded", "terminated"):
+            values.setdefault("proposed_at", accepted_at)
+            values.setdefault("proposed_by", "factory")
+            proposer = values["drafting_party"]
+            values.setdefault(f"{proposer}_accepted_at", accepted_at)
+            values.setdefault(f"{proposer}_accepted_by", "factory")
+        if values["status"] in ("active", "superseded", "terminated"):
+            for party in ("organization", "agency"):
+                values.setdefault(f"{party}_accepted_at", accepted_at)
+                values.setdefault(f"{party}_accepted_by", "factory")
+        if values["status"] == "superseded":
+            values.setdefault("superseded_on", date.today())
         with self.app.app_context(), transaction.session_scope() as session:
-            mou = Mou(**{**values, **fields})
+            mou = Mou(**values)
             mou.scope_rows = [MouScope(scope=s) for s in scopes]
             mou.facilities = [session.get(Facility, f.id) for f in facilities]
             session.add(mou)

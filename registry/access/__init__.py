@@ -35,7 +35,7 @@ access point who may not gets 403).
 | agency               | all           | all               | all                       | all     |
 | street alias         | all           | all               | all                       | all     |
 | incident             | all           | at own facilities | own agency                | —       |
-| notification         | all           | own org           | refused                   | refused |
+| notification         | all           | own org           | own agency                | refused |
 | user                 | all           | refused           | refused                   | refused |
 | CAD client           | all           | refused           | refused                   | refused |
 | audit event          | all           | at own facilities | refused                   | all     |
@@ -55,7 +55,7 @@ it reads ("—": a record it reads answers 403, any other 404; "refused": 403 wh
 | facility contact     | all   | own org          | —           | —          | —       |
 | organization contact | all   | own org          | —           | —          | —       |
 | agency contact       | all   | —                | own agency  | —          | —       |
-| MOU                  | all   | own org          | —           | —          | —       |
+| MOU                  | all   | own org          | own agency  | —          | —       |
 | MOU document         | all   | own org          | —           | —          | —       |
 | organization         | all   | —                | —           | —          | —       |
 | agency               | all   | —                | —           | —          | —       |
@@ -77,8 +77,10 @@ The conditions:
 - with MOU: those whose MOU the caller reads.
 - sharing partner: of organizations with a data-sharing MOU in force (for any facility) with
   the caller's agency.
-- MOU partner: organizations with any MOU (whatever its status or scope) with the caller's
-  agency; for a manager, the liaisons of agencies with any MOU with its organization.
+- MOU partner: organizations with an MOU with the caller's agency (whatever its status or
+  scope) that the organization drafted or accepted, so an agency's own draft naming an
+  organization reveals nothing of it; for a manager, the liaisons of agencies with any MOU with
+  its organization.
 - at own facilities: about a facility of the caller's organization (deleted ones included).
 - shared or break-glass: shared, or through a live break-glass grant of the caller's agency at
   the facility (`break_glass`); the floor plans such a pre-plan lists download the same way.
@@ -92,11 +94,16 @@ Beyond the tables: incidents are opened only by agency users and CAD clients (an
 and re-opens them); a facility's managers and admins end a break-glass grant at it early;
 notifications and audit events are written by the registry itself, never through the API.
 Confirming a facility as still accurate (with its parts) is a write of the facility: the
-facility row above. The freshness report lists the facilities the caller reads (the facility
-row); CAD clients and auditors may not use it at all. An offline pack (`registry.packs`) holds
-the pre-plans an agency reads as "shared", never break-glass ones; agency users and CAD clients
-download their own agency's, admins any agency's, other roles none (403). The
-audit-event rule lives in `registry.audit.service`.
+facility row above. An MOU is written by both of its parties, and neither grants alone: the MOU
+row above says who acts on one at all; what each party may do at each step of its lifecycle
+(edit its own draft, propose, accept, terminate, renew; an active MOU's terms never change) is
+`registry.mous.lifecycle`'s, a refused step being a 403 (the other party's step) or a 409 (not
+at this stage). Only the organization's managers (and admins) keep the signed document. A party
+names in a draft only facilities it reads. The freshness report lists the facilities the caller
+reads (the facility row); CAD clients and auditors may not use it at all. An offline pack
+(`registry.packs`) holds the pre-plans an agency reads as "shared", never break-glass ones;
+agency users and CAD clients download their own agency's, admins any agency's, other roles none
+(403). The audit-event rule lives in `registry.audit.service`.
 """
 
 from .roles import AGENCY_ROLES, LOOKUP_ROLES, USER_ROLES, Role

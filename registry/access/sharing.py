@@ -1,6 +1,7 @@
 """What an MOU opens: the SQL conditions that say which facilities and organizations share data
-with an agency. Only an MOU in force counts (status active, between its effective and expiry
-dates: `Mou.in_force`), and only through the scope that says what it shares."""
+with an agency. Only an MOU in force counts (accepted by both parties and not ended, between its
+effective and expiry dates: `Mou.in_force`), and only through the scope that says what it
+shares."""
 
 from sqlalchemy import exists, or_, select
 
@@ -38,14 +39,14 @@ def covers_facility(facility_id_column):
     )
 
 
-def shares_facility(agency_id: int):
+def shares_facility(agency_id: int, day=None):
     """SQL: the facility (of the enclosing query) is opened to `agency_id` by a data-sharing MOU
-    in force that covers it."""
+    in force (on `day`; by default today) that covers it."""
     return exists(
         select(Mou.id).where(
             Mou.organization_id == Facility.organization_id,
             Mou.agency_id == agency_id,
-            Mou.in_force,
+            Mou.in_force if day is None else Mou.in_force_on(day),
             has_scope("data_sharing"),
             covers_facility(Facility.id),
         )
@@ -71,5 +72,18 @@ def has_any_mou(agency_id_column, organization_id_column):
     return exists(
         select(Mou.id).where(
             Mou.agency_id == agency_id_column, Mou.organization_id == organization_id_column
+        )
+    )
+
+
+def organization_took_part(agency_id: int, organization_id_column):
+    """SQL: the organization has an MOU with `agency_id` that it drafted or accepted. An agency
+    may draft an MOU naming any organization; only the organization's own part in one lets the
+    agency read its record (an agency's draft alone must not reveal who a partner is)."""
+    return exists(
+        select(Mou.id).where(
+            Mou.agency_id == agency_id,
+            Mou.organization_id == organization_id_column,
+            or_(Mou.drafting_party == "organization", Mou.organization_accepted_at.is_not(None)),
         )
     )

@@ -18,7 +18,12 @@ from ..mous.models import Mou
 from ..notifications.models import Notification
 from ..organizations.models import Organization
 from .roles import AGENCY_ROLES, Role
-from .sharing import has_any_mou, shares_facility, shares_organization
+from .sharing import (
+    has_any_mou,
+    organization_took_part,
+    shares_facility,
+    shares_organization,
+)
 
 # --- facilities and what hangs off them ------------------------------------------------------
 
@@ -37,7 +42,8 @@ def facilities_in_scope(role: Role, organization_id: int | None, agency_id: int 
     if role == Role.FACILITY_MANAGER:
         return Facility.organization_id == organization_id
     if role in AGENCY_ROLES:
-        return shares_facility(agency_id)
+        # The day of the key, not the clock's: what is built for a day holds that day's rule.
+        return shares_facility(agency_id, today)
     return false()
 
 
@@ -108,14 +114,15 @@ def mou_documents(principal: Principal):
 
 
 def organizations(principal: Principal):
-    """A manager reads its own organization; an agency the partners it has any MOU with, so it
-    can read and negotiate it."""
+    """A manager reads its own organization; an agency the partners it has an MOU with that the
+    organization drafted or accepted (whatever its status), so it can read and negotiate it. An
+    agency's own draft or proposal naming an organization reveals nothing about it."""
     if principal.role == Role.ADMIN:
         return true()
     if principal.role == Role.FACILITY_MANAGER:
         return Organization.id == principal.organization_id
     if principal.role in AGENCY_ROLES:
-        return has_any_mou(principal.agency_id, Organization.id)
+        return organization_took_part(principal.agency_id, Organization.id)
     return false()
 
 
@@ -146,11 +153,14 @@ def incidents(principal: Principal):
 
 
 def notifications(principal: Principal):
-    """A manager reads its organization's notifications (the routes refuse other roles)."""
+    """A manager reads its organization's notifications, an agency's people and CAD clients the
+    agency's (the routes refuse auditors)."""
     if principal.role == Role.ADMIN:
         return true()
     if principal.role == Role.FACILITY_MANAGER:
         return Notification.organization_id == principal.organization_id
+    if principal.role in AGENCY_ROLES:
+        return Notification.agency_id == principal.agency_id
     return false()
 
 

@@ -60,13 +60,27 @@ def restorable_contacts(principal: Principal):
 
 
 def mou(principal: Principal, record) -> bool:
-    """An organization shares its own data: its managers (and admins) write its MOUs. An agency
-    never grants itself access."""
-    return manages_organization(principal, record.organization_id)
+    """Both parties act on an MOU: the organization's managers for the organization, the
+    agency's people (not its CAD clients) for the agency, admins for either. Neither can grant
+    alone: what each may do at each step, and that an MOU grants only once both accepted, is
+    mous/lifecycle.py's."""
+    return manages_organization(principal, record.organization_id) or acts_for_agency(
+        principal, record.agency_id
+    )
+
+
+def acts_for_agency(principal: Principal, agency_id: int | None) -> bool:
+    """An agency's people act for it (its CAD clients read, and open incidents, only)."""
+    return (
+        principal.role == Role.AGENCY_USER
+        and agency_id is not None
+        and principal.agency_id == agency_id
+    )
 
 
 def mou_document(principal: Principal, record) -> bool:
-    return mou(principal, record.mou)
+    """The signed copy is the organization's to keep, as before the two-party lifecycle."""
+    return manages_organization(principal, record.mou.organization_id)
 
 
 def incident(principal: Principal, record) -> bool:

@@ -10,26 +10,41 @@ NOTIFICATION_KINDS = (
     "break_glass_reveal",
     "break_glass_ended",  # the organization ended an agency's break-glass grant early
     "facility_review",  # a registration at another organization's address waits for review
+    # An MOU's lifecycle (mous/lifecycle.py), told to the other party.
+    "mou_proposed",
+    "mou_changed",  # a proposed MOU's terms changed: the other party must accept them again
+    "mou_accepted",
+    "mou_terminated",
 )
 
 
 class Notification(Base):
-    """Something an organization must be told. Recorded here in the same transaction as the
-    event; `delivered_at` is for whatever delivers it (mail, SMS, a partner's webhook)."""
+    """Something an organization or an agency must be told. Recorded here in the same
+    transaction as the event; `delivered_at` is for whatever delivers it (mail, SMS, a
+    partner's webhook)."""
 
     __tablename__ = "notifications"
-    __table_args__ = (CheckConstraint(f"kind IN {NOTIFICATION_KINDS}", name="kind"),)
+    __table_args__ = (
+        CheckConstraint(f"kind IN {NOTIFICATION_KINDS}", name="kind"),
+        CheckConstraint("(organization_id IS NULL) <> (agency_id IS NULL)", name="one_recipient"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
-    organization_id: Mapped[int] = mapped_column(
+    organization_id: Mapped[int | None] = mapped_column(
         ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
+    agency_id: Mapped[int | None] = mapped_column(
+        ForeignKey("agencies.id", ondelete="CASCADE"), index=True
     )
     facility_id: Mapped[int | None] = mapped_column(
         ForeignKey("facilities.id", ondelete="SET NULL"), index=True
     )
     incident_id: Mapped[int | None] = mapped_column(
         ForeignKey("incidents.id", ondelete="SET NULL"), index=True
+    )
+    mou_id: Mapped[int | None] = mapped_column(
+        ForeignKey("mous.id", ondelete="SET NULL"), index=True
     )
     kind: Mapped[str] = mapped_column(String(40))
     actor: Mapped[str] = mapped_column(String(120))

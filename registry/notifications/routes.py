@@ -1,7 +1,7 @@
 from flask_restx import Namespace, Resource
 
 from .. import db
-from ..access.roles import Role
+from ..access.roles import AGENCY_ROLES, Role
 from ..api.inputs import query
 from ..api.pagination import returns_page
 from ..auth.identity import current_principal, login_required
@@ -9,15 +9,16 @@ from .schemas import NotificationFiltersSchema, NotificationSchema
 from .service import notifications
 
 ns = Namespace(
-    "notifications", description="What an organization is told (break-glass access and reveals)"
+    "notifications",
+    description="What an organization or agency is told (break-glass access and reveals, MOUs)",
 )
 
 
 @ns.route("")
 class Notifications(Resource):
-    @login_required(Role.ADMIN, Role.FACILITY_MANAGER)
+    @login_required(Role.ADMIN, Role.FACILITY_MANAGER, *AGENCY_ROLES)
     @query(NotificationFiltersSchema)
     @returns_page(NotificationSchema)
     def get(self, args):
-        """List your organization's notifications, newest first."""
+        """List your organization's or agency's notifications, newest first."""
         return notifications.page(db.session(), current_principal(), args)

@@ -1,4 +1,5 @@
-"""Telling an organization what happened to its facilities (break-glass access, reveals)."""
+"""Telling an organization what happened to its facilities (break-glass access, reveals), and
+either party of an MOU what the other did with it."""
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -13,21 +14,28 @@ from .models import Notification
 def notify(
     session: Session,
     *,
-    organization_id: int,
     kind: str,
     message: str,
     actor: str,
+    organization_id: int | None = None,
+    agency_id: int | None = None,
     facility_id: int | None = None,
     incident_id: int | None = None,
+    mou_id: int | None = None,
 ) -> Notification:
-    """Record a notification for `organization_id`, in the caller's transaction."""
+    """Record a notification for an organization or an agency (one of them), in the caller's
+    transaction."""
+    if (organization_id is None) == (agency_id is None):
+        raise ValueError("A notification is for an organization or an agency, one of them.")
     notification = Notification(
         organization_id=organization_id,
+        agency_id=agency_id,
         kind=kind,
         message=message,
         actor=actor,
         facility_id=facility_id,
         incident_id=incident_id,
+        mou_id=mou_id,
     )
     session.add(notification)
     session.flush()
@@ -35,7 +43,8 @@ def notify(
 
 
 class NotificationService(RecordService):
-    """A facility manager reads its organization's notifications; admins read all."""
+    """A facility manager reads its organization's notifications, an agency its own; admins
+    read all."""
 
     model = Notification
     noun = "notification"
@@ -47,7 +56,14 @@ class NotificationService(RecordService):
     def filters(self, args):
         return [
             getattr(Notification, name) == args[name]
-            for name in ("organization_id", "facility_id", "incident_id", "kind")
+            for name in (
+                "organization_id",
+                "agency_id",
+                "facility_id",
+                "incident_id",
+                "mou_id",
+                "kind",
+            )
             if args.get(name) is not None
         ]
 

@@ -17,7 +17,7 @@ from types import SimpleNamespace
 import pytest
 
 import registry.access
-from registry import transaction
+from registry import db, transaction
 from registry.agencies.models import Agency
 from registry.auth.models import CadClient, User
 from registry.contacts.models import Contact
@@ -410,7 +410,7 @@ MOU_CASES = {
     "active-all-facilities": (_mou_active, {"facility", "sibling"}),
     "no-mou": (lambda make, w: None, set()),
     "draft": (_mou(status="draft"), set()),
-    "suspended": (_mou(status="suspended"), set()),
+    "proposed": (_mou(status="proposed"), set()),
     "terminated": (_mou(status="terminated"), set()),
     "expired-yesterday": (
         _mou(effective_date=today() - timedelta(days=30), expiry_date=today() - timedelta(days=1)),
@@ -479,33 +479,63 @@ def test_agency_reads_only_what_an_active_data_sharing_mou_covers(client, make, 
             assert_problem(item, 404)
 
 
-def test_suspending_or_expiring_an_mou_closes_access_at_once(client, app, world):
+def test_ending_an_mou_closes_access_at_once(client, app, world, monkeypatch):
+    """Terminated, superseded by a renewal that shares less, or past its expiry date: the
+    agency's access ends with the change, or with the day, with no job run."""
     facility_path = f"{API}/facilities/{world.facility['a'].id}"
-    mou_path = f"{API}/mous/{world.mou.id}"
-    officer, manager = world.headers["officer"], world.headers["manager"]
+    officer, manager, cad = world.headers["officer"], world.headers["manager"], world.headers["cad"]
     assert client.get(facility_path, headers=officer).status_code == 200
 
-    def change_mou(change):
-        etag = client.get(mou_path, headers=manager).headers["ETag"]
-        response = client.patch(mou_path, json=change, headers={**manager, "If-Match": etag})
-        assert response.status_code == 200, response.json
+    def step(mou_id, name, headers, **body):
+        path = f"{API}/mous/{mou_id}"
+        etag = client.get(path, headers=headers).headers["ETag"]
+        response = client.post(f"{path}/{name}", json=body, headers={**headers, "If-Match": etag})
+        assert response.status_code in (200, 201), response.json
         return response.json
 
-    assert change_mou({"status": "suspended"})["in_force"] is False
+    def edit(mou_id, headers, change):
+        path = f"{API}/mous/{mou_id}"
+        etag = client.get(path, headers=headers).headers["ETag"]
+        response = client.patch(path, json=change, headers={**headers, "If-Match": etag})
+        assert response.status_code == 200, response.json
+
+    assert step(world.mou.id, "terminate", manager, reason="Store sold")["in_force"] is False
     assert_problem(client.get(facility_path, headers=officer), 404)
     assert ids_of(client.get(f"{API}/facilities", headers=officer)) == []
 
-    assert change_mou({"status": "active"})["in_force"] is True
+    created = client.post(f"{API}/mous", json=new_mou(world.org_a, world.agency_x), headers=manager)
+    assert created.status_code == 201, created.json
+    agreed = created.json["id"]
+    step(agreed, "propose", manager)
+    assert step(agreed, "accept", officer)["in_force"] is True
     assert client.get(facility_path, headers=officer).status_code == 200
 
-    assert change_mou({"scopes": ["training"]})["scopes"] == ["training"]
-    assert_problem(client.get(facility_path, headers=world.headers["cad"]), 404)
+    # Renewed for training only: once the renewal is active, the data-sharing MOU is superseded.
+    training = step(agreed, "renew", officer)["id"]
+    edit(training, officer, {"scopes": ["training"]})
+    step(training, "propose", officer)
+    assert step(training, "accept", manager)["scopes"] == ["training"]
+    assert fetch(app, Mou, agreed).status == "superseded"
+    assert_problem(client.get(facility_path, headers=cad), 404)
 
-    change_mou({"scopes": ["data_sharing"], "effective_date": str(today() - timedelta(days=9))})
+    renewal = step(
+        training,
+        "renew",
+        manager,
+        effective_date=str(today() - timedelta(days=9)),
+        expiry_date=str(today() + timedelta(days=3)),
+    )["id"]
+    edit(renewal, manager, {"scopes": ["data_sharing"]})
+    step(renewal, "propose", manager)
+    step(renewal, "accept", officer)
     assert client.get(facility_path, headers=officer).status_code == 200
-    change_mou({"expiry_date": str(today() - timedelta(days=1))})
+
+    # Four days on, it has expired: nothing was written, and nothing grants.
+    real_utcnow = db.utcnow
+    monkeypatch.setattr(db, "utcnow", lambda: real_utcnow() + timedelta(days=4))
     assert_problem(client.get(facility_path, headers=officer), 404)
-    assert fetch(app, Mou, world.mou.id).status == "active"
+    assert fetch(app, Mou, renewal).status == "active"
+    assert client.get(f"{API}/mous/{renewal}", headers=officer).json["status"] == "expired"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -517,7 +547,6 @@ def new_mou(organization, agency, **fields):
         "organization_id": organization.id,
         "agency_id": agency.id,
         "title": "Pre-plan sharing",
-        "status": "active",
         "effective_date": str(today()),
         "scopes": ["data_sharing"],
         **fields,
@@ -525,19 +554,22 @@ def new_mou(organization, agency, **fields):
 
 
 @pytest.mark.parametrize(
-    ("role", "organization", "expected"),
+    ("role", "organization", "agency", "expected"),
     [
-        ("admin", "org_b", 201),
-        ("manager", "org_a", 201),
-        ("manager", "org_b", 403),
-        ("officer", "org_a", 403),
-        ("cad", "org_a", 403),
-        ("outside_officer", "org_b", 403),
+        ("admin", "org_b", "agency_x", 201),
+        ("manager", "org_a", "agency_x", 201),
+        ("manager", "org_b", "agency_x", 403),
+        # Either party drafts an MOU; a draft grants nothing (test_mou_lifecycle.py).
+        ("officer", "org_a", "agency_x", 201),
+        ("officer", "org_b", "agency_x", 201),
+        ("officer", "org_a", "agency_y", 403),
+        ("cad", "org_a", "agency_x", 403),
+        ("outside_officer", "org_b", "agency_y", 201),
+        ("outside_officer", "org_b", "agency_x", 403),
     ],
 )
-def test_create_mou(client, app, world, role, organization, expected):
-    org = getattr(world, organization)
-    agency = world.agency_y if role == "outside_officer" else world.agency_x
+def test_create_mou(client, app, world, role, organization, agency, expected):
+    org, agency = getattr(world, organization), getattr(world, agency)
     total = count(app, Mou)
 
     response = client.post(f"{API}/mous", json=new_mou(org, agency), headers=world.headers[role])
@@ -546,22 +578,29 @@ def test_create_mou(client, app, world, role, organization, expected):
         assert response.status_code == 201, response.json
         stored = fetch(app, Mou, response.json["id"])
         assert (stored.organization_id, stored.agency_id) == (org.id, agency.id)
+        assert (stored.status, stored.in_force) == ("draft", False)
+        party = "agency" if role in ("officer", "outside_officer") else "organization"
+        assert stored.drafting_party == party
         assert count(app, Mou) == total + 1
     else:
         assert_problem(response, expected)
         assert count(app, Mou) == total
 
 
-@pytest.mark.parametrize("role", AGENCY_ROLES)
 @pytest.mark.parametrize(
-    ("method", "change"),
+    ("role", "method", "change", "expected"),
     [
-        ("PATCH", {"expiry_date": None, "status": "active"}),
-        ("PATCH", {"scopes": ["data_sharing", "access_codes"]}),
-        ("DELETE", None),
+        # The agency's people are a party: the status is the lifecycle's (422), an active MOU's
+        # terms are fixed (409), and only a draft is deleted (409). Its CAD is no party (403).
+        ("officer", "PATCH", {"expiry_date": None, "status": "active"}, 422),
+        ("officer", "PATCH", {"scopes": ["data_sharing", "access_codes"]}, 409),
+        ("officer", "DELETE", None, 409),
+        ("cad", "PATCH", {"expiry_date": None, "status": "active"}, 403),
+        ("cad", "PATCH", {"scopes": ["data_sharing", "access_codes"]}, 403),
+        ("cad", "DELETE", None, 403),
     ],
 )
-def test_agency_cannot_change_its_own_mou(client, app, world, role, method, change):
+def test_agency_cannot_change_its_own_mou(client, app, world, role, method, change, expected):
     mou = world.mou
     path = f"{API}/mous/{mou.id}"
     etag = client.get(path, headers=world.headers[role]).headers["ETag"]  # it may read it
@@ -571,7 +610,7 @@ def test_agency_cannot_change_its_own_mou(client, app, world, role, method, chan
         path, method=method, json=change, headers={**world.headers[role], "If-Match": etag}
     )
 
-    assert_problem(response, 403)
+    assert_problem(response, expected, "status" if expected == 422 else None)
     after = fetch(app, Mou, mou.id)
     assert after.version == before.version
     assert after.scopes == before.scopes == ["data_sharing"]
@@ -594,18 +633,28 @@ def test_manager_mou_rules(client, app, world, make):
     assert_problem(refused, 404)
     assert fetch(app, Mou, foreign_mou.id).status == "active"
 
-    # Editing the own MOU works; handing it to another organization does not.
+    # The own active MOU's terms are fixed (renewed, not edited).
     etag = client.get(own_path, headers=manager).headers["ETag"]
-    moved = client.patch(
-        own_path, json={"organization_id": world.org_b.id}, headers={**manager, "If-Match": etag}
-    )
-    assert_problem(moved, 403)
-    assert fetch(app, Mou, world.mou.id).organization_id == world.org_a.id
-    renamed = client.patch(
+    fixed = client.patch(
         own_path, json={"title": "Renewed MOU"}, headers={**manager, "If-Match": etag}
     )
+    assert_problem(fixed, 409)
+    assert fetch(app, Mou, world.mou.id).title == world.mou.title
+
+    # Editing the own draft works; handing it to another organization does not.
+    draft = make.mou(world.org_a, world.agency_y, status="draft")
+    draft_path = f"{API}/mous/{draft.id}"
+    etag = client.get(draft_path, headers=manager).headers["ETag"]
+    moved = client.patch(
+        draft_path, json={"organization_id": world.org_b.id}, headers={**manager, "If-Match": etag}
+    )
+    assert_problem(moved, 403)
+    assert fetch(app, Mou, draft.id).organization_id == world.org_a.id
+    renamed = client.patch(
+        draft_path, json={"title": "Renewed MOU"}, headers={**manager, "If-Match": etag}
+    )
     assert renamed.status_code == 200, renamed.json
-    assert fetch(app, Mou, world.mou.id).title == "Renewed MOU"
+    assert fetch(app, Mou, draft.id).title == "Renewed MOU"
 
     # Another organization's facility cannot be put into the own MOU.
     total = count(app, Mou)
@@ -936,7 +985,8 @@ def test_records_no_one_writes_have_no_write_routes(client):
 
 # The world for the tables: organizations A and B, agencies X, Y and Z. X shares A's data (an
 # MOU in force with scope data_sharing) and holds B's keys (an MOU with key_holding only); Y
-# shares B's; Z has only a draft MOU with A, and a live break-glass incident at A's facility.
+# shares B's; Z has only an MOU with A that A proposed and Z has not accepted, and a live
+# break-glass incident at A's facility.
 CALLERS = {
     "admin": access_table.Caller("admin"),
     "manager_a": access_table.Caller("facility_manager", organization="A"),
@@ -1014,7 +1064,7 @@ def town(app, client, make):
     mou = {
         "ax": make.mou(org["A"], agency["X"]),
         "by": make.mou(org["B"], agency["Y"]),
-        "az": make.mou(org["A"], agency["Z"], status="draft"),
+        "az": make.mou(org["A"], agency["Z"], status="proposed"),
         "bx": make.mou(org["B"], agency["X"], scopes=("key_holding",)),
     }
     accounts = {
@@ -1063,6 +1113,9 @@ def town(app, client, make):
         records["organization contact"][name] = (contact.id, R("", name))
         note = Notification(organization_id=o.id, kind="facility_review", message="M", actor="x")
         records["notification"][name] = (_insert(app, note), R("", name))
+    for name in "XZ":
+        note = Notification(agency_id=agency[name].id, kind="mou_proposed", message="M", actor="x")
+        records["notification"][name] = (_insert(app, note), R("", agency=name))
     for name, a in agency.items():
         records["agency"][name] = (a.id, R("agency", agency=name))
         records["agency contact"][name] = (make.contact(agency_id=a.id).id, R("", agency=name))
@@ -1178,7 +1231,12 @@ def test_each_role_reads_and_writes_as_the_tables_say(client, town, kind):
                 response = client.patch(
                     path, json=change, headers={**town.headers[caller_name], "If-Match": etag}
                 )
-                expected = access_table.write_status(caller, record, RELATIONS, READS, WRITES)
+                # Where a party may act on an MOU, only a proposal's terms still change; an
+                # active MOU's are fixed (409: registry/mous/lifecycle.py).
+                success = 409 if kind == "MOU" and name != "az" else 200
+                expected = access_table.write_status(
+                    caller, record, RELATIONS, READS, WRITES, success
+                )
                 if response.status_code != expected:
                     mismatches.append(
                         f"{caller_name} changes {name}: {response.status_code}, not {expected}"

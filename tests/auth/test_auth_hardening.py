@@ -247,14 +247,17 @@ def records(make):
         "cad_client": make.cad_client(agency),
         "organization": organization,
         "agency": agency,
-        "mou": make.mou(organization, agency),
+        "mou": make.mou(organization, agency, status="draft"),
+        "mou_proposed": make.mou(organization, agency, status="proposed"),
+        "mou_active": make.mou(organization, agency),
         # Referenced by nothing, so deleting them is not a conflict.
         "spare_organization": make.organization(),
         "spare_agency": make.agency(),
     }
 
 
-# (method, path template, body); {x} is the id of records[x], If-Match is added for PATCH/DELETE.
+# (method, path template, body); {x} is the id of records[x], If-Match is added for PATCH/DELETE
+# and the steps of an MOU's lifecycle.
 FRESH_ONLY = [
     ("POST", "/users", {"username": "new-admin", "password": NEW_PASSWORD, "role": "admin"}),
     ("PATCH", "/users/{user}", {"role": "admin", "agency_id": None}),
@@ -275,14 +278,20 @@ FRESH_ONLY = [
             "organization_id": "{organization}",
             "agency_id": "{agency}",
             "title": "Another MOU",
-            "status": "draft",
             "effective_date": "2026-01-01",
             "scopes": ["training"],
         },
     ),
     ("PATCH", "/mous/{mou}", {"title": "Renamed MOU"}),
     ("DELETE", "/mous/{mou}", None),
+    # Each step of an MOU's lifecycle (an admin names the party it acts for).
+    ("POST", "/mous/{mou}/propose", {}),
+    ("POST", "/mous/{mou_proposed}/accept", {"party": "agency"}),
+    ("POST", "/mous/{mou_active}/terminate", {"party": "agency", "reason": "Ended"}),
+    ("POST", "/mous/{mou_active}/renew", {"party": "organization"}),
 ]
+# Steps on a record: If-Match is the record's.
+STEPS = ("/propose", "/accept", "/terminate", "/renew")
 FRESH_IDS = [f"{method}-{path}" for method, path, _ in FRESH_ONLY]
 
 
@@ -297,8 +306,9 @@ def _fill(value, records):
 def _send(client, records, method, path, payload, headers):
     url = API + path.format(**{name: record.id for name, record in records.items()})
     headers = dict(headers)
-    if method in ("PATCH", "DELETE"):
-        current = client.get(url, headers=headers)  # reading needs no fresh login
+    if method in ("PATCH", "DELETE") or url.endswith(STEPS):
+        record_url = url.rsplit("/", 1)[0] if url.endswith(STEPS) else url
+        current = client.get(record_url, headers=headers)  # reading needs no fresh login
         assert current.status_code == 200, current.json
         headers["If-Match"] = etag(current)
     return client.open(url, method=method, json=_fill(payload, records), headers=headers)

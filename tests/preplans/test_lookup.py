@@ -707,8 +707,13 @@ def _draft(make, p):
     make.mou(p.org, p.agency, status="draft")
 
 
-def _suspended(make, p):
-    make.mou(p.org, p.agency, status="suspended")
+def _proposed(make, p):
+    make.mou(p.org, p.agency, status="proposed")
+
+
+def _superseded(make, p):
+    # Its renewal took over today: from today on it grants nothing.
+    make.mou(p.org, p.agency, status="superseded", superseded_on=date.today())
 
 
 def _training_only(make, p):
@@ -740,7 +745,8 @@ def _other_agency(make, p):
 NOT_SHARING = [
     _no_sharing,
     _draft,
-    _suspended,
+    _proposed,
+    _superseded,
     _training_only,
     _expired,
     _not_yet,

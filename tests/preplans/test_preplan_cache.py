@@ -52,6 +52,15 @@ def edit(client, site, path, change, who="manager"):
     assert response.status_code == 200, response.get_json()
 
 
+def step(client, site, mou_id, name, who="admin", **body):
+    """One step of an MOU's lifecycle (an admin acts for the party it names)."""
+    path = f"/api/v1/mous/{mou_id}"
+    etag = client.get(path, headers=site[who]).headers["ETag"]
+    response = client.post(f"{path}/{name}", json=body, headers={**site[who], "If-Match": etag})
+    assert response.status_code in (200, 201), response.get_json()
+    return response.get_json()
+
+
 def test_repeat_reads_are_identical_and_cached(client, site):
     first = read(client, site)
     assert len([key for key in cache.items if key[0] != "mou"]) == 1
@@ -112,15 +121,13 @@ def test_every_change_shows_at_once(client, site, change):
     elif change == "alias":
         edit(client, site, f"/api/v1/facilities/{fid}", {"aliases": ["North Store"]})
         check = lambda doc: doc["facility"]["aliases"] == ["North Store"]  # noqa: E731
-    else:  # the MOU gains a scope
-        edit(
-            client,
-            site,
-            f"/api/v1/mous/{site['mou'].id}",
-            {"scopes": ["data_sharing", "key_holding"]},
-            who="admin",
-        )
-        check = lambda doc: doc["mous"][0]["scopes"] == ["data_sharing", "key_holding"]  # noqa: E731
+    else:  # the MOU's renewal, with one more scope, takes over (an active MOU never changes)
+        renewal = step(client, site, site["mou"].id, "renew", party="organization")["id"]
+        scopes = ["data_sharing", "key_holding"]
+        edit(client, site, f"/api/v1/mous/{renewal}", {"scopes": scopes}, who="admin")
+        step(client, site, renewal, "propose")
+        step(client, site, renewal, "accept", party="agency")
+        check = lambda doc: [m["scopes"] for m in doc["mous"] if m["in_force"]] == [scopes]  # noqa: E731
     new_etag, after = read(client, site)
     assert new_etag != etag
     assert not check(before) and check(after)
@@ -143,7 +150,7 @@ def test_a_change_made_outside_the_api_shows_too(client, site, app):
 def test_losing_the_mou_hides_a_cached_preplan(client, site, app):
     read(client, site)
     with app.app_context(), transaction.session_scope() as session:
-        session.get(Mou, site["mou"].id).status = "suspended"
+        session.get(Mou, site["mou"].id).status = "terminated"
     response = client.get(f"/api/v1/preplans/{site['facility'].id}", headers=site["officer"])
     assert_problem(response, 404)
 
@@ -221,7 +228,7 @@ def test_replacing_an_mou_changes_the_preplan(client, site, app, make):
     etag, before = read(client, site, who="manager")
     with app.app_context(), transaction.session_scope() as session:
         session.delete(session.get(Mou, site["mou"].id))
-    replacement = make.mou(site["org"], site["agency"], title="Replacement", status="suspended")
+    replacement = make.mou(site["org"], site["agency"], title="Replacement", status="proposed")
     new_etag, after = read(client, site, who="manager")
     assert new_etag != etag
     assert [m["title"] for m in after["mous"]] == ["Replacement"]

@@ -11,10 +11,11 @@ the whole calendar works.
 import pytest
 from sqlalchemy import select, text
 
-from registry import db
+from registry import db, transaction
 from registry.contacts.models import Contact
 from registry.db import Base
 from registry.facilities.models import Facility
+from registry.mous.models import Mou
 from tests.conftest import assert_problem
 
 API = "/api/v1"
@@ -167,14 +168,28 @@ def test_mou_dates_cover_the_whole_calendar(client, make, effective, expiry, in_
         "organization_id": org.id,
         "agency_id": agency.id,
         "title": "Data sharing",
-        "status": "active",
         "effective_date": effective,
         "expiry_date": expiry,
         "scopes": ["data_sharing"],
     }
     created = client.post(f"{API}/mous", json=body, headers=admin)
     assert created.status_code == 201, created.get_data(as_text=True)
-    shown = client.get(f"{API}/mous/{created.json['id']}", headers=admin).json
+    path = f"{API}/mous/{created.json['id']}"
+    # Both parties accept it (an admin acting for each); one that has already ended cannot be
+    # proposed, so it is stored as agreed before its end, as a script would.
+    for step, payload in (("propose", {}), ("accept", {"party": "agency"})):
+        etag = client.get(path, headers=admin).headers["ETag"]
+        taken = client.post(f"{path}/{step}", json=payload, headers={**admin, "If-Match": etag})
+        if expiry == "0001-01-01":
+            assert_problem(taken, 409)
+            accepted = {f"{p}_accepted_at": db.utcnow() for p in ("organization", "agency")}
+            with make.app.app_context(), transaction.session_scope() as session:
+                mou = session.get(Mou, created.json["id"])
+                for name, value in {"status": "active", **accepted}.items():
+                    setattr(mou, name, value)
+            break
+        assert taken.status_code == 200, taken.get_data(as_text=True)
+    shown = client.get(path, headers=admin).json
     assert (shown["effective_date"], shown["expiry_date"]) == (effective, expiry)
     assert shown["in_force"] is in_force
     listed = client.get(f"{API}/mous", query_string={"in_force": "true"}, headers=admin).json

@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import inspect as sa_inspect
 
+from registry import db
 from registry.agencies.models import Agency
 from registry.agencies.schemas import AgencySchema
 from registry.auth.models import CadClient, User
@@ -21,7 +22,6 @@ from registry.contacts.schemas import ContactSchema
 from registry.db import utc_today
 from registry.facilities.models import AccessPoint, Facility, TacticalPoint
 from registry.facilities.schemas import AccessPointSchema, FacilitySchema, TacticalPointSchema
-from registry.mous import models as mou_models
 from registry.mous.models import Mou, MouScope, mou_facilities
 from registry.mous.schemas import MouSchema
 from registry.organizations.models import Organization
@@ -301,7 +301,6 @@ def mous_case(make) -> Case:
         "organization_id": org.id,
         "agency_id": agency.id,
         "title": "Data sharing and staging",
-        "status": "active",
         "effective_date": (TODAY - timedelta(days=30)).isoformat(),
         "expiry_date": (TODAY + timedelta(days=365)).isoformat(),
         "scopes": ["staging", "data_sharing"],
@@ -316,9 +315,18 @@ def mous_case(make) -> Case:
         model=Mou,
         schema=MouSchema,
         body=body,
-        expected={**body, "scopes": ["data_sharing", "staging"], "in_force": True},
-        patch={"status": "suspended"},
-        patched={"status": "suspended", "in_force": False},
+        # A new MOU is a draft of the party that wrote it (an admin: the organization's, by
+        # default); it grants nothing until both parties accept it (test_mou_lifecycle.py).
+        expected={
+            **body,
+            "scopes": ["data_sharing", "staging"],
+            "status": "draft",
+            "drafting_party": "organization",
+            "in_force": False,
+            "days_left": None,
+        },
+        patch={"title": "Data sharing and training", "scopes": ["training", "data_sharing"]},
+        patched={"title": "Data sharing and training", "scopes": ["data_sharing", "training"]},
         variant=lambda i: {
             **body,
             "title": f"MOU {i}",
@@ -735,7 +743,9 @@ def test_mou_filters(client, make):
     assert found(f"organization_id={org1.id}") == sorted([in_force, draft])
     assert found(f"agency_id={ag1.id}") == sorted([in_force, expired])
     assert found("status=draft") == [draft]
-    assert found("status=active") == sorted([in_force, expired, future])
+    # Expired is what an active MOU past its expiry date shows (stored: active).
+    assert found("status=active") == sorted([in_force, future])
+    assert found("status=expired") == [expired]
     assert found("scope=data_sharing") == sorted([in_force, expired, future])
     assert found("scope=key_holding") == [expired]
     assert found("in_force=true") == [in_force]
@@ -975,7 +985,6 @@ def mou_body(org, agency, **fields) -> dict:
         "organization_id": org.id,
         "agency_id": agency.id,
         "title": "Data sharing",
-        "status": "active",
         "effective_date": (TODAY - timedelta(days=1)).isoformat(),
         "scopes": ["data_sharing"],
         **fields,
@@ -986,7 +995,6 @@ def test_mou_scopes_round_trip_sorted_and_defaults_apply(client, app, make):
     headers = make.admin()
     org, agency = make.organization(), make.agency()
     body = mou_body(org, agency, scopes=["training", "cctv_access", "data_sharing"])
-    del body["status"]
 
     response = client.post(f"{API}/mous", json=body, headers=headers)
 
@@ -1037,34 +1045,62 @@ def test_mou_rules_are_422(client, app, make, fields, error_field):
 
 
 def test_mou_in_force_is_computed(client, make, monkeypatch):
-    # One day for the whole test, the registry's included: the dates sent and the day in_force
-    # is judged by would otherwise be read at different moments, on either side of a midnight
-    # UTC (the module's TODAY is read at collection, minutes before this runs).
-    today = utc_today()
-    monkeypatch.setattr(mou_models, "utc_today", lambda: today)
+    # One instant for the whole test, the registry's included: the dates sent and the day
+    # in_force is judged by would otherwise be read at different moments, on either side of a
+    # midnight UTC (the module's TODAY is read at collection, minutes before this runs).
+    now = db.utcnow()
+    monkeypatch.setattr(db, "utcnow", lambda: now)
+    today = now.date()
     headers = make.admin()
     org, agency = make.organization(), make.agency()
     since_yesterday = {"effective_date": (today - timedelta(days=1)).isoformat()}
+
+    def step(mou, name, **body):
+        url = f"{API}/mous/{mou['id']}/{name}"
+        etag = client.get(f"{API}/mous/{mou['id']}", headers=headers).headers["ETag"]
+        response = client.post(url, json=body, headers=if_match(headers, etag))
+        assert response.status_code == 200, response.get_json()
+        return response.get_json()
+
+    def agreed(name, fields):
+        """Drafted, proposed by the organization and accepted by the agency (an admin acting
+        for each, as the lifecycle lets it)."""
+        body = mou_body(org, agency, title=name, **fields)
+        created = client.post(f"{API}/mous", json=body, headers=headers)
+        assert created.status_code == 201, (name, created.get_json())
+        assert created.get_json()["in_force"] is False, name
+        return step(step(created.get_json(), "propose"), "accept", party="agency")
+
     cases = {
-        "active today": (since_yesterday, True),
-        "draft": ({**since_yesterday, "status": "draft"}, False),
-        "suspended": ({**since_yesterday, "status": "suspended"}, False),
-        "not yet effective": ({"effective_date": (today + timedelta(days=1)).isoformat()}, False),
-        "expired": (
-            {
-                "effective_date": (today - timedelta(days=10)).isoformat(),
-                "expiry_date": (today - timedelta(days=1)).isoformat(),
-            },
+        "active today": (agreed("active today", since_yesterday), True),
+        "not yet effective": (
+            agreed("later", {"effective_date": (today + timedelta(days=1)).isoformat()}),
             False,
         ),
-        "last day": ({**since_yesterday, "expiry_date": today.isoformat()}, True),
+        "last day": (agreed("last", {**since_yesterday, "expiry_date": today.isoformat()}), True),
+        "terminated": (
+            step(agreed("ended", since_yesterday), "terminate", party="agency", reason="Done"),
+            False,
+        ),
     }
-    for name, (fields, expected) in cases.items():
-        response = client.post(
-            f"{API}/mous", json=mou_body(org, agency, title=name, **fields), headers=headers
-        )
-        assert response.status_code == 201, (name, response.get_json())
-        assert response.get_json()["in_force"] is expected, name
+    draft = client.post(
+        f"{API}/mous", json=mou_body(org, agency, **since_yesterday), headers=headers
+    )
+    cases["draft"] = (draft.get_json(), False)
+    # An MOU that expired yesterday was agreed before; it is stored as it was (active).
+    expired = make.mou(
+        org,
+        agency,
+        effective_date=today - timedelta(days=10),
+        expiry_date=today - timedelta(days=1),
+    )
+    cases["expired"] = (client.get(f"{API}/mous/{expired.id}", headers=headers).get_json(), False)
+    for name, (shown, expected) in cases.items():
+        assert shown["in_force"] is expected, name
+        read = client.get(f"{API}/mous/{shown['id']}", headers=headers).get_json()
+        assert read["in_force"] is expected, name
+    assert cases["active today"][0]["status"] == "active"
+    assert cases["expired"][0]["status"] == "expired"
 
     sent = mou_body(org, agency, in_force=True, status="draft")
     assert_problem(client.post(f"{API}/mous", json=sent, headers=headers), 422, "in_force")
@@ -1073,7 +1109,8 @@ def test_mou_in_force_is_computed(client, make, monkeypatch):
 def test_mou_patch_scopes_replaces_the_set_and_bumps_the_version(client, app, make):
     headers = make.admin()
     org, agency = make.organization(), make.agency()
-    mou = make.mou(org, agency, scopes=("data_sharing", "training"))
+    # A draft: an active MOU's terms no longer change (test_mou_lifecycle.py).
+    mou = make.mou(org, agency, scopes=("data_sharing", "training"), status="draft")
     url = f"{API}/mous/{mou.id}"
     etag = client.get(url, headers=headers).headers["ETag"]
 

@@ -8,8 +8,8 @@ test_openapi); this file is the one place that walks the whole list.
 
 The cast (`w`): organization A with facility `a`, organization B with facility `b`; each facility
 has an access point, a tactical point, a contact and a floor plan; each organization a contact.
-Agency X has an active data-sharing MOU with A, agency Y with B, agency Z with nobody. Each MOU has
-a signed document; each of X and Y has an incident at its partner's facility. Records of side "a"
+Agency X has an active data-sharing MOU with A, agency Y with B, agency Z with nobody; each pair
+also has a draft MOU and one its organization proposed. Each active MOU has a signed document; each of X and Y has an incident at its partner's facility. Records of side "a"
 belong to A/X, of side "b" to B/Y. Accounts: an admin, a manager of A and of B, an officer and a
 CAD client of X, Y and Z, and an auditor.
 """
@@ -138,6 +138,8 @@ def w(app, make):
         "agency_contact",
         "floor_plan",
         "mou",
+        "mou_draft",
+        "mou_proposed",
         "mou_document",
         "incident",
         "user",
@@ -153,6 +155,9 @@ def w(app, make):
         w.org_contact[side] = make.contact(organization_id=org.id, name=f"Security {side}")
         w.agency_contact[side] = make.contact(agency_id=agency.id, name=f"Watch {side}")
         w.mou[side] = make.mou(org, agency)
+        # Drafted, and proposed (and so accepted), by the organization; neither grants.
+        w.mou_draft[side] = make.mou(org, agency, title=f"Draft {side}", status="draft")
+        w.mou_proposed[side] = make.mou(org, agency, title=f"Offer {side}", status="proposed")
         sha = hashlib.sha256(side.encode()).hexdigest()
         save(app, FileBlob(sha256=sha, size=16, media_type="application/pdf", preview_size=8))
         stored = {"revision": 1, "file_name": "x.pdf", "uploaded_by": "user:1", "sha256": sha}
@@ -303,6 +308,7 @@ SUBRESOURCES = {
     "mou-document-file": ("mou_document", "/mou-documents/{}/file"),
     "mou-document-preview": ("mou_document", "/mou-documents/{}/preview"),
     "organization-contacts": ("org", "/organizations/{}/contacts"),
+    "mou-history": ("mou", "/mous/{}/history"),
 }
 
 
@@ -360,6 +366,36 @@ def test_api1_the_freshness_report_never_lists_another_tenants_facility(client, 
     if caller in visible:
         response = client.get(f"{API}/reports/freshness", headers=headers)
         assert {item["facility_id"] for item in response.json["items"]} == visible[caller]
+
+
+# A step of another tenant's MOU's lifecycle: (step, cast attribute of an MOU it applies to, body)
+MOU_STEPS = {
+    "propose": ("mou_draft", {}),
+    "accept": ("mou_proposed", {}),
+    "terminate": ("mou", {"reason": "Hostile takeover"}),
+    "renew": ("mou", {}),
+}
+
+
+@pytest.mark.parametrize("attacker", ATTACKERS)
+@pytest.mark.parametrize("step", list(MOU_STEPS))
+def test_api1_another_tenants_mou_cannot_be_proposed_accepted_ended_or_renewed(
+    client, app, w, step, attacker
+):
+    """API1: proposing, accepting, terminating or renewing another partnership's MOU answers
+    exactly as an MOU nobody has (404, before If-Match or the body are judged), and nothing
+    changes or is created."""
+    attr, body = MOU_STEPS[step]
+    mou = getattr(w, attr)["b"]
+    path = f"{API}/mous/{mou.id}"
+    headers = {**w.headers[attacker], "If-Match": etag(client, w, path)}
+    before, total = row(app, Mou, mou.id), count(app, Mou)
+
+    response = client.post(f"{path}/{step}", json=body, headers=headers)
+    reference = client.post(f"{API}/mous/{MISSING_ID}/{step}", json=body, headers=headers)
+
+    same_problem(response, reference, 404, mou.id)
+    assert (row(app, Mou, mou.id), count(app, Mou)) == (before, total)
 
 
 # Creating a child under another tenant's record: (parent attribute, path, model, body)
@@ -795,6 +831,17 @@ FRESH_ONLY = {
         Mou,
         "mou",
     ),
+    "propose-mou": ("manager_a", "POST", "/mous/{mou_draft}/propose", {}, Mou, "mou_draft"),
+    "accept-mou": ("officer_x", "POST", "/mous/{mou_proposed}/accept", {}, Mou, "mou_proposed"),
+    "terminate-mou": (
+        "officer_x",
+        "POST",
+        "/mous/{mou}/terminate",
+        {"reason": "Replaced by a county-wide MOU"},
+        Mou,
+        "mou",
+    ),
+    "renew-mou": ("manager_a", "POST", "/mous/{mou}/renew", {}, Mou, "mou"),
     "reveal-door-code": (
         "manager_a",
         "POST",
@@ -817,7 +864,8 @@ FRESH_ONLY = {
 @pytest.mark.parametrize("case", list(FRESH_ONLY))
 def test_api2_sensitive_actions_need_a_fresh_login(client, app, make, w, case):
     """API2: a token that did not come from a password typed minutes ago (a refreshed one) may
-    read but not change accounts, partners, MOU grants, passwords or reveal door codes: 401
+    read but not change accounts, partners, MOUs (no step of their lifecycle either), passwords
+    or reveal door codes: 401
     fresh-login-required, nothing changed."""
     caller, method, template, body, model, attr = FRESH_ONLY[case]
     path = fill(template, w)
@@ -1099,7 +1147,22 @@ MASS_ASSIGNMENT = {
             "organization_id": w.org["b"].id,
             "agency_id": w.agency["a"].id,
             "title": "Grant",
-            "status": "active",
+            "effective_date": "2024-01-01",
+            "scopes": ["data_sharing"],
+        },
+        403,
+        None,
+        Mou,
+        None,
+    ),
+    "agency-drafts-mou-for-another-agency": (
+        "officer_x",
+        "POST",
+        "/mous",
+        lambda w: {
+            "organization_id": w.org["a"].id,
+            "agency_id": w.agency["b"].id,
+            "title": "Grant",
             "effective_date": "2024-01-01",
             "scopes": ["data_sharing"],
         },
@@ -1111,12 +1174,86 @@ MASS_ASSIGNMENT = {
     "manager-hands-mou-to-another-org": (
         "manager_a",
         "PATCH",
-        "/mous/{mou}",
+        "/mous/{mou_draft}",
         lambda w: {"organization_id": w.org["b"].id},
         403,
         None,
         Mou,
-        "mou",
+        "mou_draft",
+    ),
+    "mou-created-active": (
+        "manager_a",
+        "POST",
+        "/mous",
+        lambda w: {
+            "organization_id": w.org["a"].id,
+            "agency_id": w.agency["a"].id,
+            "title": "Grant",
+            "status": "active",
+            "effective_date": "2024-01-01",
+            "scopes": ["data_sharing"],
+        },
+        422,
+        "status",
+        Mou,
+        None,
+    ),
+    "mou-status-by-patch": (
+        "manager_a",
+        "PATCH",
+        "/mous/{mou_proposed}",
+        lambda w: {"status": "active"},
+        422,
+        "status",
+        Mou,
+        "mou_proposed",
+    ),
+    "mou-acceptance-forged": (
+        "manager_a",
+        "PATCH",
+        "/mous/{mou_proposed}",
+        lambda w: {"agency_accepted_at": "2024-01-01T00:00:00+00:00", "agency_accepted_by": "x"},
+        422,
+        "agency_accepted_at",
+        Mou,
+        "mou_proposed",
+    ),
+    "mou-drafting-party-rewritten": (
+        "manager_a",
+        "PATCH",
+        "/mous/{mou_draft}",
+        lambda w: {"drafting_party": "agency"},
+        422,
+        "drafting_party",
+        Mou,
+        "mou_draft",
+    ),
+    "mou-renewal-forged": (
+        "manager_a",
+        "POST",
+        "/mous",
+        lambda w: {
+            "organization_id": w.org["a"].id,
+            "agency_id": w.agency["a"].id,
+            "title": "Grant",
+            "effective_date": "2024-01-01",
+            "scopes": ["data_sharing"],
+            "supersedes_id": w.mou["a"].id,
+        },
+        422,
+        "supersedes_id",
+        Mou,
+        None,
+    ),
+    "mou-proposal-moved-to-another-agency": (
+        "manager_a",
+        "PATCH",
+        "/mous/{mou_proposed}",
+        lambda w: {"agency_id": w.agency_z.id},
+        422,
+        "agency_id",
+        Mou,
+        "mou_proposed",
     ),
     "mou-in-force": (
         "manager_a",
@@ -1131,12 +1268,12 @@ MASS_ASSIGNMENT = {
     "agency-activates-its-own-mou": (
         "officer_x",
         "PATCH",
-        "/mous/{mou}",
+        "/mous/{mou_proposed}",
         lambda w: {"status": "active", "scopes": ["data_sharing", "access_codes"]},
-        403,
-        None,
+        422,
+        "status",
         Mou,
-        "mou",
+        "mou_proposed",
     ),
     "floor-plan-moved-to-another-facility": (
         "manager_a",
@@ -1295,6 +1432,8 @@ def fill(template: str, w, side="a") -> str:
         "contact",
         "org_contact",
         "mou",
+        "mou_draft",
+        "mou_proposed",
         "floor_plan",
     )
     values = {name: getattr(w, name)[side].id for name in names}
@@ -1555,6 +1694,7 @@ def fill_list_path(path: str, w) -> str:
         "/organizations/{parent_id}/": w.org["a"].id,
         "/agencies/{parent_id}/": w.agency["a"].id,
         "/mous/{parent_id}/": w.mou["a"].id,
+        "/mous/{record_id}/": w.mou["a"].id,
         "/floor-plans/{record_id}/": w.floor_plan["a"].id,
         "/mou-documents/{record_id}/": w.mou_document["a"].id,
     }
@@ -1819,8 +1959,9 @@ def test_api4_rate_limits_answer_429_with_retry_after(build_app, make, w, reques
 # =============================================================================================
 # API5:2023 Broken Function Level Authorization
 # Four human roles and one machine role, and functions reserved to some of them: accounts and
-# partners (admin), facilities, their parts and MOUs (admin and the organization's managers),
-# opening incidents (agencies), agency liaison lists (the agency's people). The role check comes
+# partners (admin), facilities and their parts (admin and the organization's managers), MOUs
+# (both parties' people, each step for the party whose step it is: an admin names the party it
+# acts for), opening incidents (agencies), agency liaison lists (the agency's people). The role check comes
 # before the body is judged; a refused call is 403 (404 where the record is invisible to the
 # role as well) and writes nothing. The auditor reads the audit trail and nothing else.
 
@@ -2052,7 +2193,6 @@ FUNCTIONS = {
             "organization_id": "{org}",
             "agency_id": "{agency_z}",
             "title": "Sharing",
-            "status": "active",
             "effective_date": "2024-01-01",
             "scopes": ["data_sharing"],
         },
@@ -2060,14 +2200,72 @@ FUNCTIONS = {
         None,
         (201, 201, 403, 403, 403),
     ),
+    "agency drafts MOU": (
+        "POST",
+        "/mous",
+        {
+            "organization_id": "{spare_org}",
+            "agency_id": "{agency}",
+            "title": "Sharing",
+            "effective_date": "2024-01-01",
+            "scopes": ["data_sharing"],
+        },
+        Mou,
+        None,
+        (201, 403, 201, 403, 403),
+    ),
+    # An active MOU's terms are fixed for both parties (409); its agency's CAD is no party.
     "change MOU": (
         "PATCH",
         "/mous/{mou}",
         {"scopes": ["data_sharing", "access_codes"]},
         Mou,
         "mou",
+        (409, 409, 409, 403, 404),
+    ),
+    "change draft MOU": (
+        "PATCH",
+        "/mous/{mou_draft}",
+        {"scopes": ["data_sharing", "access_codes"]},
+        Mou,
+        "mou_draft",
         (200, 200, 403, 403, 404),
     ),
+    # The organization drafted it: it proposes it, and the agency accepts it. An admin acts for
+    # the party it names, and no one else names another party than their own.
+    "propose MOU": (
+        "POST",
+        "/mous/{mou_draft}/propose",
+        {},
+        Mou,
+        "mou_draft",
+        (200, 200, 403, 403, 404),
+    ),
+    "accept MOU": (
+        "POST",
+        "/mous/{mou_proposed}/accept",
+        {"party": "agency"},
+        Mou,
+        "mou_proposed",
+        (200, 403, 200, 403, 404),
+    ),
+    "terminate MOU": (
+        "POST",
+        "/mous/{mou}/terminate",
+        {"party": "agency", "reason": "Replaced"},
+        Mou,
+        "mou",
+        (200, 403, 200, 403, 404),
+    ),
+    "renew MOU": (
+        "POST",
+        "/mous/{mou}/renew",
+        {"party": "organization"},
+        Mou,
+        "mou",
+        (201, 201, 403, 403, 404),
+    ),
+    "MOU history": ("GET", "/mous/{mou}/history", None, Mou, None, (200, 200, 200, 200, 404)),
     "open incident": (
         "POST",
         "/incidents",
@@ -2120,9 +2318,10 @@ def _render(value, ids):
 
 @pytest.mark.parametrize(("function", "role", "status"), list(function_cases()))
 def test_api5_each_role_reaches_only_its_functions(client, app, w, function, role, status):
-    """API5: admin-only (accounts, partners), manager-only (facilities, MOUs, uploads) and
-    agency-only (incidents, liaisons) functions answer each role as the table says; a refusal is
-    403/404, never 2xx, and changes nothing."""
+    """API5: admin-only (accounts, partners), manager-only (facilities, uploads), party-only
+    (MOU steps) and agency-only (incidents, liaisons) functions answer each role as the table
+    says; a refusal is 403/404 (409 for a party at the wrong step), never 2xx, and changes
+    nothing."""
     method, template, body, model, attr, _ = FUNCTIONS[function]
     ids = {
         "spare_user": w.spare_user.id,
@@ -2136,14 +2335,17 @@ def test_api5_each_role_reaches_only_its_functions(client, app, w, function, rol
         "facility": w.facility["a"].id,
         "access_point": w.access_point["a"].id,
         "mou": w.mou["a"].id,
+        "mou_draft": w.mou_draft["a"].id,
+        "mou_proposed": w.mou_proposed["a"].id,
         "incident": w.incident["a"].id,
     }
     path = API + template.format(**ids)
     headers = dict(w.headers[role])
     if method in ("PATCH", "DELETE"):
         headers["If-Match"] = etag(client, w, path)
-    if template.endswith("/confirm"):  # a write to the facility: its ETag
-        headers["If-Match"] = etag(client, w, path.removesuffix("/confirm"))
+    step = next((s for s in ("/confirm", *(f"/{s}" for s in MOU_STEPS)) if path.endswith(s)), None)
+    if step:  # a write to the facility or MOU: its ETag
+        headers["If-Match"] = etag(client, w, path.removesuffix(step))
     target = getattr(w, attr) if attr else None
     target_id = (target["a"] if isinstance(target, dict) else target).id if target else None
     before = row(app, model, target_id) if target_id else None
@@ -2225,7 +2427,10 @@ def test_api5_the_matrix_agrees_with_the_access_tables():
     for function, record in FUNCTION_RECORDS.items():
         method, *_, statuses = FUNCTIONS[function]
         # The admin may delete its organization; the data refuses (facilities still hang off it).
-        success = {"delete own organization": 409}.get(function, 204 if method == "DELETE" else 200)
+        # An active MOU's parties may act on it, but its terms no longer change (409).
+        success = {"delete own organization": 409, "change MOU": 409}.get(
+            function, 204 if method == "DELETE" else 200
+        )
         for role, listed in zip(ROLES5, statuses, strict=True):
             expected = access_table.write_status(
                 CAST_CALLERS[role],
