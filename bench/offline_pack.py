@@ -26,7 +26,7 @@ import sys
 import tempfile
 import time
 import tracemalloc
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -44,7 +44,7 @@ from registry.db import utcnow
 from registry.facilities.models import AccessPoint, Facility, TacticalPoint
 from registry.floorplans.models import FileBlob, FloorPlan
 from registry.floorplans.storage import blob_key, preview_key
-from registry.mous.models import Mou, MouScope
+from registry.mous.models import Mou, MouScope, signed_by_both
 from registry.organizations.models import Organization
 from registry.packs import archive, verify
 from registry.packs.service import agency_reader, pack_contents, signing_key
@@ -81,6 +81,7 @@ def seed(app, facilities: int, plans: int, plan_bytes: int) -> int:
                 status="active",
                 effective_date=date.today() - timedelta(days=30),
                 scope_rows=[MouScope(scope="data_sharing")],
+                **signed_by_both("bench", "bench", datetime.now(UTC)),
             )
         )
         for sha in shas:

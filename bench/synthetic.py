@@ -30,7 +30,7 @@ from registry.auth.models import CadClient
 from registry.auth.passwords import hash_secret
 from registry.contacts.models import Contact, ContactPhone
 from registry.facilities.models import AccessPoint, Facility, TacticalPoint
-from registry.mous.models import Mou, MouScope
+from registry.mous.models import Mou, MouScope, signed_by_both
 from registry.organizations.models import Organization
 
 CAD_CLIENT_ID = "bench-cad"
@@ -121,6 +121,7 @@ def seed_partners(session: Session) -> list[int]:
                 title="Data sharing",
                 status="active",
                 effective_date=date.today() - timedelta(days=30),
+                **signed_by_both("bench", "bench", datetime.now(UTC)),
                 scope_rows=[MouScope(scope="data_sharing")],
             )
         )

@@ -31,7 +31,7 @@ import threading
 import time
 import urllib.parse
 from collections import Counter
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -46,7 +46,7 @@ from registry.api.router import API_PREFIX
 from registry.auth.models import CadClient, User
 from registry.auth.passwords import hash_secret
 from registry.facilities.models import Facility
-from registry.mous.models import Mou, MouScope
+from registry.mous.models import Mou, MouScope, signed_by_both
 from registry.organizations.models import Organization
 from tests import sample_files
 
@@ -77,6 +77,7 @@ def seed(session, facilities: int) -> int:
                 status="active",
                 effective_date=date.today() - timedelta(days=30),
                 scope_rows=[MouScope(scope="data_sharing")],
+                **signed_by_both("bench", "bench", datetime.now(UTC)),
             ),
             User(
                 username="bench.manager",

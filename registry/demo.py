@@ -19,7 +19,7 @@ from .facilities.models import (
     FacilityExternalId,
     TacticalPoint,
 )
-from .mous.models import Mou, MouScope
+from .mous.models import Mou, MouScope, signed_by_both
 from .organizations.models import Organization
 
 # Demo logins printed by the README. Development only: the passwords are public.
@@ -29,18 +29,6 @@ DEMO_CAD_CLIENT = ("springfield-cad", "demo-cad-secret-0123456789")
 
 class DemoRefused(RuntimeError):
     """The demo data set was asked for where it must never be loaded."""
-
-
-def _signed(organization_by: str, agency_by: str, at: datetime) -> dict:
-    """An MOU the organization proposed and both parties accepted at `at`."""
-    return {
-        "proposed_at": at,
-        "proposed_by": organization_by,
-        "organization_accepted_at": at,
-        "organization_accepted_by": organization_by,
-        "agency_accepted_at": at,
-        "agency_accepted_by": agency_by,
-    }
 
 
 def _confirm(session: Session, site: Facility, manager: str, at: datetime) -> None:
@@ -317,7 +305,9 @@ def load_demo(session: Session) -> str:
                 agency_id=police.id,
                 title="Prairie Goods / Springfield PD data sharing",
                 status="active",
-                **_signed("manager.prairie", "officer.springfield", now - timedelta(days=370)),
+                **signed_by_both(
+                    "manager.prairie", "officer.springfield", now - timedelta(days=370)
+                ),
                 effective_date=today - timedelta(days=365),
                 expiry_date=today + timedelta(days=365),
                 scope_rows=[
@@ -332,7 +322,7 @@ def load_demo(session: Session) -> str:
                 agency_id=police.id,
                 title="White Oaks Mall / Springfield PD",
                 status="active",
-                **_signed("manager.mall", "officer.springfield", now - timedelta(days=101)),
+                **signed_by_both("manager.mall", "officer.springfield", now - timedelta(days=101)),
                 effective_date=today - timedelta(days=100),
                 scope_rows=[MouScope(scope="data_sharing"), MouScope(scope="cctv_access")],
             ),

@@ -212,3 +212,17 @@ class Mou(Versioned, Base):
             or_(cls.expiry_date.is_(None), cls.expiry_date >= day),
             or_(cls.superseded_on.is_(None), cls.superseded_on > day),
         )
+
+
+def signed_by_both(organization_by: str, agency_by: str, at: datetime) -> dict:
+    """The lifecycle columns of an MOU the organization proposed and both parties accepted at
+    `at`: for rows written outside the lifecycle that stand for a signed MOU (demo data, the
+    benchmarks, the match-evaluation set). The database refuses an active MOU without them."""
+    return {
+        "proposed_at": at,
+        "proposed_by": organization_by,
+        "organization_accepted_at": at,
+        "organization_accepted_by": organization_by,
+        "agency_accepted_at": at,
+        "agency_accepted_by": agency_by,
+    }

@@ -19,7 +19,7 @@ import json
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -106,7 +106,7 @@ def load(app, eval_set: EvalSet) -> Loaded:
     """
     from registry.auth.login import issue_access_token
     from registry.auth.models import CadClient, User
-    from registry.mous.models import Mou, MouScope
+    from registry.mous.models import Mou, MouScope, signed_by_both
     from registry.organizations.models import Organization
 
     started = time.perf_counter()
@@ -195,6 +195,7 @@ def load(app, eval_set: EvalSet) -> Loaded:
                 status="active",
                 effective_date=date.today() - timedelta(days=1),
                 covers_all_facilities=True,
+                **signed_by_both("match-eval", "match-eval", datetime.now(UTC)),
             )
             mou.scope_rows = [MouScope(scope="data_sharing")]
             cad = CadClient(
