@@ -116,6 +116,16 @@ def _mous_shown(role: Role, agency_id: int | None) -> list:
     return conditions
 
 
+def render_key(preplan_version: int) -> str:
+    """What a stored pre-plan was rendered from: this rendering code and the facility's
+    `preplan_version`."""
+    return f"{RENDERING}:{preplan_version}"
+
+
+# render_key in SQL, for the facility row of a query.
+_CURRENT_RENDER_KEY = literal(f"{RENDERING}:", String) + cast(Facility.preplan_version, String)
+
+
 _MOU_ID_VERSION = cast(Mou.id, String) + literal(":") + cast(Mou.version, String)
 
 
@@ -158,16 +168,6 @@ def _stamp_statement(scope: tuple):
         )
         .where(Facility.id == bindparam("facility_id"), Facility.deleted_at.is_(None))
     )
-
-
-def render_key(preplan_version: int) -> str:
-    """What a stored pre-plan was rendered from: this rendering code and the facility's
-    `preplan_version`."""
-    return f"{RENDERING}:{preplan_version}"
-
-
-# render_key in SQL, for the facility row of a query.
-_CURRENT_RENDER_KEY = literal(f"{RENDERING}:", String) + cast(Facility.preplan_version, String)
 
 
 def preplan(
