@@ -206,10 +206,12 @@ def _spend(setting: str, scope: str, message: str) -> None:
     outage lets the request through (logged)."""
     limiter = current_app.extensions["registry.limiter"]
     budget = parse(current_app.config[setting])
-    key = client_key()
+    # Under the deployment's prefix, as the limiter's own counters: several deployments may
+    # share one Redis.
+    identifiers = (current_app.config["REGISTRY_RATELIMIT_KEY_PREFIX"], scope, client_key())
     try:
-        allowed = limiter.limiter.hit(budget, scope, key)
-        reset_at = limiter.limiter.get_window_stats(budget, scope, key).reset_time
+        allowed = limiter.limiter.hit(budget, *identifiers)
+        reset_at = limiter.limiter.get_window_stats(budget, *identifiers).reset_time
     except Exception:  # the storage is down: the limiter's own rule (swallow_errors)
         current_app.logger.exception("the %s budget could not be counted; going ahead", scope)
         return

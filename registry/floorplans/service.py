@@ -193,6 +193,7 @@ class FloorPlanService(StoredFileService):
             select(FloorPlan)
             .where(FloorPlan.facility_id.in_(facility_ids), FloorPlan.current)
             .order_by(FloorPlan.facility_id, *self.order_by())
+            .execution_options(populate_existing=True)  # see preplans.document
         ).all()
 
 

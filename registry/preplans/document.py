@@ -25,6 +25,7 @@ import threading
 from collections import OrderedDict, defaultdict
 from dataclasses import dataclass
 from functools import lru_cache
+from importlib.metadata import version
 from pathlib import Path
 
 from flask import current_app
@@ -55,18 +56,20 @@ _shared_parts = PreplanSchema(exclude=("mous", "break_glass"))
 _mous_schema = PreplanMouSchema(many=True)
 
 _PACKAGE = Path(__file__).resolve().parent.parent
-# The code a stored pre-plan was rendered with: a change to any of it renders every pre-plan
-# again on its next read, without anyone having to remember to say so.
-_RENDERING_CODE = (
-    "preplans/document.py",
-    "preplans/schemas.py",
-    "facilities/schemas.py",
-    "contacts/schemas.py",
-    "floorplans/schemas.py",
-    "fields.py",
+# The code a stored pre-plan was rendered with: the whole package (its models' orderings and
+# filters, the schemas, the API prefix in links, the print's templates), and marshmallow. A
+# change to any of it renders every pre-plan again on its next read (and changes every
+# pre-plan's ETag), without anyone having to remember which files matter.
+_RENDERING_CODE = sorted(
+    path
+    for path in _PACKAGE.rglob("*")
+    if path.suffix in {".py", ".html", ".css"} and "__pycache__" not in path.parts
 )
 RENDERING = hashlib.sha256(
-    b"".join((_PACKAGE / name).read_bytes() for name in _RENDERING_CODE)
+    b"".join(
+        [version("marshmallow").encode()]
+        + [bytes(path.relative_to(_PACKAGE)) + path.read_bytes() for path in _RENDERING_CODE]
+    )
 ).hexdigest()[:16]
 
 
@@ -196,8 +199,10 @@ def preplan(
         if row.stored_document is not None:
             parts, geojson = json.loads(row.stored_document), json.loads(row.stored_geojson)
         else:
-            parts, geojson = render_shared_parts(session, [facility_id])[facility_id]
-            store(session, facility_id, row.preplan_version, parts, geojson)
+            rendered_version, parts, geojson = render_shared_parts(session, [facility_id])[
+                facility_id
+            ]
+            store(session, facility_id, rendered_version, parts, geojson)
         document = {**parts, "mous": _mous_document(session, shown, today)}
         document = freshness.annotate(document, today, max_ages)
         rendered = RenderedPreplan(etag, document, geojson)
@@ -243,10 +248,9 @@ def unrendered(session: Session, limit: int) -> list[tuple[int, int]]:
 
 def render_unrendered(session: Session, limit: int) -> int:
     """Render and store up to `limit` pre-plans that `unrendered` finds; how many it stored."""
-    due = unrendered(session, limit)
-    rendered = render_shared_parts(session, [facility_id for facility_id, _ in due])
-    for facility_id, preplan_version in due:
-        store(session, facility_id, preplan_version, *rendered[facility_id])
+    due = [facility_id for facility_id, _ in unrendered(session, limit)]
+    for facility_id, rendered in render_shared_parts(session, due).items():
+        store(session, facility_id, *rendered)
     return len(due)
 
 
@@ -260,6 +264,7 @@ def _mous_document(session: Session, shown: tuple, today) -> list[dict]:
         loaded = session.scalars(
             select(Mou)
             .where(Mou.id.in_(missing))
+            .execution_options(populate_existing=True)
             # The pre-plan leaves out each MOU's facility list, so it is not loaded.
             .options(lazyload(Mou.facilities))
         ).all()
@@ -274,12 +279,18 @@ def _mous_document(session: Session, shown: tuple, today) -> list[dict]:
     return [value for value in serialized.values() if value is not None]
 
 
-def render_shared_parts(session: Session, facility_ids: list[int]) -> dict[int, tuple[dict, dict]]:
-    """The parts of each facility's pre-plan that every reader sees alike, and its GeoJSON, by
-    facility id. A batch costs the same few queries as one facility (the render command)."""
+def render_shared_parts(session: Session, facility_ids: list[int]) -> dict[int, tuple]:
+    """(preplan_version, parts, GeoJSON) of each facility, by id: the parts of its pre-plan
+    every reader sees alike, and the version they were rendered from, to store them under. A
+    batch costs the same few queries as one facility (the render command).
+
+    Rows are read afresh (`populate_existing`): an object the request already holds (an
+    incident's facility) may predate a change committed since, and storing it under the newer
+    version would serve it to every worker."""
     facilities = session.scalars(
         select(Facility)
         .where(Facility.id.in_(facility_ids))
+        .execution_options(populate_existing=True)
         .options(
             selectinload(Facility.live_access_points),
             selectinload(Facility.live_tactical_points),
@@ -292,6 +303,7 @@ def render_shared_parts(session: Session, facility_ids: list[int]) -> dict[int, 
     contacts = session.scalars(
         select(Contact)
         .where(Contact.facility_id.in_(facility_ids), Contact.deleted_at.is_(None))
+        .execution_options(populate_existing=True)
         .order_by(Contact.facility_id, *in_call_order())
     ).all()
     contacts_of, plans_of = defaultdict(list), defaultdict(list)
@@ -310,7 +322,7 @@ def render_shared_parts(session: Session, facility_ids: list[int]) -> dict[int, 
                 "floor_plans": plans_of[facility.id],
             }
         )
-        rendered[facility.id] = (parts, as_geojson(facility))
+        rendered[facility.id] = (facility.preplan_version, parts, as_geojson(facility))
     return rendered
 
 

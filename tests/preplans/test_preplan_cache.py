@@ -4,9 +4,11 @@ worker's own cache, and from the store in the database that every worker shares.
 import pytest
 from sqlalchemy import select, text
 
-from registry import transaction
+from registry import db, transaction
+from registry.auth.principal import Principal
 from registry.contacts.models import Contact
 from registry.db import utcnow
+from registry.facilities.models import Facility
 from registry.mous.models import Mou
 from registry.preplans import document
 from registry.preplans.document import cache
@@ -359,3 +361,27 @@ def test_new_rendering_code_changes_the_tag(client, site, monkeypatch):
     response = client.get(path, headers={**site["officer"], "If-None-Match": etag})
     assert response.status_code == 200
     assert response.headers["ETag"] != etag
+
+
+def test_a_facility_the_request_holds_is_read_afresh_before_it_is_stored(client, site, app):
+    """An incident's request holds the facility object; a change committed meanwhile must not
+    be stored under the newer version with the older columns (READ COMMITTED sees it)."""
+    if app.extensions["registry.engine"].dialect.name != "postgresql":
+        pytest.skip("SQLite's transaction reads one snapshot: the change is not seen at all")
+    fid = site["facility"].id
+    with app.app_context(), transaction.session_scope() as session:
+        held = session.get(Facility, fid)
+        assert held.name != "Renamed meanwhile"
+        with db.engine().begin() as other:  # another request commits a change
+            other.execute(
+                text("UPDATE facilities SET name = 'Renamed meanwhile' WHERE id = :f"), {"f": fid}
+            )
+        cache.clear()
+        rendered, _ = document.preplan(session, Principal("user", 1, "admin"), fid)
+        stored = session.get(StoredPreplan, fid)
+        current = session.scalar(select(Facility.preplan_version).where(Facility.id == fid))
+    assert rendered.document["facility"]["name"] == "Renamed meanwhile"
+    assert stored.render_key == document.render_key(current)
+    assert "Renamed meanwhile" in stored.document
+    cache.clear()
+    assert read(client, site)[1]["facility"]["name"] == "Renamed meanwhile"

@@ -6,6 +6,7 @@ import base64
 import hashlib
 import html
 import re
+import uuid
 from datetime import timedelta
 from types import SimpleNamespace
 
@@ -555,3 +556,39 @@ def test_pdfs_have_a_budget_of_their_own(site, build_app, app):
     printed(limited, site, "html")
     assert limited.get(url(site.facility.id), headers=site.officer).status_code == 200
     printed(limited, site, "pdf", headers=site.manager)
+
+
+def test_the_pdf_budget_is_counted_under_the_deployments_prefix(site, build_app):
+    """Two deployments sharing one Redis (REGISTRY_RATELIMIT_KEY_PREFIX) keep their budgets
+    apart; two workers of one deployment share theirs."""
+    redis = pytest.importorskip("redis")
+    server = redis.Redis(host="127.0.0.1", port=6379, socket_connect_timeout=1)
+    try:
+        server.ping()
+    except redis.exceptions.RedisError:
+        pytest.skip("Redis is not running on 127.0.0.1:6379")
+    prefixes = [f"registry-test-{uuid.uuid4().hex}" for _ in range(2)]
+
+    def deployment(prefix):
+        return build_app(
+            REGISTRY_RATELIMIT_STORAGE_URI="redis://127.0.0.1:6379/0",
+            REGISTRY_RATELIMIT_KEY_PREFIX=prefix,
+            REGISTRY_PDF_RATE_LIMIT="1/minute",
+        ).test_client()
+
+    try:
+        first, other_worker, second = (
+            deployment(prefixes[0]),
+            deployment(prefixes[0]),
+            deployment(prefixes[1]),
+        )
+        printed(first, site, "pdf")
+        printed(second, site, "pdf")  # another deployment: its own budget
+        refused = other_worker.get(url(site.facility.id), headers={**site.officer, "Accept": PDF})
+        assert_problem(refused, 429)  # the same deployment: the budget is spent
+        assert all(any(p.encode() in key for key in server.keys("*")) for p in prefixes)
+    finally:
+        for prefix in prefixes:
+            for key in server.scan_iter(f"*{prefix}*"):
+                server.delete(key)
+        server.close()
