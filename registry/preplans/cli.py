@@ -15,7 +15,7 @@ def render_command(batch_size):
     """Render and store every live facility's pre-plan that is missing or out of date.
 
     Reads render a missing pre-plan themselves; this fills the store ahead of them, after a
-    deploy that changes the rendering or a bulk load. Safe while the service runs: each batch
+    deploy (stored renderings are keyed by the code's fingerprint) or a bulk load. Safe while the service runs: each batch
     commits on its own, and a facility changed meanwhile is rendered again on its next read.
     """
     total = 0

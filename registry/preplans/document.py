@@ -6,10 +6,10 @@ so that a pre-plan the database has moved past is never served:
 - The database keeps each facility's rendered parts that every reader sees alike
   (`StoredPreplan`: facility, contacts, access and tactical points, floor plans, GeoJSON), keyed
   by `preplan_version` (bumped by database triggers on every change to the facility and the rows
-  in its pre-plan) and by a fingerprint of the rendering code. One worker's render serves every
+  in its pre-plan) and by a fingerprint of the registry's code. One worker's render serves every
   worker and instance; a county-wide incident, where every request asks about a different
   facility, reads one stored row instead of rendering. `flask preplans render` fills the store
-  ahead of reads (after a deploy that changes the rendering, or a bulk load).
+  ahead of reads (after a deploy, or a bulk load).
 - Each worker keeps whole pre-plans, with the MOUs shown to the caller and each part marked
   stale or not (freshness.py), keyed by a *stamp* that one indexed query reads on every
   request: the facility's row version and `preplan_version`, the id and version of each MOU
