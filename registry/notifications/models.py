@@ -15,6 +15,12 @@ NOTIFICATION_KINDS = (
     "mou_changed",  # a proposed MOU's terms changed: the other party must accept them again
     "mou_accepted",
     "mou_terminated",
+    "incident_opened",  # an agency opened an incident at the organization's facility
+    "mou_ending_soon",  # an active MOU's end date is near (told to both parties)
+    "mou_expired",  # an active MOU's end date has passed: it no longer grants access
+    "data_stale",  # a facility's pre-plan holds items past their confirmation age
+    "correction_reported",  # a responder reported that part of a pre-plan is wrong
+    "correction_answered",  # the facility's managers answered a responder's correction
 )
 
 

@@ -7,10 +7,12 @@ import pytest
 from alembic import command as alembic_command
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
 
 from registry import create_app
 from registry.cli import alembic_config
 from registry.db import Base
+from registry.notifications.models import NOTIFICATION_KINDS
 from tests.conftest import TEST_KEYS
 
 
@@ -121,3 +123,38 @@ def test_the_mou_lifecycle_migration_takes_existing_mous_in(empty_database_url):
             statuses = connection.execute(text("SELECT status FROM mous ORDER BY id")).scalars()
             assert list(statuses) == ["active", "terminated", "draft", "terminated"]
         engine.dispose()
+
+
+def test_the_migrated_notifications_table_takes_every_kind_the_registry_writes(
+    empty_database_url,
+):
+    """The kinds live twice, in the model and in the migrated check: a kind added to one only
+    would fail the first notification of that kind in production (tests build their schema from
+    the models)."""
+    app = create_app({"REGISTRY_DATABASE_URL": empty_database_url, **TEST_KEYS})
+    with app.app_context():
+        alembic_command.upgrade(alembic_config(), "head")
+    engine = create_engine(empty_database_url)
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO organizations (id, name, kind, version, created_at, updated_at) "
+                "VALUES (1, 'Acme', 'retailer', 1, '2024-03-01', '2024-03-01')"
+            )
+        )
+        for kind in NOTIFICATION_KINDS:
+            connection.execute(
+                text(
+                    "INSERT INTO notifications (created_at, organization_id, kind, actor, message) "
+                    "VALUES ('2024-03-01', 1, :kind, 'test', 'm')"
+                ),
+                {"kind": kind},
+            )
+    with pytest.raises(IntegrityError), engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO notifications (created_at, organization_id, kind, actor, message) "
+                "VALUES ('2024-03-01', 1, 'no_such_kind', 'test', 'm')"
+            )
+        )
+    engine.dispose()
