@@ -1,3 +1,6 @@
+from sqlalchemy import inspect, select
+
+from .. import errors
 from ..access import visibility, writes
 from ..access.roles import Role
 from ..agencies.models import Agency
@@ -36,6 +39,46 @@ class ContactService(RecordService):
                 if field == "facility_id":
                     record.facility = owner
         super().assign(session, record, data)
+
+    def validate(self, session, record):
+        # Only the places being added: one kept from before stays valid even if its facility
+        # was deleted since (the pre-plan of a deleted facility is not read).
+        added = {row.facility_id for row in record.assignment_rows if not inspect(row).persistent}
+        if added:
+            self._check_assignments(session, record, added)
+
+    def _check_assignments(self, session, record, wanted: set[int]) -> None:
+        """An organization's contact is listed only at that organization's live facilities."""
+        if record.organization_id is None:
+            raise errors.InvalidInput(
+                {
+                    "facilities": [
+                        "Only an organization's contacts are listed at facilities; add a "
+                        "facility's own contact to that facility instead."
+                    ]
+                }
+            )
+        found = set(
+            session.scalars(
+                select(Facility.id).where(
+                    Facility.id.in_(wanted),
+                    Facility.organization_id == record.organization_id,
+                    Facility.deleted_at.is_(None),
+                )
+            )
+        )
+        missing = sorted(wanted - found)
+        if missing:
+            names = ", ".join(str(facility_id) for facility_id in missing[:10])
+            raise errors.InvalidInput(
+                {
+                    "facilities": [
+                        f"Not a facility of this contact's organization: {names}"
+                        + (f" and {len(missing) - 10} more" if len(missing) > 10 else "")
+                        + "."
+                    ]
+                }
+            )
 
     def order_by(self):
         return in_call_order()

@@ -1,7 +1,7 @@
 """Confirm a whole facility as still accurate: the facility and every part of its pre-plan, in
 one write (`POST /facilities/{id}/confirm`).
 
-Confirms the facility, its live contacts, access points and tactical points, and the current
+Confirms the facility, its live contacts (the organization's contacts listed there too), access points and tactical points, and the current
 revision of each floor plan (confirmation.py says what a confirmation is). Nothing else
 changes: `updated_at` keeps saying when each one last changed, while its row version moves (the
 record shows its confirmation, so its ETag changes) and the pre-plan's triggers bump
@@ -18,7 +18,7 @@ from sqlalchemy.orm.attributes import flag_modified
 
 from .. import audit, confirmation, db, history
 from ..auth.principal import Principal
-from ..contacts.models import Contact
+from ..contacts.models import Contact, contact_listings
 from ..floorplans.models import FloorPlan
 from .models import AccessPoint, Facility, TacticalPoint
 
@@ -40,7 +40,14 @@ def parts_of(session: Session, facility: Facility) -> dict[str, list]:
         ("tactical_points", TacticalPoint, TacticalPoint.deleted_at.is_(None)),
         ("floor_plans", FloorPlan, FloorPlan.current),
     ):
-        statement = select(model).where(model.facility_id == facility.id, live).order_by(model.id)
+        if model is Contact:
+            # The organization's contacts listed here too: the manager vouches for the whole
+            # pre-plan as responders read it.
+            listed = contact_listings()
+            here = Contact.id.in_(select(listed.c.id).where(listed.c.facility_id == facility.id))
+        else:
+            here = model.facility_id == facility.id
+        statement = select(model).where(here, live).order_by(model.id)
         if model is Contact:
             statement = statement.options(lazyload(Contact.phone_rows))  # not confirmed apart
         parts[name] = list(session.scalars(statement))

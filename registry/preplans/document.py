@@ -39,7 +39,7 @@ from ..access.roles import AGENCY_ROLES, Role
 from ..access.sharing import covers_facility
 from ..access.visibility import scope_of
 from ..auth.principal import Principal
-from ..contacts.models import Contact, in_call_order
+from ..contacts.models import Contact, contact_listings, in_call_order
 from ..db import utcnow
 from ..facilities.models import Facility
 from ..fields import MAX_ID
@@ -300,15 +300,12 @@ def render_shared_parts(session: Session, facility_ids: list[int]) -> dict[int, 
     ).all()
     # Only live rows, like the points (live_* relationships) and floor plans (`current`): a
     # deleted contact answers no phone, and listed first it would cost the first minutes.
-    contacts = session.scalars(
-        select(Contact)
-        .where(Contact.facility_id.in_(facility_ids), Contact.deleted_at.is_(None))
-        .execution_options(populate_existing=True)
-        .order_by(Contact.facility_id, *in_call_order())
-    ).all()
     contacts_of, plans_of = defaultdict(list), defaultdict(list)
-    for contact in contacts:
-        contacts_of[contact.facility_id].append(contact)
+    for facility_id, contact, call_order in session.execute(
+        _contacts_listed_at(facility_ids).execution_options(populate_existing=True)
+    ):
+        shared = contact.facility_id is None
+        contacts_of[facility_id].append(ListedContact(contact, call_order) if shared else contact)
     for plan in floor_plans.current_of_facilities(session, facility_ids):
         plans_of[plan.facility_id].append(plan)
     rendered = {}
@@ -324,6 +321,30 @@ def render_shared_parts(session: Session, facility_ids: list[int]) -> dict[int, 
         )
         rendered[facility.id] = (facility.preplan_version, parts, as_geojson(facility))
     return rendered
+
+
+def _contacts_listed_at(facility_ids: list[int]):
+    """(facility id, live contact, its place in that facility's call order) for each contact
+    the facilities list, each facility's in call order: the facility's own contacts, and the
+    organization's contacts assigned to it (ContactAssignment), at their place there."""
+    listed = contact_listings()
+    return (
+        select(listed.c.facility_id, Contact, listed.c.call_order)
+        .join(listed, listed.c.id == Contact.id)
+        .where(listed.c.facility_id.in_(facility_ids), Contact.deleted_at.is_(None))
+        .order_by(listed.c.facility_id, *in_call_order(listed.c.call_order))
+    )
+
+
+class ListedContact:
+    """An organization's contact as one facility lists it: the person, at the place the
+    facility gave them in its call order."""
+
+    def __init__(self, contact: Contact, call_order: int):
+        self.contact, self.call_order = contact, call_order
+
+    def __getattr__(self, name):
+        return getattr(self.contact, name)
 
 
 def _feature(lon, lat, properties):

@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session, aliased
 from .. import confirmation, db
 from ..access import sharing, visibility
 from ..auth.principal import Principal
-from ..contacts.models import Contact
+from ..contacts.models import contact_listings
 from ..facilities.models import AccessPoint, Facility, TacticalPoint
 from ..floorplans.models import FloorPlan
 
@@ -39,8 +39,11 @@ DEFAULT_DUE_WITHIN_DAYS = 30
 LONGEST_DUE_WITHIN_DAYS = 365
 
 # The kinds of parts, the model of each, what makes one live, and the name a reader knows it by.
+# Contacts as the facilities list them: an organization's contact counts at each facility
+# whose pre-plan lists it.
+_LISTED = contact_listings().c
 PARTS = {
-    "contact": (Contact, Contact.deleted_at.is_(None), Contact.name),
+    "contact": (_LISTED, _LISTED.deleted_at.is_(None), _LISTED.name),
     "access_point": (AccessPoint, AccessPoint.deleted_at.is_(None), AccessPoint.name),
     "tactical_point": (TacticalPoint, TacticalPoint.deleted_at.is_(None), TacticalPoint.name),
     "floor_plan": (FloorPlan, FloorPlan.current, FloorPlan.title),
@@ -178,7 +181,7 @@ def _reasons(principal: Principal, reported) -> dict:
 
     other = aliased(Facility, name="other")
     return {
-        "no_24_7_contact": ~live_part(Contact, Contact.available_24_7.is_(True)),
+        "no_24_7_contact": ~live_part(_LISTED, _LISTED.available_24_7.is_(True)),
         "no_access_point": ~live_part(AccessPoint),
         "no_staging_area": ~live_part(TacticalPoint, TacticalPoint.kind == "staging_area"),
         "main_phone_shared": and_(

@@ -308,6 +308,7 @@ SUBRESOURCES = {
     "mou-document-file": ("mou_document", "/mou-documents/{}/file"),
     "mou-document-preview": ("mou_document", "/mou-documents/{}/preview"),
     "organization-contacts": ("org", "/organizations/{}/contacts"),
+    "organization-contact-facilities": ("org_contact", "/contacts/{}/facilities"),
     "mou-history": ("mou", "/mous/{}/history"),
 }
 
