@@ -15,6 +15,7 @@ from .audit.trail import request_id
 from .auth.identity import jwt
 from .auth.routes import cad_clients_ns, users_ns
 from .auth.routes import ns as auth_ns
+from .changes.routes import ns as changes_ns
 from .cli import commands
 from .config import load_config
 from .contacts.routes import ns as contacts_ns
@@ -103,6 +104,7 @@ def register_api(app: Flask) -> None:
         mou_documents_ns,
         preplans_ns,
         packs_ns,
+        changes_ns,
         incidents_ns,
         notifications_ns,
         reports_ns,

@@ -7,6 +7,7 @@ from .agencies import models as agencies
 from .aliases import models as aliases
 from .audit import models as audit
 from .auth import models as auth
+from .changes import models as changes
 from .contacts import models as contacts
 from .facilities import models as facilities
 from .floorplans import models as floorplans

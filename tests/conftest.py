@@ -20,6 +20,7 @@ from registry.audit.trail import seal_all
 from registry.auth.login import issue_access_token
 from registry.auth.models import CadClient, User
 from registry.auth.passwords import hash_secret
+from registry.changes.models import FeedChange
 from registry.cli import alembic_config
 from registry.contacts.models import Contact
 from registry.db import Base
@@ -88,6 +89,8 @@ def _empty_database(app):
     with app.app_context(), db.engine().begin() as connection:
         for table in reversed(Base.metadata.sorted_tables):
             connection.execute(table.delete())
+        # Again last: deleting facilities and MOUs writes change-feed rows (their triggers).
+        connection.execute(FeedChange.__table__.delete())
         # Back to the state the migrations leave: the audit trail's chain head exists from the
         # start, and its absence is tampering (audit/trail.py).
         connection.execute(AuditHead.__table__.insert().values(id=1, seq=0, last_hash=GENESIS_HASH))

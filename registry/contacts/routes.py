@@ -1,7 +1,6 @@
 from flask_restx import Namespace, Resource
 
 from .. import db
-from ..access.roles import Role
 from ..agencies.routes import ns as agencies_ns
 from ..agencies.service import agencies
 from ..api.crud_routes import child_collection_routes, record_routes
@@ -32,7 +31,9 @@ for owner_ns, owner_service, field in (
 @ns.route("/<int:record_id>/facilities")
 @doc(responses={"403": "Not your organization's contact", "404": "No such contact"})
 class ContactFacilities(Resource):
-    @login_required(Role.ADMIN, Role.FACILITY_MANAGER)
+    # Every role: a contact the caller cannot see is not found, as everywhere; one it sees but
+    # may not change (an agency's view of a partner's contact) is 403.
+    @login_required()
     @returns(ContactFacilitiesSchema)
     def get(self, record_id):
         """Where an organization's contact is listed: each facility and the contact's place in

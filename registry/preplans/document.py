@@ -231,6 +231,25 @@ def store(session: Session, facility_id: int, preplan_version: int, parts, geojs
     )
 
 
+def shared_parts(session: Session, facility_ids: list[int]) -> dict[int, dict]:
+    """The parts every reader sees alike of each facility, by id: stored where current,
+    rendered (and stored) otherwise. For readers of many pre-plans at once (the change feed)."""
+    stored = session.execute(
+        select(StoredPreplan.facility_id, StoredPreplan.document)
+        .join(Facility, Facility.id == StoredPreplan.facility_id)
+        .where(
+            StoredPreplan.facility_id.in_(facility_ids),
+            StoredPreplan.render_key == _CURRENT_RENDER_KEY,
+        )
+    )
+    parts = {facility_id: json.loads(text) for facility_id, text in stored}
+    missing = [facility_id for facility_id in facility_ids if facility_id not in parts]
+    for facility_id, rendered in render_shared_parts(session, missing).items():
+        store(session, facility_id, *rendered)
+        parts[facility_id] = rendered[1]
+    return parts
+
+
 def unrendered(session: Session, limit: int) -> list[tuple[int, int]]:
     """Up to `limit` live facilities (id, preplan_version) whose stored pre-plan is missing or
     was rendered from an older version or other rendering code."""
