@@ -394,8 +394,12 @@ def _mou_subset(*names):
 
 
 def _mou(**fields):
+    """An MOU built when the test runs; a date is given as days from that day's date, so a run
+    that crosses midnight (UTC) does not test yesterday's dates."""
+
     def build(make, w):
-        make.mou(w.org, w.agency, **fields)
+        dates = {k: today() + timedelta(days=v) for k, v in fields.items() if k.endswith("_date")}
+        make.mou(w.org, w.agency, **{**fields, **dates})
 
     return build
 
@@ -413,15 +417,15 @@ MOU_CASES = {
     "proposed": (_mou(status="proposed"), set()),
     "terminated": (_mou(status="terminated"), set()),
     "expired-yesterday": (
-        _mou(effective_date=today() - timedelta(days=30), expiry_date=today() - timedelta(days=1)),
+        _mou(effective_date=-30, expiry_date=-1),
         set(),
     ),
     "expires-today": (
-        _mou(effective_date=today() - timedelta(days=30), expiry_date=today()),
+        _mou(effective_date=-30, expiry_date=0),
         {"facility", "sibling"},
     ),
-    "effective-today": (_mou(effective_date=today()), {"facility", "sibling"}),
-    "effective-tomorrow": (_mou(effective_date=today() + timedelta(days=1)), set()),
+    "effective-today": (_mou(effective_date=0), {"facility", "sibling"}),
+    "effective-tomorrow": (_mou(effective_date=1), set()),
     "training-only": (_mou(scopes=("training",)), set()),
     "many-scopes-but-not-data-sharing": (
         _mou(scopes=("cctv_access", "key_holding", "training", "staging")),
