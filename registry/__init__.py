@@ -19,6 +19,7 @@ from .changes.routes import ns as changes_ns
 from .cli import commands
 from .config import load_config
 from .contacts.routes import ns as contacts_ns
+from .corrections.routes import ns as corrections_ns
 from .facilities.routes import access_points_ns, tactical_points_ns
 from .facilities.routes import ns as facilities_ns
 from .floorplans import storage
@@ -106,6 +107,7 @@ def register_api(app: Flask) -> None:
         packs_ns,
         changes_ns,
         incidents_ns,
+        corrections_ns,
         notifications_ns,
         reports_ns,
         audit_ns,

@@ -10,6 +10,7 @@ from sqlalchemy import false, or_, select, true
 from ..aliases.models import AddressAlias
 from ..auth.principal import Principal
 from ..contacts.models import Contact
+from ..corrections.models import Correction
 from ..db import utc_today
 from ..facilities.models import AccessPoint, Facility, TacticalPoint
 from ..floorplans.models import FloorPlan, MouDocument
@@ -149,6 +150,20 @@ def incidents(principal: Principal):
     if principal.role == Role.FACILITY_MANAGER:
         own = select(Facility.id).where(Facility.organization_id == principal.organization_id)
         return Incident.facility_id.in_(own)
+    return false()
+
+
+def corrections(principal: Principal):
+    """A correction report is read by the agency that reported it and by the managers of the
+    facility's organization (deleted facilities included: the report stays). Every reader of
+    the pre-plan sees the unresolved ones on their items (preplans/document.py)."""
+    if principal.role == Role.ADMIN:
+        return true()
+    if principal.role in AGENCY_ROLES:
+        return Correction.agency_id == principal.agency_id
+    if principal.role == Role.FACILITY_MANAGER:
+        own = select(Facility.id).where(Facility.organization_id == principal.organization_id)
+        return Correction.facility_id.in_(own)
     return false()
 
 

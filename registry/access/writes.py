@@ -91,6 +91,12 @@ def incident(principal: Principal, record) -> bool:
     )
 
 
+def correction(principal: Principal, record) -> bool:
+    """A correction report is answered and resolved by the facility's managers (its reporter
+    reads the answer; nobody edits what was reported)."""
+    return manages_organization(principal, record.facility.organization_id)
+
+
 def street_alias(principal: Principal, record) -> bool:
     return principal.is_admin or (
         principal.role == Role.AGENCY_USER and principal.agency_id == record.agency_id

@@ -40,12 +40,14 @@ from ..access.sharing import covers_facility
 from ..access.visibility import scope_of
 from ..auth.principal import Principal
 from ..contacts.models import Contact, contact_listings, in_call_order
+from ..corrections.models import UNRESOLVED, Correction
+from ..corrections.schemas import OpenCorrectionSchema
 from ..db import utcnow
 from ..facilities.models import Facility
 from ..fields import MAX_ID
 from ..floorplans.service import floor_plans
 from ..mous.models import Mou
-from . import freshness
+from . import freshness, items
 from .models import StoredPreplan
 from .schemas import PreplanMouSchema, PreplanSchema
 
@@ -54,6 +56,7 @@ CACHE_SIZE = 2048
 # Stored without `stale` and `age_days`: those change with the day (freshness.py).
 _shared_parts = PreplanSchema(exclude=("mous", "break_glass"))
 _mous_schema = PreplanMouSchema(many=True)
+_open_corrections_schema = OpenCorrectionSchema(many=True)
 
 _PACKAGE = Path(__file__).resolve().parent.parent
 # The code a stored pre-plan was rendered with: the whole package (its models' orderings and
@@ -327,6 +330,7 @@ def render_shared_parts(session: Session, facility_ids: list[int]) -> dict[int, 
         contacts_of[facility_id].append(ListedContact(contact, call_order) if shared else contact)
     for plan in floor_plans.current_of_facilities(session, facility_ids):
         plans_of[plan.facility_id].append(plan)
+    reported = _open_corrections(session, facility_ids)
     rendered = {}
     for facility in facilities:
         parts = _shared_parts.dump(
@@ -338,6 +342,7 @@ def render_shared_parts(session: Session, facility_ids: list[int]) -> dict[int, 
                 "floor_plans": plans_of[facility.id],
             }
         )
+        _mark_reported(parts, reported[facility.id])
         rendered[facility.id] = (facility.preplan_version, parts, as_geojson(facility))
     return rendered
 
@@ -364,6 +369,30 @@ class ListedContact:
 
     def __getattr__(self, name):
         return getattr(self.contact, name)
+
+
+def _open_corrections(session: Session, facility_ids: list[int]) -> dict:
+    """{facility id: {(item kind, item id): [serialized report, ...]}}: the unresolved
+    correction reports on the facilities' items, oldest first."""
+    reported = defaultdict(lambda: defaultdict(list))
+    rows = session.scalars(
+        select(Correction)
+        .where(Correction.facility_id.in_(facility_ids), Correction.status.in_(UNRESOLVED))
+        .execution_options(populate_existing=True)
+        .order_by(Correction.id)
+    ).all()
+    for row, dumped in zip(rows, _open_corrections_schema.dump(rows), strict=True):
+        reported[row.facility_id][(row.item_kind, row.item_id)].append(dumped)
+    return reported
+
+
+def _mark_reported(parts: dict, reported: dict) -> None:
+    """Put each item's unresolved reports on it (`open_corrections`, empty when none)."""
+    facility = parts["facility"]
+    facility["open_corrections"] = reported.get(("facility", facility["id"]), [])
+    for kind, name in items.PREPLAN_LISTS.items():
+        for part in parts[name]:
+            part["open_corrections"] = reported.get((kind, part["id"]), [])
 
 
 def _feature(lon, lat, properties):

@@ -1,6 +1,7 @@
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from ..contacts.schemas import ContactSchema
+from ..corrections.schemas import OpenCorrectionSchema
 from ..facilities.schemas import (
     POSTAL_CODE,
     AccessPointSchema,
@@ -116,23 +117,37 @@ class Freshness:
     )
 
 
-class PreplanFacilitySchema(Freshness, FacilitySchema):
+class Reported:
+    """The unresolved correction reports on a part (corrections/): stored with the rendering,
+    whose `preplan_version` every step of a report bumps (a trigger on `corrections`)."""
+
+    open_corrections = fields.List(
+        fields.Nested(OpenCorrectionSchema),
+        dump_only=True,
+        metadata={
+            "description": "Responders reported this as wrong and the facility's managers have "
+            "not resolved it yet: check it on scene"
+        },
+    )
+
+
+class PreplanFacilitySchema(Freshness, Reported, FacilitySchema):
     pass
 
 
-class PreplanContactSchema(Freshness, ContactSchema):
+class PreplanContactSchema(Freshness, Reported, ContactSchema):
     pass
 
 
-class PreplanAccessPointSchema(Freshness, AccessPointSchema):
+class PreplanAccessPointSchema(Freshness, Reported, AccessPointSchema):
     pass
 
 
-class PreplanTacticalPointSchema(Freshness, TacticalPointSchema):
+class PreplanTacticalPointSchema(Freshness, Reported, TacticalPointSchema):
     pass
 
 
-class FloorPlanReferenceSchema(Freshness, ConfirmedFields, Schema):
+class FloorPlanReferenceSchema(Freshness, Reported, ConfirmedFields, Schema):
     """The current plan of one level, as the pre-plan lists it."""
 
     id = fields.Integer(required=True)
