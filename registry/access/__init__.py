@@ -36,6 +36,7 @@ access point who may not gets 403).
 | street alias         | all           | all               | all                       | all     |
 | incident             | all           | at own facilities | own agency                | —       |
 | notification         | all           | own org           | own agency                | refused |
+| correction report    | all           | at own facilities | own agency                | —       |
 | user                 | all           | refused           | refused                   | refused |
 | CAD client           | all           | refused           | refused                   | refused |
 | audit event          | all           | at own facilities | refused                   | all     |
@@ -62,6 +63,7 @@ it reads ("—": a record it reads answers 403, any other 404; "refused": 403 wh
 | street alias         | all   | —                | own agency  | —          | —       |
 | incident             | all   | —                | own agency  | own agency | —       |
 | notification         | —     | —                | —           | —          | —       |
+| correction report    | all   | own org          | —           | —          | —       |
 | user                 | all   | refused          | refused     | refused    | refused |
 | CAD client           | all   | refused          | refused     | refused    | refused |
 | audit event          | —     | —                | —           | —          | —       |
@@ -93,6 +95,11 @@ The conditions:
 Beyond the tables: incidents are opened only by agency users and CAD clients (an admin closes
 and re-opens them); a facility's managers and admins end a break-glass grant at it early;
 notifications and audit events are written by the registry itself, never through the API.
+A correction report is filed by an agency user or CAD client who may read the facility's
+pre-plan (shared or break-glass) and belongs to its agency ("own agency" above); the facility's
+managers answer and resolve it (the writes row: no one edits or deletes what was reported), and
+every reader of the pre-plan sees the unresolved ones on their items
+(`registry.corrections.service`).
 Confirming a facility as still accurate (with its parts) is a write of the facility: the
 facility row above. An MOU is written by both of its parties, and neither grants alone: the MOU
 row above says who acts on one at all; what each party may do at each step of its lifecycle

@@ -21,6 +21,7 @@ from registry import db, transaction
 from registry.agencies.models import Agency
 from registry.auth.models import CadClient, User
 from registry.contacts.models import Contact
+from registry.corrections.models import Correction
 from registry.facilities.models import AccessPoint, Facility, TacticalPoint
 from registry.floorplans.models import FileBlob, FloorPlan, MouDocument
 from registry.incidents.models import Incident
@@ -1026,7 +1027,10 @@ MATRIX_PATHS = {
     "user": ("/users/{}", {"full_name": "Pat Doe"}),
     "CAD client": ("/cad-clients/{}", {"name": "Renamed CAD"}),
     "pre-plan": ("/preplans/{}", None),
+    "correction report": ("/corrections/{}", {"response": "Checked on site"}),
 }
+# Record types changed by a step (a POST on the record) rather than a PATCH.
+MATRIX_STEPS = {"correction report": "/answer"}
 # Record types read through a list only, and types with a top-level list to check as well.
 MATRIX_LISTS = {
     "facility": "/facilities",
@@ -1037,6 +1041,7 @@ MATRIX_LISTS = {
     "user": "/users",
     "CAD client": "/cad-clients",
     "notification": "/notifications",
+    "correction report": "/corrections",
     "audit event": "/audit-events?action=address_alias.create",
 }
 
@@ -1157,6 +1162,28 @@ def town(app, client, make):
             _insert(app, incident),
             R("", agency=agency_name, facility=facility_name),
         )
+    for name, agency_name, facility_name in (
+        ("cx", "X", "fa"),
+        ("cy", "Y", "fb"),
+        ("cz", "Z", "fa"),
+    ):
+        correction = Correction(
+            facility_id=facility[facility_name].id,
+            item_kind="facility",
+            item_id=facility[facility_name].id,
+            item_name="Store",
+            discrepancy="wrong",
+            problem="The address is wrong",
+            agency_id=agency[agency_name].id,
+            reported_by="cad:1",
+            reporter_name="cad-1",
+            status="open",
+        )
+        owner = RELATIONS.facilities[facility_name]
+        records["correction report"][name] = (
+            _insert(app, correction),
+            R("", owner, agency=agency_name, facility=facility_name),
+        )
     for name in ("manager_a", "manager_b"):
         records["user"][name] = (accounts[name].id, R(""))
     for name, agency_name in (("cad_x", "X"), ("cad_y", "Y")):
@@ -1232,9 +1259,11 @@ def test_each_role_reads_and_writes_as_the_tables_say(client, town, kind):
             for name, (record_id, record) in records.items():
                 path = API + path_template.format(record_id)
                 etag = client.get(path, headers=town.headers["admin"]).headers["ETag"]
-                response = client.patch(
-                    path, json=change, headers={**town.headers[caller_name], "If-Match": etag}
-                )
+                headers = {**town.headers[caller_name], "If-Match": etag}
+                if kind in MATRIX_STEPS:
+                    response = client.post(path + MATRIX_STEPS[kind], json=change, headers=headers)
+                else:
+                    response = client.patch(path, json=change, headers=headers)
                 # Where a party may act on an MOU, only a proposal's terms still change; an
                 # active MOU's are fixed (409: registry/mous/lifecycle.py).
                 success = 409 if kind == "MOU" and name != "az" else 200

@@ -362,3 +362,13 @@ def test_lists_filter_and_follow_visibility(client, site):
     ).get_json()
     assert [c["item_kind"] for c in managed["items"]] == ["contact"]
     assert client.get(f"{API}/corrections", headers=site["other_manager"]).get_json()["total"] == 0
+
+
+def test_the_printed_page_marks_the_reported_item_while_open(client, site):
+    path = f"{API}/preplans/{site['facility'].id}?format=html"
+    assert "REPORTED" not in client.get(path, headers=site["officer"]).get_data(as_text=True)
+    correction = report(client, site, discrepancy="unsafe").get_json()
+    page = client.get(path, headers=site["officer"]).get_data(as_text=True)
+    assert "REPORTED UNSAFE by responders" in page
+    step(client, site, correction["id"], "resolve", {"resolution": "fixed"})
+    assert "REPORTED" not in client.get(path, headers=site["officer"]).get_data(as_text=True)

@@ -60,6 +60,14 @@ def callers(client, make):
         # A floor plan too, so downloads and previews are fuzzed beyond their 404.
         uploaded = upload(client, admin, facility.id, sample_files.png(), name="plan.png")
         assert uploaded.status_code == 201, uploaded.get_data(as_text=True)
+        # A responder's correction report on it, open, so the pre-plan shows it and its steps
+        # are fuzzed beyond their 404.
+        reported = client.post(
+            f"/api/v1/facilities/{facility.id}/corrections",
+            json={"item_kind": "facility", "discrepancy": "outdated", "problem": "New owner"},
+            headers=cad,
+        )
+        assert reported.status_code == 201, reported.get_data(as_text=True)
     return {
         "admin": admin,
         "facility_manager": make.manager(org),

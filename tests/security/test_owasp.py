@@ -39,11 +39,13 @@ from registry.audit.models import AuditEvent
 from registry.auth.models import CadClient, User
 from registry.cli import OPENAPI_PATH
 from registry.contacts.models import Contact
+from registry.corrections.models import Correction
 from registry.facilities.models import AccessPoint, Facility, FacilityExternalId, TacticalPoint
 from registry.floorplans.models import FileBlob, FloorPlan, MouDocument
 from registry.idempotency import IdempotencyKey
 from registry.incidents.models import Incident
 from registry.mous.models import Mou
+from registry.notifications.models import Notification
 from registry.organizations.models import Organization
 from tests import access_table, sample_files
 from tests.conftest import PASSWORD, assert_problem, count, fetch
@@ -142,6 +144,7 @@ def w(app, make):
         "mou_proposed",
         "mou_document",
         "incident",
+        "correction",
         "user",
         "cad",
     ):
@@ -186,6 +189,22 @@ def w(app, make):
                 match_status="matched",
                 candidates=[],
                 opened_by="cad:1",
+                status="open",
+            ),
+        )
+        # A responder of the side's agency reported the facility's tactical point as wrong.
+        w.correction[side] = save(
+            app,
+            Correction(
+                facility_id=facility.id,
+                item_kind="tactical_point",
+                item_id=w.tactical_point[side].id,
+                item_name=f"Lot {side}",
+                discrepancy="unsafe",
+                problem=f"Lot {side} is in the line of fire",
+                agency_id=agency.id,
+                reported_by="cad:1",
+                reporter_name="cad-1",
                 status="open",
             ),
         )
@@ -310,6 +329,8 @@ SUBRESOURCES = {
     "organization-contacts": ("org", "/organizations/{}/contacts"),
     "organization-contact-facilities": ("org_contact", "/contacts/{}/facilities"),
     "mou-history": ("mou", "/mous/{}/history"),
+    "facility-corrections": ("facility", "/facilities/{}/corrections"),
+    "correction": ("correction", "/corrections/{}"),
 }
 
 
@@ -397,6 +418,51 @@ def test_api1_another_tenants_mou_cannot_be_proposed_accepted_ended_or_renewed(
 
     same_problem(response, reference, 404, mou.id)
     assert (row(app, Mou, mou.id), count(app, Mou)) == (before, total)
+
+
+CORRECTION_STEPS = {
+    "answer": {"response": "Not yours to answer"},
+    "resolve": {"resolution": "rejected", "reason": "Not yours to reject"},
+}
+
+
+@pytest.mark.parametrize("attacker", ATTACKERS)
+@pytest.mark.parametrize("step", list(CORRECTION_STEPS))
+def test_api1_another_tenants_correction_cannot_be_answered_or_resolved(
+    client, app, w, step, attacker
+):
+    """API1: answering or resolving a correction report about another organization's facility
+    answers exactly as a report nobody has (404, before If-Match or the body), and nothing
+    changes; nobody is told."""
+    correction = w.correction["b"]
+    path = f"{API}/corrections/{correction.id}"
+    headers = {**w.headers[attacker], "If-Match": etag(client, w, path)}
+    before, told = row(app, Correction, correction.id), count(app, Notification)
+
+    response = client.post(f"{path}/{step}", json=CORRECTION_STEPS[step], headers=headers)
+    reference = client.post(
+        f"{API}/corrections/{MISSING_ID}/{step}", json=CORRECTION_STEPS[step], headers=headers
+    )
+
+    same_problem(response, reference, 404, correction.id)
+    assert (row(app, Correction, correction.id), count(app, Notification)) == (before, told)
+
+
+@pytest.mark.parametrize("attacker", ["officer_z", "cad_z", "officer_x"])
+def test_api1_a_preplan_one_may_not_read_cannot_be_reported(client, app, w, attacker):
+    """API1: reporting a correction on a facility whose pre-plan the caller may not read
+    answers as a facility nobody has (404, before the body is judged): a report never tells
+    which items exist where."""
+    body = {"item_kind": "access_point", "item_id": w.access_point["b"].id}
+    body |= {"discrepancy": "wrong", "problem": "Probe"}
+    path = f"{API}/facilities/{{}}/corrections"
+    headers = w.headers[attacker]
+
+    response = client.post(path.format(w.facility["b"].id), json=body, headers=headers)
+    reference = client.post(path.format(MISSING_ID), json=body, headers=headers)
+
+    same_problem(response, reference, 404, w.facility["b"].id)
+    assert count(app, Correction) == 2
 
 
 # Creating a child under another tenant's record: (parent attribute, path, model, body)
@@ -1424,6 +1490,33 @@ for _field, _value in (
         "user",
     )
 
+# What a correction report says about itself is the registry's: who reported it, for which
+# agency and incident, and every step's result.
+for _field, _value in (
+    ("status", "resolved"),
+    ("resolution", "fixed"),
+    ("agency_id", 1),
+    ("incident_id", 1),
+    ("facility_id", 1),
+    ("item_name", "Anything"),
+    ("reporter_name", "someone-else"),
+):
+    MASS_ASSIGNMENT[f"correction-{_field}"] = (
+        "officer_x",
+        "POST",
+        "/facilities/{facility}/corrections",
+        lambda w, f=_field, v=_value: {
+            "item_kind": "facility",
+            "discrepancy": "wrong",
+            "problem": "P",
+            f: v,
+        },
+        422,
+        _field,
+        Correction,
+        None,
+    )
+
 
 def fill(template: str, w, side="a") -> str:
     names = (
@@ -1868,6 +1961,13 @@ OVERSIZED_VALUES = {
         "radius_m",
     ),
     "list-filter": ("admin", "GET", "/facilities", {"name": HUGE}, "name"),
+    "correction-problem": (
+        "officer_x",
+        "POST",
+        "/facilities/{facility}/corrections",
+        {"item_kind": "facility", "discrepancy": "wrong", "problem": HUGE},
+        "problem",
+    ),
 }
 
 
@@ -2267,6 +2367,31 @@ FUNCTIONS = {
         (201, 201, 403, 403, 404),
     ),
     "MOU history": ("GET", "/mous/{mou}/history", None, Mou, None, (200, 200, 200, 200, 404)),
+    # Responders who read the pre-plan report; the facility's managers answer.
+    "report correction": (
+        "POST",
+        "/facilities/{facility}/corrections",
+        {"item_kind": "facility", "discrepancy": "outdated", "problem": "New owner"},
+        Correction,
+        None,
+        (403, 403, 201, 201, 403),
+    ),
+    "answer correction": (
+        "POST",
+        "/corrections/{correction}/answer",
+        {"response": "Fixed the gate code"},
+        Correction,
+        "correction",
+        (200, 200, 403, 403, 404),
+    ),
+    "resolve correction": (
+        "POST",
+        "/corrections/{correction}/resolve",
+        {"resolution": "fixed"},
+        Correction,
+        "correction",
+        (200, 200, 403, 403, 404),
+    ),
     "open incident": (
         "POST",
         "/incidents",
@@ -2339,13 +2464,15 @@ def test_api5_each_role_reaches_only_its_functions(client, app, w, function, rol
         "mou_draft": w.mou_draft["a"].id,
         "mou_proposed": w.mou_proposed["a"].id,
         "incident": w.incident["a"].id,
+        "correction": w.correction["a"].id,
     }
     path = API + template.format(**ids)
     headers = dict(w.headers[role])
     if method in ("PATCH", "DELETE"):
         headers["If-Match"] = etag(client, w, path)
-    step = next((s for s in ("/confirm", *(f"/{s}" for s in MOU_STEPS)) if path.endswith(s)), None)
-    if step:  # a write to the facility or MOU: its ETag
+    steps = ("/confirm", *(f"/{s}" for s in (*MOU_STEPS, *CORRECTION_STEPS)))
+    step = next((s for s in steps if path.endswith(s)), None)
+    if step:  # a step on the facility, MOU or correction: its ETag
         headers["If-Match"] = etag(client, w, path.removesuffix(step))
     target = getattr(w, attr) if attr else None
     target_id = (target["a"] if isinstance(target, dict) else target).id if target else None
@@ -2417,6 +2544,8 @@ FUNCTION_RECORDS = {
     "change access point": _R("access point", "A", facility="a"),
     "change MOU": _R("MOU", "A", "X", mou="a"),
     "close incident": _R("incident", agency="X", facility="a"),
+    "answer correction": _R("correction report", "A", agency="X", facility="a"),
+    "resolve correction": _R("correction report", "A", agency="X", facility="a"),
 }
 
 

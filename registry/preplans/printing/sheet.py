@@ -132,6 +132,11 @@ def freshness(record: dict) -> str:
         if record.get("stale"):
             age = record.get("age_days")
             text += f"\nSTALE ({age} days): check it" if age is not None else "\nSTALE: check it"
+    reported = record.get("open_corrections")
+    if reported:
+        # Responders said it is wrong and nobody resolved it yet (corrections/).
+        kinds = ", ".join(dict.fromkeys(c["discrepancy"] for c in reported))
+        text += f"\nREPORTED {kinds.upper()} by responders: check it"
     return text
 
 
