@@ -4,9 +4,9 @@ Rendering a pre-plan takes about ten queries. Two stores keep that off the hot p
 so that a pre-plan the database has moved past is never served:
 
 - The database keeps each facility's rendered parts that every reader sees alike
-  (`StoredPreplan`: facility, contacts, access and tactical points, floor plans, GeoJSON), keyed
-  by `preplan_version` (bumped by database triggers on every change to the facility and the rows
-  in its pre-plan) and by a fingerprint of the registry's code. One worker's render serves every
+  (`StoredPreplan`: facility, contacts, access and tactical points, floor plans, each with the
+  unresolved correction reports on it, GeoJSON), keyed by `preplan_version` (bumped by database
+  triggers on every change to the facility, the rows in its pre-plan and its correction reports) and by a fingerprint of the registry's code. One worker's render serves every
   worker and instance; a county-wide incident, where every request asks about a different
   facility, reads one stored row instead of rendering. `flask preplans render` fills the store
   ahead of reads (after a deploy, or a bulk load).
