@@ -20,6 +20,8 @@ from .cli import commands
 from .config import load_config
 from .contacts.routes import ns as contacts_ns
 from .corrections.routes import ns as corrections_ns
+from .exercises.routes import findings_ns
+from .exercises.routes import ns as exercises_ns
 from .facilities.routes import access_points_ns, tactical_points_ns
 from .facilities.routes import ns as facilities_ns
 from .floorplans import storage
@@ -108,6 +110,8 @@ def register_api(app: Flask) -> None:
         changes_ns,
         incidents_ns,
         corrections_ns,
+        exercises_ns,
+        findings_ns,
         notifications_ns,
         reports_ns,
         audit_ns,

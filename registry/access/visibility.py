@@ -12,6 +12,7 @@ from ..auth.principal import Principal
 from ..contacts.models import Contact
 from ..corrections.models import Correction
 from ..db import utc_today
+from ..exercises.models import Exercise, ExerciseAgency, Finding
 from ..facilities.models import AccessPoint, Facility, TacticalPoint
 from ..floorplans.models import FloorPlan, MouDocument
 from ..incidents.models import Incident
@@ -165,6 +166,35 @@ def corrections(principal: Principal):
         own = select(Facility.id).where(Facility.organization_id == principal.organization_id)
         return Correction.facility_id.in_(own)
     return false()
+
+
+def exercises(principal: Principal):
+    """An exercise is read by its parties: the facility's organization (deleted facilities
+    included: what was trained stays on record) and the agencies that took part, whether or
+    not an MOU still opens the facility to them."""
+    if principal.role == Role.ADMIN:
+        return true()
+    if principal.role == Role.FACILITY_MANAGER:
+        own = select(Facility.id).where(Facility.organization_id == principal.organization_id)
+        return Exercise.facility_id.in_(own)
+    if principal.role in AGENCY_ROLES:
+        return Exercise.id.in_(
+            select(ExerciseAgency.exercise_id).where(
+                ExerciseAgency.agency_id == principal.agency_id
+            )
+        )
+    return false()
+
+
+def findings(principal: Principal):
+    """After-action findings are read with their exercise (its parties) or their incident (its
+    agency, and the managers of the facility it happened at)."""
+    if principal.role == Role.ADMIN:
+        return true()
+    return or_(
+        Finding.exercise_id.in_(select(Exercise.id).where(exercises(principal))),
+        Finding.incident_id.in_(select(Incident.id).where(incidents(principal))),
+    )
 
 
 def notifications(principal: Principal):

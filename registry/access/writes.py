@@ -97,6 +97,25 @@ def correction(principal: Principal, record) -> bool:
     return manages_organization(principal, record.facility.organization_id)
 
 
+def exercise(principal: Principal, record) -> bool:
+    """An exercise is recorded and kept by its parties: the facility's managers and the people
+    (not the CAD) of an agency that took part."""
+    return manages_organization(principal, record.facility.organization_id) or (
+        principal.role == Role.AGENCY_USER and principal.agency_id in record.agency_ids
+    )
+
+
+def finding(principal: Principal, record) -> bool:
+    """A finding is written by whoever writes its exercise; of an incident, by the incident's
+    agency's people and the managers of the facility it happened at."""
+    if record.exercise is not None:
+        return exercise(principal, record.exercise)
+    owner = record.facility.organization_id if record.facility is not None else None
+    return manages_organization(principal, owner) or (
+        principal.role == Role.AGENCY_USER and principal.agency_id == record.incident.agency_id
+    )
+
+
 def street_alias(principal: Principal, record) -> bool:
     return principal.is_admin or (
         principal.role == Role.AGENCY_USER and principal.agency_id == record.agency_id

@@ -5,8 +5,14 @@ from ..access.roles import Role
 from ..api.inputs import query
 from ..api.outputs import returns
 from ..auth.identity import current_principal, login_required
+from . import follow_ups
 from .freshness import report
-from .schemas import FreshnessReportArgsSchema, FreshnessReportSchema
+from .schemas import (
+    FollowUpsReportArgsSchema,
+    FollowUpsReportSchema,
+    FreshnessReportArgsSchema,
+    FreshnessReportSchema,
+)
 
 ns = Namespace("reports", description="What needs attention across many facilities")
 
@@ -22,3 +28,15 @@ class FreshnessReport(Resource):
         pre-plan is incomplete (no 24/7 contact, access point or staging area; a shared main
         phone)."""
         return report(db.session(), current_principal(), args)
+
+
+@ns.route("/follow-ups")
+class FollowUpsReport(Resource):
+    # The same people as the freshness report: those who keep plans and train on them.
+    @login_required(Role.ADMIN, Role.FACILITY_MANAGER, Role.AGENCY_USER)
+    @query(FollowUpsReportArgsSchema)
+    @returns(FollowUpsReportSchema)
+    def get(self, args):
+        """List the after-action follow-ups you read that are overdue (or due within
+        due_within_days) and not yet done or cancelled, soonest due first."""
+        return follow_ups.report(db.session(), current_principal(), args)

@@ -2,7 +2,10 @@ from marshmallow import Schema, fields, validate
 
 from ..api.pagination import PageArgsSchema
 from ..confirmation import KINDS
+from ..exercises.models import PENDING
 from ..fields import Id, OneOf
+from ..preplans.items import ITEM_KINDS
+from . import follow_ups
 from .freshness import DEFAULT_DUE_WITHIN_DAYS, LONGEST_DUE_WITHIN_DAYS, REASONS
 
 
@@ -75,6 +78,48 @@ class FreshnessReportSchema(Schema):
         fields.Nested(FacilityAttentionSchema),
         required=True,
         metadata={"description": "Facilities that need attention, by name"},
+    )
+    total = fields.Integer(required=True)
+    page = fields.Integer(required=True)
+    per_page = fields.Integer(required=True)
+
+
+class FollowUpsReportArgsSchema(PageArgsSchema):
+    due_within_days = fields.Integer(
+        load_default=follow_ups.DEFAULT_DUE_WITHIN_DAYS,
+        validate=validate.Range(min=0, max=follow_ups.LONGEST_DUE_WITHIN_DAYS),
+        metadata={"description": "Also list those due within this many days (0: overdue only)"},
+    )
+    organization_id = Id(strict=False, metadata={"description": "Owned by this organization"})
+    agency_id = Id(strict=False, metadata={"description": "Owned by this agency"})
+    facility_id = Id(strict=False)
+
+
+class DueFollowUpSchema(Schema):
+    finding_id = fields.Integer(required=True)
+    exercise_id = fields.Integer(required=True, allow_none=True)
+    incident_id = fields.Integer(required=True, allow_none=True)
+    facility_id = fields.Integer(required=True, allow_none=True)
+    facility_name = fields.String(required=True, allow_none=True)
+    text = fields.String(required=True, metadata={"description": "The finding"})
+    item_kind = OneOf(ITEM_KINDS, required=True, allow_none=True)
+    item_id = fields.Integer(required=True, allow_none=True)
+    owner = fields.String(required=True)
+    owner_organization_id = fields.Integer(required=True, allow_none=True)
+    owner_agency_id = fields.Integer(required=True, allow_none=True)
+    due_on = fields.Date(required=True)
+    status = OneOf(PENDING, required=True)
+    overdue = fields.Boolean(required=True, metadata={"description": "Due before today"})
+    days_overdue = fields.Integer(required=True, metadata={"description": "0: not overdue"})
+
+
+class FollowUpsReportSchema(Schema):
+    as_of = fields.Date(required=True, metadata={"description": "Today (UTC)"})
+    due_within_days = fields.Integer(required=True)
+    items = fields.List(
+        fields.Nested(DueFollowUpSchema),
+        required=True,
+        metadata={"description": "Open or in-progress follow-ups, soonest due first"},
     )
     total = fields.Integer(required=True)
     page = fields.Integer(required=True)
