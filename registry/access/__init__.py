@@ -37,6 +37,8 @@ access point who may not gets 403).
 | incident             | all           | at own facilities | own agency                | —       |
 | notification         | all           | own org           | own agency                | refused |
 | correction report    | all           | at own facilities | own agency                | —       |
+| exercise             | all           | own org           | own agency                | —       |
+| after-action finding | all           | at own facilities | own agency                | —       |
 | user                 | all           | refused           | refused                   | refused |
 | CAD client           | all           | refused           | refused                   | refused |
 | audit event          | all           | at own facilities | refused                   | all     |
@@ -64,6 +66,8 @@ it reads ("—": a record it reads answers 403, any other 404; "refused": 403 wh
 | incident             | all   | —                | own agency  | own agency | —       |
 | notification         | —     | —                | —           | —          | —       |
 | correction report    | all   | own org          | —           | —          | —       |
+| exercise             | all   | own org          | own agency  | —          | —       |
+| after-action finding | all   | at own facilities | own agency  | —          | —       |
 | user                 | all   | refused          | refused     | refused    | refused |
 | CAD client           | all   | refused          | refused     | refused    | refused |
 | audit event          | —     | —                | —           | —          | —       |
@@ -99,7 +103,14 @@ A correction report is filed by an agency user or CAD client who may read the fa
 pre-plan (shared or break-glass) and belongs to its agency ("own agency" above); the facility's
 managers answer and resolve it (the writes row: no one edits or deletes what was reported), and
 every reader of the pre-plan sees the unresolved ones on their items
-(`registry.corrections.service`).
+(`registry.corrections.service`). An exercise belongs to its parties: the facility's
+organization ("own org") and each agency that took part ("own agency": one of its agencies), an
+MOU or not; it is recorded at a facility the recorder reads (so an agency records only where
+its MOU shares the facility) and names only agencies with an MOU with the organization. An
+after-action finding goes with its exercise, or with its incident (the incident's agency; "at
+own facilities" for the facility's managers); CAD clients read them, never write them
+(`registry.exercises.service`). The follow-ups report lists the findings the caller reads;
+CAD clients and auditors may not use it.
 Confirming a facility as still accurate (with its parts) is a write of the facility: the
 facility row above. An MOU is written by both of its parties, and neither grants alone: the MOU
 row above says who acts on one at all; what each party may do at each step of its lifecycle

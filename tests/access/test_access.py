@@ -22,6 +22,7 @@ from registry.agencies.models import Agency
 from registry.auth.models import CadClient, User
 from registry.contacts.models import Contact
 from registry.corrections.models import Correction
+from registry.exercises.models import Exercise, ExerciseAgency, Finding
 from registry.facilities.models import AccessPoint, Facility, TacticalPoint
 from registry.floorplans.models import FileBlob, FloorPlan, MouDocument
 from registry.incidents.models import Incident
@@ -1028,6 +1029,8 @@ MATRIX_PATHS = {
     "CAD client": ("/cad-clients/{}", {"name": "Renamed CAD"}),
     "pre-plan": ("/preplans/{}", None),
     "correction report": ("/corrections/{}", {"response": "Checked on site"}),
+    "exercise": ("/exercises/{}", {"notes": "Debrief held"}),
+    "after-action finding": ("/findings/{}", {"text": "The radios failed indoors"}),
 }
 # Record types changed by a step (a POST on the record) rather than a PATCH.
 MATRIX_STEPS = {"correction report": "/answer"}
@@ -1042,6 +1045,7 @@ MATRIX_LISTS = {
     "CAD client": "/cad-clients",
     "notification": "/notifications",
     "correction report": "/corrections",
+    "exercise": "/exercises",
     "audit event": "/audit-events?action=address_alias.create",
 }
 
@@ -1184,6 +1188,38 @@ def town(app, client, make):
             _insert(app, correction),
             R("", owner, agency=agency_name, facility=facility_name),
         )
+    exercise_ids = {}
+    for name, agency_name, facility_name in (("ex", "X", "fa"), ("ey", "Y", "fb")):
+        exercise = Exercise(
+            facility_id=facility[facility_name].id,
+            kind="drill",
+            scenario="active_assailant",
+            held_on=today(),
+            title="Drill",
+            recorded_by="user:1",
+            agency_rows=[ExerciseAgency(agency_id=agency[agency_name].id)],
+        )
+        exercise_ids[name] = _insert(app, exercise)
+        owner = RELATIONS.facilities[facility_name]
+        part = R("", owner, agency=agency_name, facility=facility_name)
+        records["exercise"][name] = (exercise_ids[name], part)
+        finding = Finding(
+            exercise_id=exercise_ids[name],
+            facility_id=facility[facility_name].id,
+            text="Too few radios",
+            recorded_by="user:1",
+        )
+        records["after-action finding"][f"f{name}"] = (_insert(app, finding), part)
+    # A finding of agency Z's break-glass incident at A's facility.
+    incident_z = records["incident"]["iz"][0]
+    finding = Finding(
+        incident_id=incident_z, facility_id=facility["fa"].id, text="Door code worked"
+    )
+    finding.recorded_by = "cad:1"
+    records["after-action finding"]["fiz"] = (
+        _insert(app, finding),
+        R("", "A", agency="Z", facility="fa"),
+    )
     for name in ("manager_a", "manager_b"):
         records["user"][name] = (accounts[name].id, R(""))
     for name, agency_name in (("cad_x", "X"), ("cad_y", "Y")):

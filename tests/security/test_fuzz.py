@@ -68,6 +68,28 @@ def callers(client, make):
             headers=cad,
         )
         assert reported.status_code == 201, reported.get_data(as_text=True)
+        # A drill with the agency, and a finding of it with an overdue follow-up.
+        drill = client.post(
+            f"/api/v1/facilities/{facility.id}/exercises",
+            json={
+                "kind": "drill",
+                "scenario": "active_assailant",
+                "held_on": "2026-10-01",
+                "title": "Lockdown drill",
+                "agencies": [{"agency_id": agency.id, "participants": 8}],
+            },
+            headers=admin,
+        )
+        assert drill.status_code == 201, drill.get_data(as_text=True)
+        found = client.post(
+            f"/api/v1/exercises/{drill.json['id']}/findings",
+            json={
+                "text": "Staging area too small",
+                "follow_up": {"owner": "Store manager", "due_on": "2026-10-15"},
+            },
+            headers=admin,
+        )
+        assert found.status_code == 201, found.get_data(as_text=True)
     return {
         "admin": admin,
         "facility_manager": make.manager(org),

@@ -40,6 +40,7 @@ from registry.auth.models import CadClient, User
 from registry.cli import OPENAPI_PATH
 from registry.contacts.models import Contact
 from registry.corrections.models import Correction
+from registry.exercises.models import Exercise, ExerciseAgency, Finding
 from registry.facilities.models import AccessPoint, Facility, FacilityExternalId, TacticalPoint
 from registry.floorplans.models import FileBlob, FloorPlan, MouDocument
 from registry.idempotency import IdempotencyKey
@@ -145,6 +146,8 @@ def w(app, make):
         "mou_document",
         "incident",
         "correction",
+        "exercise",
+        "finding",
         "user",
         "cad",
     ):
@@ -208,6 +211,28 @@ def w(app, make):
                 status="open",
             ),
         )
+        # A drill there with the side's agency, and what it taught.
+        w.exercise[side] = save(
+            app,
+            Exercise(
+                facility_id=facility.id,
+                kind="drill",
+                scenario="vehicle_ramming",
+                held_on=datetime.now(UTC).date(),
+                title=f"Drill {side}",
+                recorded_by="user:1",
+                agency_rows=[ExerciseAgency(agency_id=agency.id, participants=9)],
+            ),
+        )
+        w.finding[side] = save(
+            app,
+            Finding(
+                exercise_id=w.exercise[side].id,
+                facility_id=facility.id,
+                text=f"Lot {side} floods",
+                recorded_by="user:1",
+            ),
+        )
         w.user[side] = make.user("facility_manager", organization=org)
         w.cad[side] = make.cad_client(agency)
     w.spare_org = make.organization()
@@ -261,6 +286,8 @@ KINDS = {
     "organization": ("organizations", "org", Organization, {"name": "Taken"}, False, True),
     "user": ("users", "user", User, {"full_name": "Taken"}, False, True),
     "cad-client": ("cad-clients", "cad", CadClient, {"name": "Taken"}, False, True),
+    "exercise": ("exercises", "exercise", Exercise, {"title": "Taken"}, False, True),
+    "finding": ("findings", "finding", Finding, {"text": "Taken"}, False, True),
 }
 ADMIN_ONLY_KINDS = {"user", "cad-client"}
 # Callers on side "a" or on no side at all; the victims are side "b" (B's and Y's records).
@@ -331,6 +358,9 @@ SUBRESOURCES = {
     "mou-history": ("mou", "/mous/{}/history"),
     "facility-corrections": ("facility", "/facilities/{}/corrections"),
     "correction": ("correction", "/corrections/{}"),
+    "facility-exercises": ("facility", "/facilities/{}/exercises"),
+    "exercise-findings": ("exercise", "/exercises/{}/findings"),
+    "incident-findings": ("incident", "/incidents/{}/findings"),
 }
 
 
@@ -1517,6 +1547,37 @@ for _field, _value in (
         None,
     )
 
+# An exercise's facility and recorder, and a finding's exercise, incident and facility, are the
+# registry's (from the route and the caller).
+for _field, _value in (("facility_id", 1), ("recorded_by", "user:1"), ("organization_id", 1)):
+    MASS_ASSIGNMENT[f"exercise-{_field}"] = (
+        "officer_x",
+        "POST",
+        "/facilities/{facility}/exercises",
+        lambda w, f=_field, v=_value: {
+            "kind": "drill",
+            "scenario": "other",
+            "held_on": "2026-09-01",
+            "title": "Drill",
+            f: v,
+        },
+        422,
+        _field,
+        Exercise,
+        None,
+    )
+for _field, _value in (("exercise_id", 1), ("incident_id", 1), ("facility_id", 1)):
+    MASS_ASSIGNMENT[f"finding-{_field}"] = (
+        "manager_a",
+        "POST",
+        "/incidents/{incident}/findings",
+        lambda w, f=_field, v=_value: {"text": "Finding", f: v},
+        422,
+        _field,
+        Finding,
+        None,
+    )
+
 
 def fill(template: str, w, side="a") -> str:
     names = (
@@ -1791,6 +1852,8 @@ def fill_list_path(path: str, w) -> str:
         "/mous/{record_id}/": w.mou["a"].id,
         "/floor-plans/{record_id}/": w.floor_plan["a"].id,
         "/mou-documents/{record_id}/": w.mou_document["a"].id,
+        "/exercises/{parent_id}/": w.exercise["a"].id,
+        "/incidents/{parent_id}/": w.incident["a"].id,
     }
     for prefix, record_id in owners.items():
         if path.startswith(prefix):
@@ -1961,6 +2024,19 @@ OVERSIZED_VALUES = {
         "radius_m",
     ),
     "list-filter": ("admin", "GET", "/facilities", {"name": HUGE}, "name"),
+    "exercise-notes": (
+        "manager_a",
+        "POST",
+        "/facilities/{facility}/exercises",
+        {
+            "kind": "drill",
+            "scenario": "other",
+            "held_on": "2026-09-01",
+            "title": "Drill",
+            "notes": HUGE,
+        },
+        "notes",
+    ),
     "correction-problem": (
         "officer_x",
         "POST",
@@ -2376,6 +2452,55 @@ FUNCTIONS = {
         None,
         (403, 403, 201, 201, 403),
     ),
+    # Exercises: recorded where the recorder reads the facility; kept by their parties.
+    "record exercise": (
+        "POST",
+        "/facilities/{facility}/exercises",
+        {"kind": "tabletop", "scenario": "explosive", "held_on": "2026-09-01", "title": "TTX"},
+        Exercise,
+        None,
+        (201, 201, 201, 403, 404),
+    ),
+    "change exercise": (
+        "PATCH",
+        "/exercises/{exercise}",
+        {"notes": "Debrief held"},
+        Exercise,
+        "exercise",
+        (200, 200, 200, 403, 404),
+    ),
+    "add exercise finding": (
+        "POST",
+        "/exercises/{exercise}/findings",
+        {"text": "Radios failed in the stockroom"},
+        Finding,
+        None,
+        (201, 201, 201, 403, 404),
+    ),
+    "change finding": (
+        "PATCH",
+        "/findings/{finding}",
+        {"text": "Lot a floods in spring"},
+        Finding,
+        "finding",
+        (200, 200, 200, 403, 404),
+    ),
+    "add incident finding": (
+        "POST",
+        "/incidents/{incident}/findings",
+        {"text": "The key box was empty"},
+        Finding,
+        None,
+        (201, 201, 201, 403, 404),
+    ),
+    "follow-ups report": (
+        "GET",
+        "/reports/follow-ups",
+        None,
+        Finding,
+        None,
+        (200, 200, 200, 403, 403),
+    ),
     "answer correction": (
         "POST",
         "/corrections/{correction}/answer",
@@ -2465,6 +2590,8 @@ def test_api5_each_role_reaches_only_its_functions(client, app, w, function, rol
         "mou_proposed": w.mou_proposed["a"].id,
         "incident": w.incident["a"].id,
         "correction": w.correction["a"].id,
+        "exercise": w.exercise["a"].id,
+        "finding": w.finding["a"].id,
     }
     path = API + template.format(**ids)
     headers = dict(w.headers[role])
@@ -2545,6 +2672,8 @@ FUNCTION_RECORDS = {
     "change MOU": _R("MOU", "A", "X", mou="a"),
     "close incident": _R("incident", agency="X", facility="a"),
     "answer correction": _R("correction report", "A", agency="X", facility="a"),
+    "change exercise": _R("exercise", "A", agency="X", facility="a"),
+    "change finding": _R("after-action finding", "A", agency="X", facility="a"),
     "resolve correction": _R("correction report", "A", agency="X", facility="a"),
 }
 
