@@ -90,12 +90,11 @@ class CorrectionService(RecordService):
 
     def report(self, session: Session, principal: Principal, facility_id: int, data: dict):
         decision = self.authorize_report(session, principal, facility_id)
-        item_id = items.require(session, facility_id, data["item_kind"], data.get("item_id"))
-        item = items.find(session, facility_id, data["item_kind"], item_id)
+        item = items.require(session, facility_id, data["item_kind"], data.get("item_id"))
         correction = Correction(
             facility_id=facility_id,
             item_kind=data["item_kind"],
-            item_id=item_id,
+            item_id=item.id,
             item_name=items.name_of(item)[:200],
             discrepancy=data["discrepancy"],
             problem=data["problem"],

@@ -57,7 +57,8 @@ class Exercise(Versioned, Base):
     other_participants: Mapped[str | None] = mapped_column(Text)
     recorded_by: Mapped[str] = mapped_column(String(40))  # "user:12"
 
-    facility: Mapped[Facility] = relationship()
+    # Joined: every exercise shown names its organization (the facility's).
+    facility: Mapped[Facility] = relationship(lazy="joined")
     agency_rows: Mapped[list["ExerciseAgency"]] = relationship(
         cascade="all, delete-orphan",
         passive_deletes=True,

@@ -175,9 +175,8 @@ class FindingService(RecordService):
                 raise errors.InvalidInput(
                     {"item_kind": ["This incident is at no facility: its findings name no item."]}
                 )
-            record.item_id = items.require(
-                session, record.facility_id, record.item_kind, record.item_id
-            )
+            item = items.require(session, record.facility_id, record.item_kind, record.item_id)
+            record.item_id = item.id
         if record.follow_up_status is not None:
             self._owner_is_a_party(session, record)
 

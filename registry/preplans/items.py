@@ -58,14 +58,14 @@ def find(session: Session, facility_id: int, kind: str, item_id: int | None):
 
 def require(session: Session, facility_id: int | None, kind: str, item_id: int | None):
     """`find`, or a 422 on `item_id` (`item_kind` for a facility's own record) saying the item
-    is not in this facility's pre-plan. Returns the item's id (the facility's for `facility`)."""
+    is not in this facility's pre-plan. Returns the item (the facility for `facility`)."""
     item = find(session, facility_id, kind, item_id) if facility_id is not None else None
     if item is None:
         field = "item_id" if item_id is not None or kind != "facility" else "item_kind"
         raise errors.InvalidInput(
             {field: [f"No {kind.replace('_', ' ')} with this id in this facility's pre-plan."]}
         )
-    return item.id
+    return item
 
 
 def name_of(item) -> str:
