@@ -9,6 +9,7 @@ from sqlalchemy import select, text
 
 from registry import transaction
 from registry.audit.models import AuditEvent
+from registry.contacts.models import ContactAssignment
 from registry.corrections.models import Correction
 from registry.facilities.models import AccessPoint, Facility
 from registry.history import FacilityHistory
@@ -372,3 +373,29 @@ def test_the_printed_page_marks_the_reported_item_while_open(client, site):
     assert "REPORTED UNSAFE by responders" in page
     step(client, site, correction["id"], "resolve", {"resolution": "fixed"})
     assert "REPORTED" not in client.get(path, headers=site["officer"]).get_data(as_text=True)
+
+
+def test_an_organizations_contact_the_facility_lists_can_be_reported(client, app, make, site):
+    """A regional director listed at the store (a contact assignment) is an item of its
+    pre-plan; the same person not listed at another store is not one of that store's."""
+    director = make.contact(organization_id=site["org"].id, name="Regional director")
+    with app.app_context(), transaction.session_scope() as session:
+        session.add(
+            ContactAssignment(contact_id=director.id, facility_id=site["facility"].id, call_order=1)
+        )
+    response = report(client, site, item_kind="contact", item_id=director.id)
+    assert response.status_code == 201, response.get_json()
+    _, document = read(client, site)
+    shown = {c["id"]: c["open_corrections"] for c in document["contacts"]}
+    assert [c["id"] for c in shown[director.id]] == [response.get_json()["id"]]
+    elsewhere = client.post(
+        f"{API}/facilities/{site['foreign_point'].facility_id}/corrections",
+        json={
+            "item_kind": "contact",
+            "item_id": director.id,
+            "discrepancy": "wrong",
+            "problem": "x",
+        },
+        headers=site["officer"],
+    )
+    assert_problem(elsewhere, 422, "item_id")

@@ -6,15 +6,15 @@ stored under the facility's preplan_version: so every insert, change or delete o
 bumps that version, by trigger as for every other part (0002; on PostgreSQL the same function,
 registry_touch_preplan, on SQLite the same three triggers), whoever writes it.
 
-Revision ID: 0015
-Revises: 0014
+Revision ID: 0016
+Revises: 0015
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0015"
-down_revision = "0014"
+revision = "0016"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 

@@ -5,15 +5,15 @@ and a status (the overdue report reads them by status and due date)
 
 Nothing here is part of a pre-plan: no preplan_version trigger.
 
-Revision ID: 0016
-Revises: 0015
+Revision ID: 0017
+Revises: 0016
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0016"
-down_revision = "0015"
+revision = "0017"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 
