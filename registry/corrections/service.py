@@ -15,7 +15,7 @@ resolve it.
 Resolving as fixed confirms nothing: an item is confirmed by its managers' edit of it (or their
 confirm-all), never by closing a report about it. Every step is audited
 (`correction.<step>`) and lands in the facility's history. The pre-plan shows each unresolved
-report on its item to every reader; a database trigger on `corrections` (migration 0016) bumps
+report on its item to every reader; a database trigger on `corrections` (migration 0017) bumps
 the facility's `preplan_version`, so cached and stored pre-plans follow each step.
 """
 

@@ -5,15 +5,15 @@ and a status (the overdue report reads them by status and due date)
 
 Nothing here is part of a pre-plan: no preplan_version trigger.
 
-Revision ID: 0017
-Revises: 0016
+Revision ID: 0018
+Revises: 0017
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0017"
-down_revision = "0016"
+revision = "0018"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 

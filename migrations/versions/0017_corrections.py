@@ -6,15 +6,15 @@ stored under the facility's preplan_version: so every insert, change or delete o
 bumps that version, by trigger as for every other part (0002; on PostgreSQL the same function,
 registry_touch_preplan, on SQLite the same three triggers), whoever writes it.
 
-Revision ID: 0016
-Revises: 0015
+Revision ID: 0017
+Revises: 0016
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0016"
-down_revision = "0015"
+revision = "0017"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 
