@@ -399,3 +399,26 @@ def test_an_organizations_contact_the_facility_lists_can_be_reported(client, app
         headers=site["officer"],
     )
     assert_problem(elsewhere, 422, "item_id")
+
+
+def feed_from(client, site, since):
+    """The changes after `since` for the officer's agency, to the end; and the next position."""
+    changes = []
+    while True:
+        page = client.get(f"{API}/changes?since={since}", headers=site["officer"]).get_json()
+        changes += page["changes"]
+        since = page["next"]
+        if not page["more"]:
+            return changes, since
+
+
+def test_a_cad_mirror_learns_of_each_report_from_the_change_feed(client, site):
+    _, since = feed_from(client, site, 0)
+    correction = report(client, site).get_json()
+    changes, since = feed_from(client, site, since)
+    upserts = [c for c in changes if c["facility_id"] == site["facility"].id]
+    assert upserts and upserts[-1]["action"] == "upsert"
+    assert [c["id"] for c in door(upserts[-1]["preplan"])["open_corrections"]] == [correction["id"]]
+    step(client, site, correction["id"], "resolve", {"resolution": "fixed"})
+    changes, _ = feed_from(client, site, since)
+    assert door(changes[-1]["preplan"])["open_corrections"] == []
