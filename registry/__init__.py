@@ -29,6 +29,7 @@ from .floorplans.routes import mou_documents_ns
 from .floorplans.routes import ns as floor_plans_ns
 from .incidents.routes import ns as incidents_ns
 from .mous.routes import ns as mous_ns
+from .notifications.routes import deliveries_ns, subscriptions_ns
 from .notifications.routes import ns as notifications_ns
 from .organizations.routes import ns as organizations_ns
 from .packs.routes import ns as packs_ns
@@ -113,6 +114,8 @@ def register_api(app: Flask) -> None:
         exercises_ns,
         findings_ns,
         notifications_ns,
+        subscriptions_ns,
+        deliveries_ns,
         reports_ns,
         audit_ns,
     ):

@@ -18,6 +18,7 @@ from .backup import backup, restore
 from .demo import DemoRefused, load_demo
 from .facilities.cli import secrets_group
 from .floorplans.cli import files_group
+from .notifications.cli import notifications_group
 from .packs.cli import packs_group
 from .preplans.cli import preplans_group
 
@@ -159,4 +160,5 @@ commands = [
     audit_group,
     preplans_group,
     packs_group,
+    notifications_group,
 ]

@@ -44,6 +44,16 @@
 | `REGISTRY_STALE_DAYS_CONTACTS` | days a facility's contact stays fresh after it was last confirmed (confirmation.py) | 180 |
 | `REGISTRY_STALE_DAYS_FACILITIES` | the same for the facility record itself | 365 |
 | `REGISTRY_STALE_DAYS_ACCESS_POINTS` / `REGISTRY_STALE_DAYS_TACTICAL_POINTS` / `REGISTRY_STALE_DAYS_FLOOR_PLANS` | the same for access points, tactical points and floor plans | 365 |
+| `REGISTRY_WEBHOOK_ALLOW_PRIVATE` | `1`: webhooks may go to hosts on private, loopback or link-local addresses (and to plain http on loopback) | development: `1`; production: `0` |
+| `REGISTRY_DELIVERY_MAX_ATTEMPTS` | attempts at one delivery before it is dead (an administrator may replay it) | 10 |
+| `REGISTRY_DELIVERY_BACKOFF_SECONDS` / `REGISTRY_DELIVERY_BACKOFF_CAP_SECONDS` | back-off after the first failed attempt, doubled after each, capped; the wait is drawn at random below it (full jitter) | 30 / 3600 |
+| `REGISTRY_DELIVERY_TIMEOUT_SECONDS` | how long one webhook or SMTP exchange may take | 10 |
+| `REGISTRY_DELIVERY_LEASE_SECONDS` | how long a worker's claim on a delivery lasts (a killed worker's claims come back after it) | 60 |
+| `REGISTRY_SMTP_HOST` | SMTP server for email subscriptions (none: email deliveries wait) | none |
+| `REGISTRY_SMTP_PORT` / `REGISTRY_SMTP_STARTTLS` | its port, and whether to STARTTLS | 587 / `1` |
+| `REGISTRY_SMTP_USERNAME` / `REGISTRY_SMTP_PASSWORD` | login, when the server wants one | none |
+| `REGISTRY_SMTP_FROM` | the sender address | `registry@localhost` |
+| `REGISTRY_PUBLIC_URL` | the registry's address as partners reach it, for links in emails | none (paths only) |
 """
 
 import os
@@ -140,6 +150,7 @@ def load_config(overrides: dict | None = None) -> dict:
     config.update(_storage_config())
     config.update(_hardening_config())
     config.update(_freshness_config())
+    config.update(_notifications_config(production))
     config.update(overrides)
     _check_storage_config(config)
     _check_stale_days(config)
@@ -241,6 +252,31 @@ def _hardening_config() -> dict:
             for origin in env("REGISTRY_CORS_ORIGINS", "").split(",")
             if origin.strip()
         ],
+    }
+
+
+def _notifications_config(production: bool) -> dict:
+    """Webhook and email delivery (registry/notifications/worker.py)."""
+    env = os.environ.get
+    flag = lambda value: value.strip().lower() in ("1", "true", "yes")  # noqa: E731
+    return {
+        "REGISTRY_WEBHOOK_ALLOW_PRIVATE": flag(
+            env("REGISTRY_WEBHOOK_ALLOW_PRIVATE", "0" if production else "1")
+        ),
+        "REGISTRY_DELIVERY_MAX_ATTEMPTS": int(env("REGISTRY_DELIVERY_MAX_ATTEMPTS", 10)),
+        "REGISTRY_DELIVERY_BACKOFF_SECONDS": float(env("REGISTRY_DELIVERY_BACKOFF_SECONDS", 30)),
+        "REGISTRY_DELIVERY_BACKOFF_CAP_SECONDS": float(
+            env("REGISTRY_DELIVERY_BACKOFF_CAP_SECONDS", 3600)
+        ),
+        "REGISTRY_DELIVERY_TIMEOUT_SECONDS": float(env("REGISTRY_DELIVERY_TIMEOUT_SECONDS", 10)),
+        "REGISTRY_DELIVERY_LEASE_SECONDS": float(env("REGISTRY_DELIVERY_LEASE_SECONDS", 60)),
+        "REGISTRY_SMTP_HOST": env("REGISTRY_SMTP_HOST") or None,
+        "REGISTRY_SMTP_PORT": int(env("REGISTRY_SMTP_PORT", 587)),
+        "REGISTRY_SMTP_STARTTLS": flag(env("REGISTRY_SMTP_STARTTLS", "1")),
+        "REGISTRY_SMTP_USERNAME": env("REGISTRY_SMTP_USERNAME") or None,
+        "REGISTRY_SMTP_PASSWORD": env("REGISTRY_SMTP_PASSWORD") or None,
+        "REGISTRY_SMTP_FROM": env("REGISTRY_SMTP_FROM", "registry@localhost"),
+        "REGISTRY_PUBLIC_URL": (env("REGISTRY_PUBLIC_URL") or "").rstrip("/") or None,
     }
 
 

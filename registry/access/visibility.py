@@ -17,7 +17,7 @@ from ..facilities.models import AccessPoint, Facility, TacticalPoint
 from ..floorplans.models import FloorPlan, MouDocument
 from ..incidents.models import Incident
 from ..mous.models import Mou
-from ..notifications.models import Notification
+from ..notifications.models import Delivery, Notification, Subscription
 from ..organizations.models import Organization
 from .roles import AGENCY_ROLES, Role
 from .sharing import (
@@ -207,6 +207,26 @@ def notifications(principal: Principal):
     if principal.role in AGENCY_ROLES:
         return Notification.agency_id == principal.agency_id
     return false()
+
+
+def subscriptions(principal: Principal):
+    """Where notifications are sent: an organization's by its managers, an agency's by its
+    people (not its CAD clients: the routes refuse them, and auditors), all by admins."""
+    if principal.role == Role.ADMIN:
+        return true()
+    if principal.role == Role.FACILITY_MANAGER:
+        return Subscription.organization_id == principal.organization_id
+    if principal.role == Role.AGENCY_USER:
+        return Subscription.agency_id == principal.agency_id
+    return false()
+
+
+def deliveries(principal: Principal):
+    """A notification's delivery to a subscription is read with the subscription (deleted
+    subscriptions' included: what was sent stays on record)."""
+    if principal.role == Role.ADMIN:
+        return true()
+    return Delivery.subscription_id.in_(select(Subscription.id).where(subscriptions(principal)))
 
 
 # --- accounts --------------------------------------------------------------------------------

@@ -122,6 +122,14 @@ def street_alias(principal: Principal, record) -> bool:
     )
 
 
+def subscription(principal: Principal, record) -> bool:
+    """An organization's subscriptions by its managers, an agency's by its people (not its
+    CAD clients), any by admins."""
+    return manages_organization(principal, record.organization_id) or acts_for_agency(
+        principal, record.agency_id
+    )
+
+
 def admin_only(principal: Principal, record) -> bool:
     """Organizations, agencies, users and CAD clients."""
     return principal.is_admin

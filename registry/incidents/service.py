@@ -146,6 +146,23 @@ class IncidentService(RecordService):
                 ),
             )
             attach_preplan(session, principal, result)  # read through the grant just made
+        elif incident.facility_id is not None:
+            # The joint notification: the partner learns at once that responders are on the way
+            # to its facility (a break-glass incident tells it so above, once).
+            facility = session.get(Facility, incident.facility_id)
+            agency = session.get(Agency, principal.agency_id)
+            notify(
+                session,
+                organization_id=facility.organization_id,
+                kind="incident_opened",
+                actor=principal.subject,
+                facility_id=facility.id,
+                incident_id=incident.id,
+                message=(
+                    f"{agency.name} opened incident {incident.cad_incident_number} "
+                    f"({incident.incident_type}) at {facility.name}."
+                ),
+            )
         incident.lookup = result
         # From the pre-plan the opening read (matched, or through the grant just made), if any.
         _show(incident, recovery_sites(result.preplan) if result.preplan is not None else None)
