@@ -125,8 +125,10 @@ def collection_routes(
     roles=(),
     created_schema=None,
     fresh=False,
+    kept=None,
 ):
-    """GET (paginated, filtered) and POST on a top-level collection."""
+    """GET (paginated, filtered) and POST on a top-level collection. `kept`: what of a created
+    record's response an Idempotency-Key replay may keep (idempotency.idempotent)."""
     noun = service.noun
     filters_schema = filters_schema or PageArgsSchema
 
@@ -139,7 +141,7 @@ def collection_routes(
             return service.list(db.session(), principal, args, *service.filters(args))
 
         @login_required(*roles, fresh=fresh)
-        @idempotent
+        @idempotent(kept=kept)
         @body(schema_cls, deferred=True)
         @returns(created_schema or schema_cls, 201, "Created")
         def post(self, load_body):

@@ -55,6 +55,9 @@ collection_routes(
     SubscriptionFiltersSchema,
     roles=MANAGERS,
     created_schema=NewSubscriptionSchema,
+    # A webhook's secret is never stored in the clear, not even for a replay: a client that
+    # lost the first answer rotates the secret instead.
+    kept=lambda body: {**body, "secret": None},
 )
 record_routes(
     subscriptions_ns,

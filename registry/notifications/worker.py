@@ -82,12 +82,12 @@ class Worker:
         self.counts = {"delivered": 0, "failed": 0, "dead": 0, "announced": 0}
 
     # --- the loop -----------------------------------------------------------------------------
-    def run(self, once: bool = False) -> dict:
+    def run(self, once: bool = False, announce: bool = True) -> dict:
         """Deliver until stopped (SIGTERM, SIGINT or `stop()`), or with `once` until nothing
-        is due, announcing what the clock brought first."""
+        is due, announcing what the clock brought first (unless not to `announce`)."""
         next_scan = 0.0
         while not self.stopping.is_set():
-            if time.monotonic() >= next_scan:
+            if announce and time.monotonic() >= next_scan:
                 self.scan()
                 next_scan = time.monotonic() + self.scan_interval
             claimed = self.claim()
