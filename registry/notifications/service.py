@@ -190,6 +190,7 @@ class SubscriptionService(RecordService):
             raise errors.InvalidInput(problems)
 
     def after_insert(self, session: Session, record: Subscription, data: dict) -> None:
+        record.secret = None
         if record.channel == "webhook":
             secret = secrets.new_secret()
             secrets.seal_new(session, record, secret)
