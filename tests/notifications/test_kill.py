@@ -36,7 +36,7 @@ def _worker(app, *args) -> subprocess.Popen:
         "REGISTRY_AUDIT_SEAL_INTERVAL": "0",
     }
     command = [sys.executable, "-m", "flask", "--app", "wsgi", "notifications", "deliver", *args]
-    return subprocess.Popen(
+    return subprocess.Popen(  # noqa: S603 - our own CLI, arguments from this test
         command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
 
@@ -53,7 +53,9 @@ def test_a_killed_worker_loses_nothing_and_resends_at_most_the_one_in_flight(
     subscribe(client, make.manager(org), url=receiver.url)
     with app.app_context(), transaction.session_scope() as session:
         for n in range(DELIVERIES):
-            notify(session, organization_id=org.id, kind="facility_review", message=f"n{n}", actor="t")
+            notify(
+                session, organization_id=org.id, kind="facility_review", message=f"n{n}", actor="t"
+            )
     receiver.delay = 0.2  # a slow partner: the kill lands while one request is being answered
 
     worker = _worker(app, "--batch-size", "10")
@@ -80,7 +82,7 @@ def test_a_killed_worker_loses_nothing_and_resends_at_most_the_one_in_flight(
     time.sleep(LEASE_SECONDS + 0.5)  # the killed worker's claims come back
     receiver.delay = 0
     again = _worker(app, "--once")
-    out, err = again.communicate(timeout=120)
+    _out, err = again.communicate(timeout=120)
     assert again.returncode == 0, err.decode()
 
     assert set(_statuses(app).values()) == {"delivered"}

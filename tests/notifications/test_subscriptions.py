@@ -56,13 +56,13 @@ def test_each_role_manages_only_its_own(app, client, cast):
         ("other_officer", None, agencys),
     ):
         headers = cast[caller]
-        listed = {s["id"] for s in client.get(f"{API}/subscriptions", headers=headers).json["items"]}
+        listed = {
+            s["id"] for s in client.get(f"{API}/subscriptions", headers=headers).json["items"]
+        }
         assert listed == ({own["id"]} if own else set())
         path = f"{API}/subscriptions/{others['id']}"
         assert_problem(client.get(path, headers=headers), 404)
-        patched = client.patch(
-            path, json={"active": False}, headers={**headers, "If-Match": '"x"'}
-        )
+        patched = client.patch(path, json={"active": False}, headers={**headers, "If-Match": '"x"'})
         assert_problem(patched, 404)
         assert_problem(client.delete(path, headers={**headers, "If-Match": '"x"'}), 404)
     # CAD clients and auditors do not use the area at all.

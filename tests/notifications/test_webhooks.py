@@ -186,7 +186,9 @@ def test_only_the_subscriptions_kinds_and_owner_get_a_delivery(app, client, make
     other = make.organization()
     subscribe(client, make.manager(other), url="https://hooks.example.com/b")
     paused = subscribe(client, partner["manager"], url="https://hooks.example.com/c")
-    etag = client.get(f"{API}/subscriptions/{paused['id']}", headers=partner["manager"]).headers["ETag"]
+    etag = client.get(f"{API}/subscriptions/{paused['id']}", headers=partner["manager"]).headers[
+        "ETag"
+    ]
     response = client.patch(
         f"{API}/subscriptions/{paused['id']}",
         json={"active": False},
@@ -242,16 +244,15 @@ def test_email_waits_while_no_smtp_server_is_configured(app, client, partner, de
 
 def test_a_rolled_back_event_sends_nothing(app, client, partner):
     subscribe(client, partner["manager"], url="https://hooks.example.com/a")
-    with app.app_context(), pytest.raises(RuntimeError):
-        with transaction.session_scope() as session:
-            notify(
-                session,
-                organization_id=partner["org"].id,
-                kind="facility_review",
-                message="m",
-                actor="t",
-            )
-            raise RuntimeError("the event failed")
+    with app.app_context(), pytest.raises(RuntimeError), transaction.session_scope() as session:
+        notify(
+            session,
+            organization_id=partner["org"].id,
+            kind="facility_review",
+            message="m",
+            actor="t",
+        )
+        raise RuntimeError("the event failed")
     assert count(app, Notification) == 0 and count(app, Delivery) == 0
 
 
@@ -259,7 +260,9 @@ def test_the_payload_is_the_notification(app, client, partner, receiver, deliver
     created = subscribe(client, partner["manager"], url=receiver.url)
     notification_id = _tell(app, partner["org"].id, message="Hello")
     deliver()
-    body = Webhook(created["secret"]).verify(receiver.arrivals[0].body, receiver.arrivals[0].headers)
+    body = Webhook(created["secret"]).verify(
+        receiver.arrivals[0].body, receiver.arrivals[0].headers
+    )
     listed = client.get(f"{API}/notifications", headers=partner["manager"]).json["items"][0]
     assert body["data"]["id"] == notification_id == listed["id"]
     assert body["data"]["message"] == listed["message"] == "Hello"
