@@ -39,6 +39,8 @@ access point who may not gets 403).
 | correction report    | all           | at own facilities | own agency                | —       |
 | exercise             | all           | own org           | own agency                | —       |
 | after-action finding | all           | at own facilities | own agency                | —       |
+| subscription         | all           | own org           | own agency                | refused |
+| delivery             | all           | own org           | own agency                | refused |
 | user                 | all           | refused           | refused                   | refused |
 | CAD client           | all           | refused           | refused                   | refused |
 | audit event          | all           | at own facilities | refused                   | all     |
@@ -68,6 +70,8 @@ it reads ("—": a record it reads answers 403, any other 404; "refused": 403 wh
 | correction report    | all   | own org          | —           | —          | —       |
 | exercise             | all   | own org          | own agency  | —          | —       |
 | after-action finding | all   | at own facilities | own agency  | —          | —       |
+| subscription         | all   | own org          | own agency  | —          | refused |
+| delivery             | all   | refused          | refused     | refused    | refused |
 | user                 | all   | refused          | refused     | refused    | refused |
 | CAD client           | all   | refused          | refused     | refused    | refused |
 | audit event          | —     | —                | —           | —          | —       |
@@ -111,6 +115,10 @@ after-action finding goes with its exercise, or with its incident (the incident'
 own facilities" for the facility's managers); CAD clients read them, never write them
 (`registry.exercises.service`). The follow-ups report lists the findings the caller reads;
 CAD clients and auditors may not use it.
+A subscription says where its owner's notifications are sent (registry.notifications): an
+organization's is managed by its managers, an agency's by its people (its CAD clients read it);
+a delivery (of a notification to a subscription) is read with its subscription, and only
+administrators replay one.
 Confirming a facility as still accurate (with its parts) is a write of the facility: the
 facility row above. An MOU is written by both of its parties, and neither grants alone: the MOU
 row above says who acts on one at all; what each party may do at each step of its lifecycle

@@ -210,13 +210,13 @@ def notifications(principal: Principal):
 
 
 def subscriptions(principal: Principal):
-    """Where notifications are sent: an organization's by its managers, an agency's by its
-    people (not its CAD clients: the routes refuse them, and auditors), all by admins."""
+    """Where notifications are sent: an organization's read by its managers, an agency's by its
+    people and CAD clients (the routes refuse auditors), all by admins."""
     if principal.role == Role.ADMIN:
         return true()
     if principal.role == Role.FACILITY_MANAGER:
         return Subscription.organization_id == principal.organization_id
-    if principal.role == Role.AGENCY_USER:
+    if principal.role in AGENCY_ROLES:
         return Subscription.agency_id == principal.agency_id
     return false()
 

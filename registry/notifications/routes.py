@@ -40,8 +40,10 @@ class Notifications(Resource):
         return notifications.page(db.session(), current_principal(), args)
 
 
-# Who manages where notifications go: an organization's managers, an agency's people, admins.
-MANAGERS = (Role.ADMIN, Role.FACILITY_MANAGER, Role.AGENCY_USER)
+# Who uses the area: an organization's managers and an agency's people manage where their
+# notifications go, admins any; an agency's CAD clients read its subscriptions (the service
+# refuses them any change: access.writes.subscription).
+MANAGERS = (Role.ADMIN, Role.FACILITY_MANAGER, *AGENCY_ROLES)
 
 subscriptions_ns = Namespace(
     "subscriptions",

@@ -27,7 +27,7 @@ from registry.facilities.models import AccessPoint, Facility, TacticalPoint
 from registry.floorplans.models import FileBlob, FloorPlan, MouDocument
 from registry.incidents.models import Incident
 from registry.mous.models import Mou
-from registry.notifications.models import Notification
+from registry.notifications.models import Delivery, Notification, Subscription
 from registry.organizations.models import Organization
 from tests import access_table
 from tests.conftest import assert_problem, count, fetch
@@ -1031,6 +1031,8 @@ MATRIX_PATHS = {
     "correction report": ("/corrections/{}", {"response": "Checked on site"}),
     "exercise": ("/exercises/{}", {"notes": "Debrief held"}),
     "after-action finding": ("/findings/{}", {"text": "The radios failed indoors"}),
+    "subscription": ("/subscriptions/{}", {"description": "Night desk"}),
+    "delivery": ("/notification-deliveries/{}", None),
 }
 # Record types changed by a step (a POST on the record) rather than a PATCH.
 MATRIX_STEPS = {"correction report": "/answer"}
@@ -1046,6 +1048,8 @@ MATRIX_LISTS = {
     "notification": "/notifications",
     "correction report": "/corrections",
     "exercise": "/exercises",
+    "subscription": "/subscriptions",
+    "delivery": "/notification-deliveries",
     "audit event": "/audit-events?action=address_alias.create",
 }
 
@@ -1129,6 +1133,21 @@ def town(app, client, make):
     for name in "XZ":
         note = Notification(agency_id=agency[name].id, kind="mou_proposed", message="M", actor="x")
         records["notification"][name] = (_insert(app, note), R("", agency=name))
+    # A subscription of A, B, X and Z each, and a delivery to each.
+    for name, owner, record in (
+        ("A", {"organization_id": org["A"].id}, R("", "A")),
+        ("B", {"organization_id": org["B"].id}, R("", "B")),
+        ("X", {"agency_id": agency["X"].id}, R("", agency="X")),
+        ("Z", {"agency_id": agency["Z"].id}, R("", agency="Z")),
+    ):
+        subscription = Subscription(
+            channel="email", email="desk@example.org", kinds=[], created_by="x", **owner
+        )
+        subscription_id = _insert(app, subscription)
+        records["subscription"][name] = (subscription_id, record)
+        note = _insert(app, Notification(kind="mou_accepted", message="M", actor="x", **owner))
+        delivery = Delivery(notification_id=note, subscription_id=subscription_id)
+        records["delivery"][name] = (_insert(app, delivery), record)
     for name, a in agency.items():
         records["agency"][name] = (a.id, R("agency", agency=name))
         records["agency contact"][name] = (make.contact(agency_id=a.id).id, R("", agency=name))

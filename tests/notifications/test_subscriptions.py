@@ -65,10 +65,21 @@ def test_each_role_manages_only_its_own(app, client, cast):
         patched = client.patch(path, json={"active": False}, headers={**headers, "If-Match": '"x"'})
         assert_problem(patched, 404)
         assert_problem(client.delete(path, headers={**headers, "If-Match": '"x"'}), 404)
-    # CAD clients and auditors do not use the area at all.
-    for caller in ("cad", "auditor"):
-        assert_problem(client.get(f"{API}/subscriptions", headers=cast[caller]), 403)
-        assert_problem(client.post(f"{API}/subscriptions", json={}, headers=cast[caller]), 403)
+    # An agency's CAD clients read its subscriptions and change nothing; auditors do not use
+    # the area at all.
+    listed = client.get(f"{API}/subscriptions", headers=cast["cad"]).json["items"]
+    assert [s["id"] for s in listed] == [agencys["id"]]
+    body = {"channel": "webhook", "url": HOOK}
+    assert_problem(client.post(f"{API}/subscriptions", json=body, headers=cast["cad"]), 403)
+    etag = client.get(f"{API}/subscriptions/{agencys['id']}", headers=cast["cad"]).headers["ETag"]
+    patched = client.patch(
+        f"{API}/subscriptions/{agencys['id']}",
+        json={"active": False},
+        headers={**cast["cad"], "If-Match": etag},
+    )
+    assert_problem(patched, 403)
+    assert_problem(client.get(f"{API}/subscriptions", headers=cast["auditor"]), 403)
+    assert_problem(client.post(f"{API}/subscriptions", json=body, headers=cast["auditor"]), 403)
     # Admins see both.
     listed = client.get(f"{API}/subscriptions", headers=cast["admin"]).json
     assert listed["total"] == 2
