@@ -57,7 +57,6 @@ class SubscriptionSchema(RecordSchema):
     active = fields.Boolean(load_default=True)
     description = Text(200, allow_none=True)
     created_by = fields.String(dump_only=True)
-    deleted_at = fields.AwareDateTime(dump_only=True, allow_none=True)
 
 
 class NewSubscriptionSchema(SubscriptionSchema):

@@ -46,7 +46,7 @@ from registry.floorplans.models import FileBlob, FloorPlan, MouDocument
 from registry.idempotency import IdempotencyKey
 from registry.incidents.models import Incident
 from registry.mous.models import Mou
-from registry.notifications.models import Notification
+from registry.notifications.models import Delivery, Notification, Subscription
 from registry.organizations.models import Organization
 from tests import access_table, sample_files
 from tests.conftest import PASSWORD, assert_problem, count, fetch
@@ -150,6 +150,7 @@ def w(app, make):
         "finding",
         "user",
         "cad",
+        "subscription",
     ):
         setattr(w, name, {})
     for side in SIDES:
@@ -233,6 +234,16 @@ def w(app, make):
                 recorded_by="user:1",
             ),
         )
+        w.subscription[side] = save(
+            app,
+            Subscription(
+                organization_id=org.id,
+                channel="email",
+                email=f"desk-{side}@example.org",
+                kinds=[],
+                created_by="user:1",
+            ),
+        )
         w.user[side] = make.user("facility_manager", organization=org)
         w.cad[side] = make.cad_client(agency)
     w.spare_org = make.organization()
@@ -288,8 +299,18 @@ KINDS = {
     "cad-client": ("cad-clients", "cad", CadClient, {"name": "Taken"}, False, True),
     "exercise": ("exercises", "exercise", Exercise, {"title": "Taken"}, False, True),
     "finding": ("findings", "finding", Finding, {"text": "Taken"}, False, True),
+    "subscription": (
+        "subscriptions",
+        "subscription",
+        Subscription,
+        {"description": "Taken"},
+        True,
+        True,
+    ),
 }
 ADMIN_ONLY_KINDS = {"user", "cad-client"}
+# Roles that may not use an area at all: 403 whatever the id, as for the accounts areas.
+REFUSED = {"subscription": {"auditor"}}
 # Callers on side "a" or on no side at all; the victims are side "b" (B's and Y's records).
 ATTACKERS = ["manager_a", "officer_x", "cad_x", "officer_z", "auditor"]
 
@@ -327,7 +348,7 @@ def test_api1_another_tenants_record_is_indistinguishable_from_none(
     response = send(client, method, path, headers, patch if method == "PATCH" else None)
     reference = send(client, method, f"{API}/{collection}/{MISSING_ID}", headers, patch)
 
-    status = 403 if kind in ADMIN_ONLY_KINDS else 404
+    status = 403 if kind in ADMIN_ONLY_KINDS or attacker in REFUSED.get(kind, ()) else 404
     body = same_problem(response, reference, status, victim.id)
     assert row(app, model, victim.id) == before
     for secret in ("Beta Malls", "Liaison b", "Security b", "Watch b", "Dock b", "INC-b"):
@@ -1711,6 +1732,8 @@ NEVER_SHOWN_KEYS = {
     "name_key",
     "preplan_version",
     "deleted_at",
+    "secret_ciphertext",
+    "secret_key_id",
 }
 DOOR_CODE = "4711#door"
 KEY_PLACE = "key-behind-the-fire-panel"
@@ -1737,7 +1760,36 @@ def exposure_paths(w, side="a") -> list[str]:
         f"{API}/incidents/{w.incident[side].id}",
         f"{API}/mous/{w.mou[side].id}",
         f"{API}/floor-plans/{w.floor_plan[side].id}",
+        f"{API}/subscriptions",
+        f"{API}/subscriptions/{w.subscription[side].id}",
+        f"{API}/subscriptions/{w.subscription[side].id}/history",
     ]
+
+
+def test_api3_a_webhook_secret_is_shown_once_and_never_again(client, app, w):
+    """API3: a webhook's signing secret is in the creation answer (and a rotation's) only:
+    never in a read, a list, its history or an Idempotency-Key replay, and stored sealed."""
+    headers = {**w.headers["manager_a"], "Idempotency-Key": "hook-1"}
+    body = {"channel": "webhook", "url": "https://hooks.alpha.example/registry"}
+    created = client.post(f"{API}/subscriptions", json=body, headers=headers)
+    assert created.status_code == 201, created.json
+    secret = created.json["secret"]
+    replayed = client.post(f"{API}/subscriptions", json=body, headers=headers)
+    assert replayed.json["secret"] is None
+    path = f"{API}/subscriptions/{created.json['id']}"
+    for url in (path, f"{API}/subscriptions", f"{path}/history", f"{API}/audit-events"):
+        for caller in ("admin", "manager_a"):
+            response = client.get(url, headers=w.headers[caller])
+            if response.status_code != 200:
+                continue
+            text = response.get_data(as_text=True)
+            assert secret not in text and secret[6:] not in text, url
+            assert not json_keys(response.get_json()) & (NEVER_SHOWN_KEYS - {"deleted_at"}), url
+    with app.app_context(), transaction.session_scope() as session:
+        stored = session.get(Subscription, created.json["id"])
+        assert secret.encode() not in stored.secret_ciphertext
+        kept = session.execute(select(IdempotencyKey.body)).scalars().all()
+        assert all(secret not in body for body in kept)
 
 
 @pytest.mark.parametrize("caller", ["admin", "manager_a", "officer_x", "cad_x"])
@@ -1770,7 +1822,7 @@ def test_api3_no_hash_secret_ciphertext_or_internal_key_is_ever_shown(client, ap
         for value in ("$argon2", DOOR_CODE, KEY_PLACE, "client_secret"):
             assert value not in text, (path, value)
     # A manager may not run the CAD lookup (it would be an oracle): 13, not 14.
-    assert seen == {"admin": 18, "manager_a": 13, "officer_x": 13, "cad_x": 13}[caller]
+    assert seen == {"admin": 21, "manager_a": 16, "officer_x": 14, "cad_x": 14}[caller]
     listed = client.get(
         f"{API}/facilities/{w.facility['a'].id}/access-points", headers=w.headers[caller]
     )
@@ -1854,6 +1906,7 @@ def fill_list_path(path: str, w) -> str:
         "/mou-documents/{record_id}/": w.mou_document["a"].id,
         "/exercises/{parent_id}/": w.exercise["a"].id,
         "/incidents/{parent_id}/": w.incident["a"].id,
+        "/subscriptions/{record_id}/": w.subscription["a"].id,
     }
     for prefix, record_id in owners.items():
         if path.startswith(prefix):
@@ -2540,6 +2593,32 @@ FUNCTIONS = {
         Contact,
         None,
         (201, 403, 201, 403, 403),
+    ),
+    # Where notifications go: an organization's managers for it, an agency's people for it
+    # (not its CAD clients), admins for either; only admins replay dead deliveries.
+    "subscribe organization": (
+        "POST",
+        "/subscriptions",
+        {"channel": "email", "email": "desk@example.org", "organization_id": "{org}"},
+        Subscription,
+        None,
+        (201, 201, 403, 403, 403),
+    ),
+    "subscribe agency": (
+        "POST",
+        "/subscriptions",
+        {"channel": "email", "email": "watch@example.org", "agency_id": "{agency}"},
+        Subscription,
+        None,
+        (201, 403, 201, 403, 403),
+    ),
+    "replay dead deliveries": (
+        "POST",
+        "/notification-deliveries/replay",
+        None,
+        Delivery,
+        None,
+        (200, 403, 403, 403, 403),
     ),
     # An agency's offline pack: its own people and CAD, or an administrator for it.
     "download offline pack": (
