@@ -31,6 +31,14 @@ def callers(client, make):
     admin = make.admin()
     make.mou(org, agency)
     cad = make.headers(make.cad_client(agency))
+    # Where notifications go, one of each channel: the incidents below give them deliveries.
+    manager = make.manager(org)
+    for body in (
+        {"channel": "webhook", "url": "https://hooks.example.com/registry"},
+        {"channel": "email", "email": "desk@example.org"},
+    ):
+        made = client.post("/api/v1/subscriptions", json=body, headers=manager)
+        assert made.status_code == 201, made.get_data(as_text=True)
     for n in range(3):
         facility = make.facility(org)
         make.access_point(facility)
@@ -92,7 +100,7 @@ def callers(client, make):
         assert found.status_code == 201, found.get_data(as_text=True)
     return {
         "admin": admin,
-        "facility_manager": make.manager(org),
+        "facility_manager": manager,
         "agency_user": make.officer(agency),
         "cad": cad,
     }
