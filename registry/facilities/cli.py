@@ -5,9 +5,12 @@ from flask.cli import AppGroup
 
 from .. import transaction
 from ..encryption import keyring
+from ..notifications import secrets as webhook_secrets
 from .rotation import key_counts, rotate
 
-secrets_group = AppGroup("secrets", help="Encrypted access-point secrets and their keys.")
+secrets_group = AppGroup(
+    "secrets", help="Encrypted access-point secrets and webhook signing secrets, and their keys."
+)
 
 
 @secrets_group.command("status")
@@ -16,7 +19,8 @@ def status_command():
     ring = keyring()
     with transaction.session_scope() as session:
         counts = key_counts(session)
-    if not counts:
+        webhooks = webhook_secrets.key_counts(session)
+    if not counts and not webhooks:
         click.echo("no secrets stored")
     for key_id, fields in sorted(counts.items()):
         state = "active" if key_id == ring.active_id else "not active"
@@ -25,6 +29,11 @@ def status_command():
         click.echo(
             f"{key_id} ({state}): {fields['code']} codes, {fields['key_location']} key locations"
         )
+    for key_id, number in sorted(webhooks.items()):
+        state = "active" if key_id == ring.active_id else "not active"
+        if key_id not in ring.keys:
+            state = "NOT IN THE KEYRING: these values cannot be read"
+        click.echo(f"{key_id} ({state}): {number} webhook secrets")
 
 
 @secrets_group.command("rotate")
@@ -37,5 +46,11 @@ def rotate_command(batch_size):
         f"{counts['changed_meanwhile']} changed by an edit meanwhile (left as edited); "
         f"{counts['unreadable']} could not be decrypted (see the log)"
     )
-    if counts["unreadable"]:
+    webhooks = webhook_secrets.rotate(batch_size)
+    click.echo(
+        f"{webhooks['rotated']} webhook secrets re-encrypted; "
+        f"{webhooks['changed_meanwhile']} rotated meanwhile; "
+        f"{webhooks['unreadable']} could not be decrypted (see the log)"
+    )
+    if counts["unreadable"] or webhooks["unreadable"]:
         raise SystemExit(1)

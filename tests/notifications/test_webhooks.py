@@ -12,10 +12,11 @@ from sqlalchemy import select
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from registry import db, transaction
+from registry.encryption import new_key_spec
 from registry.notifications.models import Delivery, Notification
 from registry.notifications.service import notify
-from registry.notifications.worker import backoff
-from tests.conftest import assert_problem, count
+from registry.notifications.worker import Worker, backoff
+from tests.conftest import TEST_KEYS, assert_problem, count
 from tests.notifications.conftest import API, subscribe
 
 
@@ -271,3 +272,24 @@ def test_the_payload_is_the_notification(app, client, partner, receiver, deliver
     assert json.loads(receiver.arrivals[0].body) == body
     with app.app_context():
         assert db.session() is not None
+
+
+def test_secrets_rotate_moves_webhook_secrets_to_the_active_key(
+    app, build_app, client, partner, receiver
+):
+    created = subscribe(client, partner["manager"], url=receiver.url)
+    new_key = new_key_spec("test2")
+    both = build_app(REGISTRY_FIELD_KEYS=f"{new_key},{TEST_KEYS['REGISTRY_FIELD_KEYS']}")
+    runner = both.test_cli_runner()
+    assert (
+        "test1 (not active): 1 webhook secrets" in runner.invoke(args=["secrets", "status"]).output
+    )
+    rotated = runner.invoke(args=["secrets", "rotate"])
+    assert rotated.exit_code == 0 and "1 webhook secrets re-encrypted" in rotated.output
+    assert "test1" not in runner.invoke(args=["secrets", "status"]).output
+    # The old key can go: the worker still signs with the same secret.
+    only_new = build_app(REGISTRY_FIELD_KEYS=new_key)
+    _tell(app, partner["org"].id)
+    with only_new.app_context():
+        assert Worker().run(once=True, announce=False)["delivered"] == 1
+    Webhook(created["secret"]).verify(receiver.arrivals[0].body, receiver.arrivals[0].headers)
