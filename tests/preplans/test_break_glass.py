@@ -164,7 +164,10 @@ def test_an_agency_that_shares_gets_no_break_glass(client, world):
     assert body["access_expires_at"] is None
     assert body["lookup"]["break_glass"] is None
     assert "break_glass" not in body["lookup"]["preplan"]
-    assert count(client.application, Notification) == 0
+    # The partner is told of the incident at its facility, and of nothing break-glass.
+    app = client.application
+    assert count(app, Notification, Notification.kind != "incident_opened") == 0
+    assert count(app, Notification, Notification.incident_id == body["id"]) == 1
 
 
 def test_the_floor_plans_it_lists_can_be_downloaded_flagged(app, client, make, world):

@@ -175,7 +175,9 @@ def test_an_ordinary_incident_under_a_data_sharing_mou_reveals_nothing(app, clie
             select(AuditEvent).where(AuditEvent.action == "access_point.reveal")
         ).all()
         assert [e.details["refused_because"] for e in events] == ["not_allowed"] * 2
-    assert count(app, Notification) == 0
+    # Each incident told the partner it was opened; nothing break-glass happened.
+    assert count(app, Notification, Notification.kind != "incident_opened") == 0
+    assert count(app, Notification, Notification.kind == "incident_opened") == 2
 
 
 def test_the_mous_key_scope_still_reveals_without_an_incident(client, make, store):
