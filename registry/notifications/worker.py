@@ -47,6 +47,9 @@ DEFAULT_POLL_INTERVAL = 0.25
 # How often the time-based announcements are looked for (MOUs ending, stale data).
 DEFAULT_SCAN_INTERVAL = 300.0
 
+_deliveries = Delivery.__table__
+_notifications = Notification.__table__
+
 
 def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{os.urandom(3).hex()}"[:100]
@@ -91,13 +94,14 @@ class Worker:
                 self.scan()
                 next_scan = time.monotonic() + self.scan_interval
             claimed = self.claim()
-            for delivery_id in claimed:
+            for delivery in claimed:
                 if self.stopping.is_set():
                     break
-                self.deliver(delivery_id)
-            if once and not claimed:
-                break
-            if len(claimed) < self.batch_size:
+                self.deliver(delivery)
+            if not claimed:
+                if once:
+                    break
+                # Idle: look again shortly. After a batch, at once: more may have come.
                 self.stopping.wait(self.poll_interval)
         self.release()
         return self.counts
@@ -117,8 +121,10 @@ class Worker:
             log.exception("the announcement scan failed")
 
     # --- claiming -------------------------------------------------------------------------------
-    def claim(self) -> list[int]:
-        """Claim up to a batch of due deliveries for this worker; their ids, oldest due first."""
+    def claim(self) -> list[Delivery]:
+        """Claim up to a batch of due deliveries for this worker, oldest due first, loaded with
+        their notification and subscription (as they are now: a subscription changed while the
+        batch is being sent takes effect with the next batch)."""
         now = db.utcnow()
         free = or_(Delivery.lease_until.is_(None), Delivery.lease_until < now)
         due = and_(Delivery.status == "pending", Delivery.next_attempt_at <= now, free)
@@ -140,9 +146,15 @@ class Worker:
                 .values(claimed_by=self.name, lease_until=now + self.lease)
                 .returning(Delivery.id)
             ).all()
+            if not claimed:
+                return []
+            loaded = {
+                d.id: d for d in session.scalars(select(Delivery).where(Delivery.id.in_(claimed)))
+            }
+            session.expunge_all()
         for delivery_id in claimed:
             self.leases[delivery_id] = now + self.lease
-        return sorted(claimed, key=ids.index)
+        return [loaded[delivery_id] for delivery_id in sorted(claimed, key=ids.index)]
 
     def _hold(self, delivery_id: int) -> bool:
         """Make sure this worker's lease on the delivery outlasts a send: nothing to do while
@@ -179,12 +191,9 @@ class Worker:
             )
 
     # --- one delivery -------------------------------------------------------------------------
-    def deliver(self, delivery_id: int) -> None:
-        if not self._hold(delivery_id):
+    def deliver(self, delivery: Delivery) -> None:
+        if not self._hold(delivery.id):
             return
-        with transaction.session_scope() as session:
-            delivery = session.get(Delivery, delivery_id)
-            session.expunge_all()  # read now; no transaction stays open while sending
         subscription = delivery.subscription
         error = None
         if not subscription.active or subscription.deleted_at is not None:
@@ -195,7 +204,7 @@ class Worker:
             except senders.SendFailed as failed:
                 error = str(failed)
             except Exception as unexpected:  # a bug must not kill the worker, nor be retried blind
-                log.exception("delivery %s: unexpected error", delivery_id)
+                log.exception("delivery %s: unexpected error", delivery.id)
                 error = f"unexpected error: {type(unexpected).__name__}"
         self.record(delivery, error, final=error == "the subscription was paused or deleted")
 
@@ -221,9 +230,11 @@ class Worker:
             )
             outcome = "failed"
         with transaction.session_scope() as session:
+            # Core statements on the tables: the ORM's bookkeeping for a bulk UPDATE cost more
+            # than the UPDATE itself, once per delivery.
             session.execute(
-                update(Delivery)
-                .where(Delivery.id == delivery.id, Delivery.claimed_by == self.name)
+                update(_deliveries)
+                .where(_deliveries.c.id == delivery.id, _deliveries.c.claimed_by == self.name)
                 .values(**values)
             )
             if outcome == "delivered":
@@ -236,14 +247,14 @@ class Worker:
 
 def _mark_notification_delivered(session, notification_id: int, now) -> None:
     """The notification is delivered once none of its deliveries is left undelivered."""
-    undelivered = select(Delivery.id).where(
-        Delivery.notification_id == notification_id, Delivery.status != "delivered"
+    undelivered = select(_deliveries.c.id).where(
+        _deliveries.c.notification_id == notification_id, _deliveries.c.status != "delivered"
     )
     session.execute(
-        update(Notification)
+        update(_notifications)
         .where(
-            Notification.id == notification_id,
-            Notification.delivered_at.is_(None),
+            _notifications.c.id == notification_id,
+            _notifications.c.delivered_at.is_(None),
             ~undelivered.exists(),
         )
         .values(delivered_at=now)
