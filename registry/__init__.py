@@ -27,6 +27,7 @@ from .facilities.routes import ns as facilities_ns
 from .floorplans import storage
 from .floorplans.routes import mou_documents_ns
 from .floorplans.routes import ns as floor_plans_ns
+from .imports import routes as imports_routes  # noqa: F401 - adds routes to organizations_ns
 from .incidents.routes import ns as incidents_ns
 from .mous.routes import ns as mous_ns
 from .notifications.routes import deliveries_ns, subscriptions_ns

@@ -19,6 +19,7 @@ from .demo import DemoRefused, load_demo
 from .facilities.cli import secrets_group
 from .floorplans.cli import files_group
 from .notifications.cli import notifications_group
+from .imports.cli import facilities_group
 from .packs.cli import packs_group
 from .preplans.cli import preplans_group
 
@@ -161,4 +162,5 @@ commands = [
     preplans_group,
     packs_group,
     notifications_group,
+    facilities_group,
 ]

@@ -11,6 +11,10 @@
 | `REGISTRY_BREAK_GLASS_HOURS` | longest break-glass access an incident gives | 12 |
 | `REGISTRY_MAX_BODY_BYTES` | largest accepted request body | 1 MiB |
 | `REGISTRY_MAX_UPLOAD_BYTES` | largest file upload request (floor plans, MOU documents) | 25 MiB |
+| `REGISTRY_IMPORT_MAX_BYTES` | largest bulk facility file upload request (CSV or XLSX; registry/imports) | 20 MiB |
+| `REGISTRY_IMPORT_MAX_ROWS` | data rows one bulk file may hold (more: 413, the rest unread) | 50,000 |
+| `REGISTRY_IMPORT_MAX_UNCOMPRESSED_BYTES` | what an XLSX file may unpack to, all its parts together | 200 MiB |
+| `REGISTRY_IMPORT_MAX_RATIO` | how much one part of an XLSX file may expand (uncompressed / compressed) | 100 |
 | `REGISTRY_MAX_IMAGE_PIXELS` | largest image accepted, in pixels (at most Pillow's bomb limit) | 50,000,000 |
 | `REGISTRY_UPLOAD_CHECK_SECONDS` | CPU and wall-clock seconds the process checking one upload may take | 10 |
 | `REGISTRY_UPLOAD_CHECK_MEMORY_BYTES` | address space of that process | 1 GiB |
@@ -151,6 +155,7 @@ def load_config(overrides: dict | None = None) -> dict:
     config.update(_hardening_config())
     config.update(_freshness_config())
     config.update(_notifications_config(production))
+    config.update(_import_config())
     config.update(overrides)
     _check_storage_config(config)
     _check_stale_days(config)
@@ -228,6 +233,19 @@ def _storage_config() -> dict:
         "REGISTRY_S3_REGION": env("REGISTRY_S3_REGION"),
         "REGISTRY_S3_ACCESS_KEY_ID": env("REGISTRY_S3_ACCESS_KEY_ID"),
         "REGISTRY_S3_SECRET_ACCESS_KEY": env("REGISTRY_S3_SECRET_ACCESS_KEY"),
+    }
+
+
+def _import_config() -> dict:
+    """Bulk facility files (registry/imports): what one upload may be and unpack to."""
+    env = os.environ.get
+    return {
+        "REGISTRY_IMPORT_MAX_BYTES": int(env("REGISTRY_IMPORT_MAX_BYTES", 20 * 1024 * 1024)),
+        "REGISTRY_IMPORT_MAX_ROWS": int(env("REGISTRY_IMPORT_MAX_ROWS", 50_000)),
+        "REGISTRY_IMPORT_MAX_UNCOMPRESSED_BYTES": int(
+            env("REGISTRY_IMPORT_MAX_UNCOMPRESSED_BYTES", 200 * 1024 * 1024)
+        ),
+        "REGISTRY_IMPORT_MAX_RATIO": int(env("REGISTRY_IMPORT_MAX_RATIO", 100)),
     }
 
 

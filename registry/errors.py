@@ -37,6 +37,7 @@ class RegistryError(Exception):
     status = HTTPStatus.BAD_REQUEST
     slug = "bad-request"
     keep_changes = False
+    extensions: dict | None = None  # RFC 9457 extension members beside the standard ones
 
     def __init__(self, detail: str | None = None, errors: dict | None = None, headers=None):
         super().__init__(detail or self.status.phrase)
@@ -117,6 +118,20 @@ class InvalidInput(RegistryError):
         super().__init__(detail, errors=errors)
 
 
+class RowsRefused(RegistryError):
+    """A bulk file with bad rows (registry/imports): 422, and every error by row and column in
+    the problem's `row_errors` member (a list, where `errors` is a map by field)."""
+
+    status, slug = HTTPStatus.UNPROCESSABLE_ENTITY, "invalid-rows"
+
+    def __init__(self, detail: str, row_errors: list[dict], error_count: int | None = None):
+        super().__init__(detail)
+        self.extensions = {
+            "row_errors": row_errors,
+            "error_count": len(row_errors) if error_count is None else error_count,
+        }
+
+
 class TooManyRequests(RegistryError):
     status, slug = HTTPStatus.TOO_MANY_REQUESTS, "too-many-requests"
 
@@ -131,7 +146,9 @@ class ServiceUnavailable(RegistryError):
         super().__init__(detail, headers={"Retry-After": "5"})
 
 
-def problem(status: int, detail: str, slug: str | None = None, errors=None, headers=None):
+def problem(
+    status: int, detail: str, slug: str | None = None, errors=None, headers=None, extensions=None
+):
     status = HTTPStatus(status)
     body = {
         "type": f"urn:partner-registry:problem:{slug}" if slug else "about:blank",
@@ -141,6 +158,7 @@ def problem(status: int, detail: str, slug: str | None = None, errors=None, head
     }
     if errors:
         body["errors"] = errors
+    body.update(extensions or {})
     response = Response(json.dumps(body), status=status.value, mimetype=PROBLEM_JSON)
     for name, value in (headers or {}).items():
         response.headers[name] = value
@@ -190,7 +208,9 @@ def _database_unavailable(error: Exception) -> bool:
 def problem_response(error: Exception) -> Response:
     """Map any exception to a problem response."""
     if isinstance(error, RegistryError):
-        return problem(error.status, error.detail, error.slug, error.errors, error.headers)
+        return problem(
+            error.status, error.detail, error.slug, error.errors, error.headers, error.extensions
+        )
     if isinstance(error, ValidationError):
         # Only the messages, never error.data (the raw input).
         return problem(422, "The request has invalid fields.", "validation-error", error.messages)

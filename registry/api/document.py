@@ -90,6 +90,18 @@ def install_models(api: Api) -> None:
         api.models[name] = MarshmallowModel(name)
 
 
+class RowErrorSchema(Schema):
+    """One error in one row of a bulk file (registry/imports)."""
+
+    row = fields.Integer(
+        required=True, metadata={"description": "The spreadsheet row: 1 is the header"}
+    )
+    column = fields.String(
+        required=True, allow_none=True, metadata={"description": "null: the row as a whole"}
+    )
+    message = fields.String(required=True)
+
+
 class ProblemSchema(Schema):
     """RFC 9457 problem details, the body of every error response."""
 
@@ -100,6 +112,13 @@ class ProblemSchema(Schema):
     errors = fields.Dict(
         keys=fields.String(),
         metadata={"description": "Per-field messages for validation errors"},
+    )
+    row_errors = fields.List(
+        fields.Nested(RowErrorSchema),
+        metadata={"description": "A refused bulk file: every error by row and column"},
+    )
+    error_count = fields.Integer(
+        metadata={"description": "How many errors the file has (row_errors may list fewer)"}
     )
 
 

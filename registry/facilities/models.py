@@ -9,6 +9,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
@@ -82,12 +83,24 @@ class Facility(Confirmed, SoftDeleted, Versioned, Base):
         Index("ix_facilities_lat_lon", "lat", "lon"),
         # Near candidates for a misspelt street: the same number in the same ZIP.
         Index("ix_facilities_address_number_postal_code", "address_number", "postal_code"),
+        # The organization's own code for a site ("S-0042"), what a bulk import matches rows
+        # by (registry/imports): unique among the organization's live facilities, so a deleted
+        # store's code can be given to its successor. Named uq_ so a clash is a 409 on it.
+        Index(
+            "uq_facilities_site_code",
+            "organization_id",
+            "site_code",
+            unique=True,
+            postgresql_where=text("deleted_at IS NULL AND site_code IS NOT NULL"),
+            sqlite_where=text("deleted_at IS NULL AND site_code IS NOT NULL"),
+        ),
     )
 
     organization_id: Mapped[int] = mapped_column(
         ForeignKey("organizations.id", ondelete="RESTRICT"), index=True
     )
     name: Mapped[str] = mapped_column(String(200), index=True)
+    site_code: Mapped[str | None] = mapped_column(String(40))
     facility_type: Mapped[str] = mapped_column(String(40))
     # Postal address as entered. The *_key columns are derived from it (see addresses.py and
     # `refresh_match_keys`) and are what the CAD lookup searches; never edited directly.

@@ -17,6 +17,10 @@ from ..fields import (
 from .models import ACCESS_POINT_KINDS, FACILITY_TYPES, TACTICAL_POINT_KINDS
 
 US_STATE = validate.Regexp(r"^[A-Z]{2}$", error="Two capital letters, e.g. MA.")
+SITE_CODE = validate.Regexp(
+    r"^[A-Za-z0-9][A-Za-z0-9._/-]*$",
+    error="Letters, digits and . _ / - (starting with a letter or digit), e.g. S-0042.",
+)
 POSTAL_CODE = validate.Regexp(r"^\d{5}(-\d{4})?$", error="A ZIP code: 12345 or 12345-6789.")
 
 
@@ -46,6 +50,16 @@ class FacilitySchema(ConfirmedFields, CoordinatesMixin, RecordSchema):
         metadata={"description": "Defaults to the facility manager's own organization"},
     )
     name = Text(200, required=True)
+    site_code = Text(
+        40,
+        allow_none=True,
+        validate=SITE_CODE,
+        metadata={
+            "description": "The organization's own code for the site, unique among its "
+            "facilities; what a bulk import matches rows by",
+            "example": "S-0042",
+        },
+    )
     facility_type = OneOf(FACILITY_TYPES, required=True)
     address_line1 = Text(200, required=True, metadata={"example": "123 Main St"})
     address_line2 = Text(200, allow_none=True, metadata={"example": "Suite 4"})
