@@ -53,10 +53,16 @@ def max_ages(config) -> dict[str, int]:
 
 
 def confirmer(session: Session, principal: Principal) -> str:
-    """The name the caller's confirmations are signed with: its username, or its client id."""
-    if principal.kind == "cad":
-        return session.scalar(select(CadClient.client_id).where(CadClient.id == principal.id))
-    return session.scalar(select(User.username).where(User.id == principal.id))
+    """The name the caller's confirmations are signed with: its username, or its client id.
+    Read once per session and caller (a bulk import confirms thousands of records)."""
+    known = session.info.setdefault("confirmers", {})
+    if principal.subject not in known:
+        if principal.kind == "cad":
+            query = select(CadClient.client_id).where(CadClient.id == principal.id)
+        else:
+            query = select(User.username).where(User.id == principal.id)
+        known[principal.subject] = session.scalar(query)
+    return known[principal.subject]
 
 
 def confirm(

@@ -32,9 +32,11 @@ run applies the rows the same way and is then rolled back: it reports exactly wh
 would, and writes nothing.
 """
 
+import gc
 import re
 from collections import defaultdict
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from marshmallow import ValidationError
@@ -456,9 +458,10 @@ def import_file(
     sheet = reader.open_sheet(stream, limits)
     report = Report(dry_run=dry_run, format=sheet.format, prune=prune)
     run = _Import(session, principal, organization_id, sheet.columns, report, prune)
-    for number, cells in sheet.rows:
-        run.row(number, cells)
-    run.finish()
+    with _fewer_collections():
+        for number, cells in sheet.rows:
+            run.row(number, cells)
+        run.finish()
     if not report.error_count and not dry_run:
         audit.record(
             session,
@@ -469,6 +472,19 @@ def import_file(
             details=report.summary(),
         )
     return report
+
+
+@contextmanager
+def _fewer_collections():
+    """An import builds tens of thousands of objects that all live until the commit, and the
+    cyclic garbage collector's passes over them took a third of its time (bench/bulk_import.py:
+    34 s against 24 s for 10,000 rows): collect less often while rows are applied."""
+    threshold = gc.get_threshold()
+    gc.set_threshold(max(threshold[0], 50_000), max(threshold[1], 50), max(threshold[2], 100))
+    try:
+        yield
+    finally:
+        gc.set_threshold(*threshold)
 
 
 def refusal(report: Report) -> errors.RowsRefused:
