@@ -119,6 +119,11 @@ def upload(client, headers, path, form=None):
     return client.post(path, data=data, headers=headers, content_type="multipart/form-data")
 
 
+# A bulk facility file (registry/imports): one new facility.
+FACILITY_FILE = (
+    b"record,site_code,name,facility_type,address_line1,city,state,postal_code\r\n"
+    b"facility,S-900,Bulk Store,retail_store,900 Market St,Springfield,IL,62701\r\n"
+)
 FLOOR_PLAN_FORM = {"building": "Main", "level_number": "1", "level_label": "L1", "title": "Plan"}
 
 
@@ -376,6 +381,7 @@ SUBRESOURCES = {
     "mou-document-preview": ("mou_document", "/mou-documents/{}/preview"),
     "organization-contacts": ("org", "/organizations/{}/contacts"),
     "organization-contact-facilities": ("org_contact", "/contacts/{}/facilities"),
+    "organization-facility-export": ("org", "/organizations/{}/facility-export"),
     "mou-history": ("mou", "/mous/{}/history"),
     "facility-corrections": ("facility", "/facilities/{}/corrections"),
     "correction": ("correction", "/corrections/{}"),
@@ -2416,6 +2422,23 @@ FUNCTIONS = {
         None,
         (201, 201, 403, 403, 404),
     ),
+    # Bulk files of an organization's facilities (registry/imports): its managers and admins.
+    "import facilities": (
+        "IMPORT",
+        "/organizations/{org}/facility-imports",
+        FACILITY_FILE,
+        Facility,
+        None,
+        (200, 200, 403, 403, 404),
+    ),
+    "export facilities": (
+        "GET",
+        "/organizations/{org}/facility-export?format=xlsx",
+        None,
+        Facility,
+        None,
+        (200, 200, 403, 403, 404),
+    ),
     "create MOU": (
         "POST",
         "/mous",
@@ -2687,6 +2710,11 @@ def test_api5_each_role_reaches_only_its_functions(client, app, w, function, rol
 
     if method == "UPLOAD":
         response = upload(client, headers, path, body)
+    elif method == "IMPORT":
+        data = {"file": (io.BytesIO(body), "facilities.csv")}
+        response = client.post(
+            path, data=data, headers=headers, content_type="multipart/form-data"
+        )
     else:
         response = client.open(path, method=method, json=_render(body, ids), headers=headers)
 
