@@ -2712,9 +2712,7 @@ def test_api5_each_role_reaches_only_its_functions(client, app, w, function, rol
         response = upload(client, headers, path, body)
     elif method == "IMPORT":
         data = {"file": (io.BytesIO(body), "facilities.csv")}
-        response = client.post(
-            path, data=data, headers=headers, content_type="multipart/form-data"
-        )
+        response = client.post(path, data=data, headers=headers, content_type="multipart/form-data")
     else:
         response = client.open(path, method=method, json=_render(body, ids), headers=headers)
 
