@@ -43,7 +43,7 @@ from marshmallow import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from .. import audit, errors
+from .. import audit, errors, history
 from ..access import writes
 from ..auth.principal import Principal
 from ..contacts.models import Contact
@@ -458,7 +458,7 @@ def import_file(
     sheet = reader.open_sheet(stream, limits)
     report = Report(dry_run=dry_run, format=sheet.format, prune=prune)
     run = _Import(session, principal, organization_id, sheet.columns, report, prune)
-    with _fewer_collections():
+    with _fewer_collections(), history.deferred(session):
         for number, cells in sheet.rows:
             run.row(number, cells)
         run.finish()
