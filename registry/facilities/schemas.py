@@ -123,6 +123,7 @@ class FacilityFiltersSchema(DeletedArgsSchema):
     state = Text(2)
     postal_code = Text(10)
     organization_id = Id(strict=False)
+    site_code = Text(40, metadata={"description": "The organization's own code, exactly"})
     review_status = OneOf(("approved", "pending"), metadata={"description": "pending: held"})
 
 

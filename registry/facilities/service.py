@@ -92,7 +92,14 @@ class FacilityService(RecordService):
             conditions.append(contains(Facility.name, args["name"]))
         if args.get("city"):
             conditions.append(func.lower(Facility.city) == args["city"].lower())
-        for name in ("facility_type", "state", "postal_code", "organization_id", "review_status"):
+        for name in (
+            "facility_type",
+            "state",
+            "postal_code",
+            "organization_id",
+            "site_code",
+            "review_status",
+        ):
             if args.get(name) is not None:
                 conditions.append(getattr(Facility, name) == args[name])
         return conditions
