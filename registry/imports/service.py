@@ -454,10 +454,13 @@ def import_file(
     """Apply a bulk file to the organization's facilities (see the module's doc), in the
     caller's transaction. The report lists every error; the caller rolls back when there is
     one, or when `dry_run`."""
-    authorize(session, principal, organization_id)
+    # Held for the whole run: the session's identity map keeps objects only while something
+    # else does, and every facility's validation looks its organization up there.
+    organization = authorize(session, principal, organization_id)
     sheet = reader.open_sheet(stream, limits)
     report = Report(dry_run=dry_run, format=sheet.format, prune=prune)
     run = _Import(session, principal, organization_id, sheet.columns, report, prune)
+    run.organization = organization
     with _fewer_collections(), history.deferred(session):
         for number, cells in sheet.rows:
             run.row(number, cells)
