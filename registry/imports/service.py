@@ -78,6 +78,8 @@ SERVICES = {
 # The most errors a report lists (it counts them all): enough to fix a file by, small enough
 # to send.
 MAX_LISTED_ERRORS = 10_000
+# Facilities whose children one query reads (bound parameters: SQLite takes 32,766).
+ID_BATCH = 1000
 # A child row whose facility's own row has errors: its fields are still checked.
 FACILITY_FAILED = object()
 
@@ -137,17 +139,24 @@ class Holdings:
         )
         self.by_code = {f.site_code: f for f in self.facilities if f.site_code is not None}
         self.by_id = {f.id: f for f in self.facilities}
-        ids = select(Facility.id).where(*live)
         # (facility id, kind) -> natural key -> records (more than one: ambiguous)
         self.children: dict[tuple, dict[tuple, list]] = defaultdict(lambda: defaultdict(list))
+        # By lists of ids rather than a subquery: right after a bulk load PostgreSQL has no
+        # statistics yet and planned the subquery as a nested loop (1.6 s for 4,000 contacts).
+        ids = sorted(self.by_id)
         for kind, model in MODELS.items():
-            rows = session.scalars(
-                select(model)
-                .where(model.facility_id.in_(ids), model.deleted_at.is_(None))
-                .order_by(model.id)
-            )
-            for record in rows:
-                self.children[(record.facility_id, kind)][_key_of(kind, record)].append(record)
+            for start in range(0, len(ids), ID_BATCH):
+                rows = session.scalars(
+                    select(model)
+                    .where(
+                        model.facility_id.in_(ids[start : start + ID_BATCH]),
+                        model.deleted_at.is_(None),
+                    )
+                    .order_by(model.id)
+                )
+                for record in rows:
+                    key = _key_of(kind, record)
+                    self.children[(record.facility_id, kind)][key].append(record)
 
     def add_facility(self, facility: Facility) -> None:
         self.facilities.append(facility)
