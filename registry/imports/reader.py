@@ -104,9 +104,9 @@ def _check_header(header: list) -> list[str]:
         if not name:
             problems.append(f"Column {position} has no name.")
         elif name not in COLUMNS:
-            problems.append(f"Unknown column {name[:60]!r}.")
+            problems.append(f"Column {position} is not one the registry reads (see the template).")
         elif name in seen:
-            problems.append(f"Column {name!r} appears twice.")
+            problems.append(f"Column {position} repeats an earlier column ({name}).")
         seen.add(name)
     if "record" not in seen:
         problems.append("The column 'record' is required.")

@@ -232,7 +232,7 @@ class _Import:
             self.report.error(
                 number,
                 "site_code",
-                f"Site code {code} is facility {by_code.id}'s, not facility {by_id.id}'s.",
+                f"This site code is facility {by_code.id}'s, not facility {by_id.id}'s.",
             )
             return False
         facility = by_code or by_id
@@ -244,9 +244,10 @@ class _Import:
         if code in self.failed_codes:
             return FACILITY_FAILED  # its row has errors: check this row's own fields only
         if code:
+            # Like every error here, it names the row and column and never repeats the cell.
             message = (
-                f"No facility with site code {code} in this organization, in the registry or "
-                "in a facility row above."
+                "No facility with this site code in this organization, in the registry or in "
+                "a facility row above."
             )
         else:
             message = "Say which facility: a site code (or a facility id)."
