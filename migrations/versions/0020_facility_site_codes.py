@@ -5,15 +5,15 @@ unique per organization among live facilities (a partial unique index: a deleted
 code may be reused). Plain ALTER TABLE: SQLite adds a column in place and keeps the triggers of
 0002; a partial index needs no table rebuild either.
 
-Revision ID: 0019
-Revises: 0018
+Revision ID: 0020
+Revises: 0019
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0019"
-down_revision = "0018"
+revision = "0020"
+down_revision = "0019"
 branch_labels = None
 depends_on = None
 
