@@ -18,8 +18,8 @@ from .backup import backup, restore
 from .demo import DemoRefused, load_demo
 from .facilities.cli import secrets_group
 from .floorplans.cli import files_group
-from .notifications.cli import notifications_group
 from .imports.cli import facilities_group
+from .notifications.cli import notifications_group
 from .packs.cli import packs_group
 from .preplans.cli import preplans_group
 
