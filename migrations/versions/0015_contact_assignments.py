@@ -2,6 +2,8 @@
 
 - contact_assignments: (contact, facility) with the contact's place in that facility's call
   order;
+- a facility moved to another organization is listed by none of its old organization's
+  contacts any more (a trigger deletes its assignments: no writer can leave them);
 - triggers, like those of 0002, that bump the `preplan_version` of every facility a change
   reaches: an assignment added, moved or removed (that facility), and a change to an assigned
   contact or to one of its phones (every facility it is assigned to). A regional director's new
@@ -22,6 +24,9 @@ depends_on = None
 BUMP = "UPDATE facilities SET preplan_version = preplan_version + 1 WHERE id IN ({})"
 ASSIGNED = "SELECT facility_id FROM contact_assignments WHERE contact_id = {}"
 
+UNLIST = "DELETE FROM contact_assignments WHERE facility_id = NEW.id;"
+MOVED = "NEW.organization_id <> OLD.organization_id"
+
 # The contact a changed row belongs to: a contact itself, or one of its phones.
 CONTACT_OF = {"contacts": "id", "contact_phones": "contact_id"}
 
@@ -30,6 +35,12 @@ CREATE FUNCTION registry_touch_preplans_of_contact() RETURNS trigger LANGUAGE pl
 BEGIN
   -- After an UPDATE or a DELETE (a new contact is assigned nowhere yet); ids never change.
   {BUMP.format(ASSIGNED.format("OLD.id"))};
+  RETURN NULL;
+END $$;
+
+CREATE FUNCTION registry_unlist_moved_facility() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  {UNLIST}
   RETURN NULL;
 END $$;
 
@@ -80,6 +91,10 @@ def upgrade() -> None:
             "FOR EACH ROW EXECUTE FUNCTION registry_touch_preplans_of_contact()"
         )
         op.execute(
+            "CREATE TRIGGER facilities_moved_unlist AFTER UPDATE OF organization_id ON facilities "
+            f"FOR EACH ROW WHEN ({MOVED}) EXECUTE FUNCTION registry_unlist_moved_facility()"
+        )
+        op.execute(
             "CREATE TRIGGER contact_phones_assigned_preplan AFTER INSERT OR UPDATE OR DELETE "
             "ON contact_phones FOR EACH ROW EXECUTE FUNCTION "
             "registry_touch_preplans_of_contact_phone()"
@@ -94,6 +109,10 @@ def upgrade() -> None:
         f"CREATE TRIGGER contact_assignments_preplan_delete AFTER DELETE ON contact_assignments "
         f"BEGIN {BUMP.format(own.format('OLD'))}; END",
     ]
+    statements.append(
+        "CREATE TRIGGER facilities_moved_unlist AFTER UPDATE OF organization_id ON facilities "
+        f"WHEN {MOVED} BEGIN {UNLIST} END"
+    )
     for table, column in CONTACT_OF.items():
         whens = ("update", "delete") if table == "contacts" else ("insert", "update", "delete")
         for when in whens:
@@ -108,12 +127,15 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP TRIGGER facilities_moved_unlist ON facilities")
+        op.execute("DROP FUNCTION registry_unlist_moved_facility()")
         op.execute("DROP TRIGGER contact_phones_assigned_preplan ON contact_phones")
         op.execute("DROP TRIGGER contacts_assigned_preplan ON contacts")
         op.execute("DROP TRIGGER contact_assignments_preplan ON contact_assignments")
         op.execute("DROP FUNCTION registry_touch_preplans_of_contact_phone()")
         op.execute("DROP FUNCTION registry_touch_preplans_of_contact()")
     else:
+        op.execute("DROP TRIGGER facilities_moved_unlist")
         for when in ("update", "delete"):
             op.execute(f"DROP TRIGGER contacts_assigned_preplan_{when}")
         for when in ("insert", "update", "delete"):

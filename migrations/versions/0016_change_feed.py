@@ -10,8 +10,10 @@ whose sharing changed, numbered in commit order after the fact
     0005 and 0015 bump it for every change to a part of the pre-plan; a facility's own update
     bumps it too), and a deleted row;
   - mous: every facility an MOU covered before a change and covers after it (all of the
-    organization's facilities, or its list), with the MOU's agency; before a delete, so the
-    list is still there;
+    organization's facilities, or its list); before a delete, so the list is still there. The
+    MOU's agency is named only on the rows of an MOU that granted (active or superseded): a
+    draft tells its agency nothing about the organization's facilities;
+  - a facility moved to another organization: each granting MOU of its old one, with its agency;
   - mou_facilities: the facility added to or taken off an MOU's list;
   - mou_scopes: every facility the MOU covers (a scope decides whether it shares data);
 - one row for each existing facility, so that a mirror reading from the start gets them all;
@@ -32,10 +34,24 @@ depends_on = None
 FEED = "INSERT INTO feed_changes (facility_id, agency_id, mou_id)"
 
 
-def _covered(mou: str) -> str:
-    """The facilities an MOU row (`OLD` or `NEW`) covers, with its agency and id."""
+GRANTING = "('active', 'superseded')"
+
+
+def _party(mou: str) -> str:
+    """The MOU's agency, where the MOU (a row, or the `m` of a query) granted: only an agency
+    that may have read the facility is told it no longer does. A draft or a proposal names
+    no agency, or it would tell the agency which facilities an organization has."""
+    return f"CASE WHEN {mou}.status IN {GRANTING} THEN {mou}.agency_id END"
+
+
+def _covered(mou: str, agency: bool) -> str:
+    """The facilities an MOU row (`OLD` or `NEW`) covers, with its agency (`agency`: the
+    facilities it covered before a change, which its agency may have read) and its id. The
+    facilities it covers after a change need no agency: one it now shares is read, whoever
+    asks."""
+    party = _party(mou) if agency else "NULL"
     return (
-        f"SELECT f.id, {mou}.agency_id, {mou}.id FROM facilities f "
+        f"SELECT f.id, {party}, {mou}.id FROM facilities f "
         f"WHERE f.organization_id = {mou}.organization_id AND ({mou}.covers_all_facilities "
         f"OR f.id IN (SELECT facility_id FROM mou_facilities WHERE mou_id = {mou}.id))"
     )
@@ -44,7 +60,7 @@ def _covered(mou: str) -> str:
 def _covered_by_id(mou_id: str) -> str:
     """The facilities the MOU with this id covers now (a scope row names only the MOU)."""
     return (
-        "SELECT f.id, m.agency_id, m.id FROM mous m JOIN facilities f "
+        f"SELECT f.id, {_party('m')}, m.id FROM mous m JOIN facilities f "
         "ON f.organization_id = m.organization_id "
         f"WHERE m.id = {mou_id} AND (m.covers_all_facilities "
         "OR f.id IN (SELECT facility_id FROM mou_facilities WHERE mou_id = m.id))"
@@ -52,7 +68,16 @@ def _covered_by_id(mou_id: str) -> str:
 
 
 def _listed(row: str) -> str:
-    return f"SELECT {row}.facility_id, agency_id, id FROM mous WHERE id = {row}.mou_id"
+    """The facility added to or taken off an MOU's list, with the MOU."""
+    return f"SELECT {row}.facility_id, {_party('m')}, m.id FROM mous m WHERE m.id = {row}.mou_id"
+
+
+# A facility moved to another organization leaves the MOUs of its old one.
+_MOVED = (
+    f"SELECT OLD.id, m.agency_id, m.id FROM mous m WHERE m.organization_id = OLD.organization_id "
+    f"AND m.status IN {GRANTING} AND (m.covers_all_facilities "
+    "OR OLD.id IN (SELECT facility_id FROM mou_facilities WHERE mou_id = m.id))"
+)
 
 
 POSTGRES = f"""
@@ -63,13 +88,16 @@ BEGIN
   ELSIF TG_OP = 'INSERT' OR NEW.preplan_version <> OLD.preplan_version THEN
     {FEED} VALUES (NEW.id, NULL, NULL);
   END IF;
+  IF TG_OP = 'UPDATE' AND NEW.organization_id <> OLD.organization_id THEN
+    {FEED} {_MOVED};
+  END IF;
   RETURN NULL;
 END $$;
 
 CREATE FUNCTION registry_feed_mou() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  IF TG_OP <> 'INSERT' THEN {FEED} {_covered("OLD")}; END IF;
-  IF TG_OP <> 'DELETE' THEN {FEED} {_covered("NEW")}; END IF;
+  IF TG_OP <> 'INSERT' THEN {FEED} {_covered("OLD", agency=True)}; END IF;
+  IF TG_OP <> 'DELETE' THEN {FEED} {_covered("NEW", agency=False)}; END IF;
   IF TG_OP = 'DELETE' THEN RETURN OLD; END IF;
   RETURN NULL;
 END $$;
@@ -109,10 +137,14 @@ SQLITE = [
     f"BEGIN {FEED} VALUES (NEW.id, NULL, NULL); END",
     f"CREATE TRIGGER facilities_feed_delete AFTER DELETE ON facilities "
     f"BEGIN {FEED} VALUES (OLD.id, NULL, NULL); END",
-    f"CREATE TRIGGER mous_feed_insert AFTER INSERT ON mous BEGIN {FEED} {_covered('NEW')}; END",
+    f"CREATE TRIGGER facilities_feed_moved AFTER UPDATE OF organization_id ON facilities "
+    f"WHEN NEW.organization_id <> OLD.organization_id BEGIN {FEED} {_MOVED}; END",
+    f"CREATE TRIGGER mous_feed_insert AFTER INSERT ON mous "
+    f"BEGIN {FEED} {_covered('NEW', agency=False)}; END",
     f"CREATE TRIGGER mous_feed_update AFTER UPDATE ON mous "
-    f"BEGIN {FEED} {_covered('OLD')}; {FEED} {_covered('NEW')}; END",
-    f"CREATE TRIGGER mous_feed_delete BEFORE DELETE ON mous BEGIN {FEED} {_covered('OLD')}; END",
+    f"BEGIN {FEED} {_covered('OLD', agency=True)}; {FEED} {_covered('NEW', agency=False)}; END",
+    f"CREATE TRIGGER mous_feed_delete BEFORE DELETE ON mous "
+    f"BEGIN {FEED} {_covered('OLD', agency=True)}; END",
     f"CREATE TRIGGER mou_facilities_feed_insert AFTER INSERT ON mou_facilities "
     f"BEGIN {FEED} {_listed('NEW')}; END",
     f"CREATE TRIGGER mou_facilities_feed_delete AFTER DELETE ON mou_facilities "

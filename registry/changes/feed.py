@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from sqlalchemy import Connection, func, insert, literal, or_, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from .. import errors
@@ -68,7 +69,8 @@ def number_committed(connection: Connection, today: date) -> None:
     caller's transaction (commit it at once: the lock is held until then)."""
     if connection.dialect.name == "postgresql":
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": NUMBERING_LOCK})
-    # SQLite: the first write below takes the database's only write lock, for the transaction.
+    # SQLite has no such lock, and needs none: it runs one writer at a time, the numbering is
+    # one statement, and the days are claimed by a conditional write (_write_mou_days).
     _write_mou_days(connection, today)
     unnumbered = (
         select(
@@ -92,10 +94,23 @@ def _write_mou_days(connection: Connection, today: date) -> None:
     renewal takes over)."""
     checked = connection.scalar(select(FeedClock.checked_through).where(FeedClock.id == 1))
     if checked is None:
-        # The first numbering: the rows of every facility say what is shared from now on.
-        connection.execute(insert(FeedClock).values(id=1, checked_through=today))
+        # The first numbering: the rows of every facility say what is shared from now on. Two
+        # first numberings at once (SQLite) both try; one row stays.
+        dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+        connection.execute(
+            dialect.insert(FeedClock).values(id=1, checked_through=today).on_conflict_do_nothing()
+        )
         return
     if checked >= today:
+        return
+    # Claim the days (since, today]: a numbering that read the same `checked` and claimed them
+    # first wrote their rows, and this one writes none.
+    claimed = connection.execute(
+        update(FeedClock)
+        .where(FeedClock.id == 1, FeedClock.checked_through == checked)
+        .values(checked_through=today)
+    ).rowcount
+    if not claimed:
         return
     since, until = checked + timedelta(days=1), today
     mous = connection.execute(
@@ -118,7 +133,6 @@ def _write_mou_days(connection: Connection, today: date) -> None:
                         _covered_facilities(mou.id, day),
                     )
                 )
-    connection.execute(update(FeedClock).where(FeedClock.id == 1).values(checked_through=today))
 
 
 def _covered_facilities(mou_id: int, day: date):

@@ -264,6 +264,20 @@ def test_a_narrowed_mou_removes_only_the_facility_it_no_longer_covers(client, ap
     assert mirror.preplans == registry_state(app, client, cad)
 
 
+def test_a_facility_moved_to_another_organization_leaves_the_old_ones_mirrors(
+    client, app, make, world
+):
+    """A store sold to another retailer is no longer shared by the old one's MOUs: the mirror
+    drops it instead of serving the old owner's contacts and notes."""
+    w = world
+    mirror = Mirror(client, w.cad).catch_up()
+    buyer = make.organization(name="Buyer")
+    patch(client, w.admin, f"{API}/facilities/{w.north.id}", {"organization_id": buyer.id})
+    mirror.catch_up()
+    assert set(mirror.preplans) == {w.south.id}
+    assert mirror.preplans == registry_state(app, client, w.cad)
+
+
 # ---------------------------------------------------------------------------------------------
 # Who is told what
 
@@ -279,6 +293,31 @@ def test_nobody_is_told_of_a_facility_they_do_not_read(client, app, world):
         assert w.hidden.id not in {c["facility_id"] for c in everything["changes"]}
     admin = Mirror(client, w.admin).catch_up()
     assert set(admin.preplans) == {w.north.id, w.south.id, w.hidden.id}
+
+
+def test_an_agencys_own_draft_tells_it_nothing_about_the_facilities_it_names(client, world):
+    """A draft (or a proposal) grants nothing: the organization's facilities are not named to
+    the agency that drafted it, whatever it covers, however it is edited or deleted."""
+    w = world
+    mirror = Mirror(client, w.stranger).catch_up()
+    drafted = client.post(
+        f"{API}/mous",
+        json={
+            "organization_id": w.org.id,
+            "agency_id": client.get(f"{API}/auth/me", headers=w.stranger).json["agency_id"],
+            "title": "Fishing",
+            "effective_date": str(db.utc_today() - timedelta(days=1)),
+            "scopes": ["data_sharing"],
+        },
+        headers=w.stranger,
+    )
+    assert drafted.status_code == 201, drafted.get_data(as_text=True)
+    path = f"{API}/mous/{drafted.json['id']}"
+    patch(client, w.stranger, path, {"notes": "Edited"})
+    delete(client, w.stranger, path)
+    everything = client.get(FEED, query_string={"limit": 500}, headers=w.stranger).json
+    assert everything["changes"] == []
+    assert mirror.catch_up().preplans == {}
 
 
 def test_a_manager_mirrors_its_organization_and_sees_a_deletion(client, app, world):

@@ -381,3 +381,22 @@ def test_a_place_kept_at_a_since_deleted_facility_does_not_block_other_edits(cli
         session.get(Facility, e.south.id).deleted_at = db.utcnow()
     response = patch_contact(client, e.manager, e.director.id, {"role": "Regional security"})
     assert response.status_code == 200, response.get_data(as_text=True)
+
+
+def test_a_facility_moved_to_another_organization_no_longer_lists_its_old_contacts(
+    client, app, make, estate
+):
+    """Its old organization's people are not the new owner's: the places are removed (a
+    trigger, whoever moves it), and its pre-plan lists only its own contacts."""
+    e = estate
+    place(client, e, (e.north, 2), (e.south, 2))
+    buyer = make.organization(name="Buyer")
+    path = f"{API}/facilities/{e.north.id}"
+    response = client.patch(
+        path,
+        json={"organization_id": buyer.id},
+        headers={**e.admin, "If-Match": etag(client, e.admin, path)},
+    )
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert assignments(app) == {(e.director.id, e.south.id, 2)}
+    assert listed(client, e.admin, e.north.id) == [("Night North", 1)]
