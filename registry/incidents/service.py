@@ -128,41 +128,34 @@ class IncidentService(RecordService):
                 **({"break_glass_refused_because": refused_because} if refused_because else {}),
             },
         )
-        if incident.break_glass:
-            facility = session.get(Facility, incident.facility_id)
-            agency = session.get(Agency, principal.agency_id)
-            notify(
-                session,
-                organization_id=facility.organization_id,
-                kind="break_glass_access",
-                actor=principal.subject,
-                facility_id=facility.id,
-                incident_id=incident.id,
-                message=(
-                    f"{agency.name} opened incident {incident.cad_incident_number} "
-                    f"({incident.incident_type}) at {facility.name} and may read its pre-plan "
-                    f"until {incident.access_expires_at:%Y-%m-%d %H:%M} UTC or until the "
-                    "incident closes."
-                ),
-            )
-            attach_preplan(session, principal, result)  # read through the grant just made
-        elif incident.facility_id is not None:
+        if incident.facility_id is not None:
             # The joint notification: the partner learns at once that responders are on the way
-            # to its facility (a break-glass incident tells it so above, once).
+            # to its facility, and, through break-glass, that they may read its pre-plan.
             facility = session.get(Facility, incident.facility_id)
             agency = session.get(Agency, principal.agency_id)
+            opened = (
+                f"{agency.name} opened incident {incident.cad_incident_number} "
+                f"({incident.incident_type}) at {facility.name}"
+            )
+            kind, message = "incident_opened", f"{opened}."
+            if incident.break_glass:
+                kind = "break_glass_access"
+                message = (
+                    f"{opened} and may read its pre-plan until "
+                    f"{incident.access_expires_at:%Y-%m-%d %H:%M} UTC or until the incident "
+                    "closes."
+                )
             notify(
                 session,
                 organization_id=facility.organization_id,
-                kind="incident_opened",
+                kind=kind,
                 actor=principal.subject,
                 facility_id=facility.id,
                 incident_id=incident.id,
-                message=(
-                    f"{agency.name} opened incident {incident.cad_incident_number} "
-                    f"({incident.incident_type}) at {facility.name}."
-                ),
+                message=message,
             )
+        if incident.break_glass:
+            attach_preplan(session, principal, result)  # read through the grant just made
         incident.lookup = result
         # From the pre-plan the opening read (matched, or through the grant just made), if any.
         _show(incident, recovery_sites(result.preplan) if result.preplan is not None else None)
