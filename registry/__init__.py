@@ -3,7 +3,7 @@
 from flask import Flask
 from sqlalchemy import text
 
-from . import db, encryption, errors, http, ratelimit, transaction
+from . import console, db, encryption, errors, http, ratelimit, transaction
 from .addresses import gazetteer
 from .agencies.routes import ns as agencies_ns
 from .aliases.routes import address_aliases_ns, street_aliases_ns
@@ -48,6 +48,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     register_audit(app)
     register_auth(app)
     register_api(app)
+    console.init_app(app)
     # The address tables (42,000 ZIPs and their names) load in about a second: at start, not in
     # the first dispatcher's lookup.
     gazetteer.warm()

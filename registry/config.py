@@ -58,6 +58,10 @@
 | `REGISTRY_SMTP_USERNAME` / `REGISTRY_SMTP_PASSWORD` | login, when the server wants one | none |
 | `REGISTRY_SMTP_FROM` | the sender address | `registry@localhost` |
 | `REGISTRY_PUBLIC_URL` | the registry's address as partners reach it, for links in emails | none (paths only) |
+| `REGISTRY_CONSOLE_IDLE_MINUTES` | a web console session ends after this long without a request | 30 |
+| `REGISTRY_CONSOLE_SESSION_HOURS` | and after this long in any case | 12 |
+| `REGISTRY_MAP_TILE_URL` | map tiles for the console's maps, e.g. `https://tile.example.org/{z}/{x}/{y}.png`; the maps work without (points on a blank grid) | none |
+| `REGISTRY_MAP_TILE_ATTRIBUTION` | the credit the tile source asks for | none |
 """
 
 import os
@@ -156,6 +160,7 @@ def load_config(overrides: dict | None = None) -> dict:
     config.update(_freshness_config())
     config.update(_notifications_config(production))
     config.update(_import_config())
+    config.update(_console_config())
     config.update(overrides)
     _check_storage_config(config)
     _check_stale_days(config)
@@ -270,6 +275,17 @@ def _hardening_config() -> dict:
             for origin in env("REGISTRY_CORS_ORIGINS", "").split(",")
             if origin.strip()
         ],
+    }
+
+
+def _console_config() -> dict:
+    """The web console's sessions and maps (registry/console)."""
+    env = os.environ.get
+    return {
+        "REGISTRY_CONSOLE_IDLE_MINUTES": int(env("REGISTRY_CONSOLE_IDLE_MINUTES", 30)),
+        "REGISTRY_CONSOLE_SESSION_HOURS": int(env("REGISTRY_CONSOLE_SESSION_HOURS", 12)),
+        "REGISTRY_MAP_TILE_URL": env("REGISTRY_MAP_TILE_URL") or None,
+        "REGISTRY_MAP_TILE_ATTRIBUTION": env("REGISTRY_MAP_TILE_ATTRIBUTION") or None,
     }
 
 

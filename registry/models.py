@@ -8,6 +8,7 @@ from .aliases import models as aliases
 from .audit import models as audit
 from .auth import models as auth
 from .changes import models as changes
+from .console import models as console
 from .contacts import models as contacts
 from .facilities import models as facilities
 from .floorplans import models as floorplans

@@ -55,12 +55,20 @@ def _access_lifetime_seconds() -> int:
 
 
 def login(session: Session, username: str, password: str) -> dict:
-    """Tokens for a user's password; 5 attempts in a row without success
-    (REGISTRY_LOCKOUT_ATTEMPTS) lock the account for REGISTRY_LOCKOUT_MINUTES, and a success
-    resets the count.
+    """Tokens for a user's password (see `check_password`)."""
+    return _tokens_for(check_password(session, username, password), with_refresh=True)
 
-    The attempt is counted before the password is checked (`take_attempt`), so parallel guesses
-    get no more checks than the lockout allows.
+
+def check_password(
+    session: Session, username: str, password: str, via: str | None = None
+) -> Principal:
+    """The principal of a user whose password is right: the API's login and the web console's
+    sign-in (`via="console"`, noted on the audit event) both ask here.
+
+    5 attempts in a row without success (REGISTRY_LOCKOUT_ATTEMPTS) lock the account for
+    REGISTRY_LOCKOUT_MINUTES, and a success resets the count. The attempt is counted before the
+    password is checked (`take_attempt`), so parallel guesses get no more checks than the lockout
+    allows. Every refusal is Unauthorized(LOGIN_REFUSED), kept in the audit trail.
     """
     attempt = passwords.take_attempt(User.username == username)
     user = session.scalar(select(User).where(User.username == username))
@@ -105,8 +113,9 @@ def login(session: Session, username: str, password: str) -> dict:
         update(User).where(User.id == user.id).values(**changes, **passwords.keep_updated_at(User))
     )
     principal = principal_of(user)
-    audit.record(session, principal, "auth.login", record=user)
-    return _tokens_for(principal, with_refresh=True)
+    details = {"via": via} if via else None
+    audit.record(session, principal, "auth.login", record=user, details=details)
+    return principal
 
 
 def client_token(session: Session, client_id: str, client_secret: str) -> dict:

@@ -1,4 +1,4 @@
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from .. import errors
 from ..access import visibility, writes
@@ -106,6 +106,21 @@ class FacilityService(RecordService):
 
     def order_by(self):
         return (Facility.name, Facility.id)
+
+    def matching(self, text: str):
+        """Facilities whose name, site code, street address or city contain `text` (any case):
+        the console's one search box."""
+        return or_(
+            *(
+                contains(column, text)
+                for column in (
+                    Facility.name,
+                    Facility.site_code,
+                    Facility.address_line1,
+                    Facility.city,
+                )
+            )
+        )
 
 
 class FacilityPointService(RecordService):

@@ -1,0 +1,102 @@
+"""From an HTML form to the services, and back to the form with its errors.
+
+A form's fields carry the API's own field names, and `load` reads them through the API's own
+marshmallow schema: one set of rules for both ways in. `submit` runs a change in its own
+transaction (the same commit and rollback the API's requests end with) and, when the input is
+refused, hands back the messages per field, for the page to show next to each field.
+"""
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from marshmallow import Schema, ValidationError, fields
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.datastructures import MultiDict
+
+from .. import errors, transaction
+
+# Shown when the record changed between opening the form and sending it.
+CHANGED_MEANWHILE = (
+    "Someone else saved a change to this record while you were editing it. Their version is "
+    "shown below; your changes were not saved. Check them against it and save again."
+)
+
+
+@dataclass
+class Outcome:
+    """What became of a form: saved, or refused with messages (per field, or for the form)."""
+
+    errors: dict = field(default_factory=dict)
+    message: str | None = None
+    conflict: bool = False
+
+    @property
+    def saved(self) -> bool:
+        return not self.errors and self.message is None
+
+
+def load(schema: Schema, form: MultiDict, names=None, partial: bool = False) -> dict:
+    """The form's values for `schema`'s fields (those in `names`, when given), validated as the
+    API validates a JSON body. A blank box means "none" for a field that may be empty; a
+    checkbox sends "on" when ticked (its form must say which boxes it shows, see `checkboxes`).
+    """
+    raw = {}
+    for name, schema_field in schema.fields.items():
+        key = schema_field.data_key or name
+        if schema_field.dump_only or (names is not None and key not in names):
+            continue
+        if isinstance(schema_field, fields.List):
+            values = [v for v in form.getlist(key) if v.strip()]
+            if key in form or names is not None:
+                raw[key] = values
+            continue
+        if key not in form:
+            continue
+        value = form.get(key, "")
+        if isinstance(value, str) and "\x00" in value:
+            raise errors.InvalidInput({key: ["NUL characters are not allowed."]})
+        if value.strip() == "" and schema_field.allow_none:
+            value = None
+        elif isinstance(schema_field, fields.Integer) and re.fullmatch(r"\s*-?\d{1,15}\s*", value):
+            # A box holds text; the API's whole numbers are strict JSON integers.
+            value = int(value)
+        raw[key] = value
+    try:
+        return schema.load(raw, partial=partial)
+    except ValidationError as error:
+        raise errors.InvalidInput(error.messages) from None
+
+
+def checkboxes(form: MultiDict, names) -> MultiDict:
+    """The form with each checkbox of `names` given a value: an unticked box sends nothing, and
+    "nothing" must mean "no", not "unchanged"."""
+    completed = MultiDict(form)
+    for name in names:
+        completed[name] = "true" if form.get(name) in ("on", "true") else "false"
+    return completed
+
+
+def submit(change: Callable[[], object]) -> Outcome:
+    """Run `change` (service calls) as one transaction: committed when it returns, rolled back
+    when it raises. Bad input, a stale version and a refused write come back as an Outcome for
+    the page to show; anything else is an error page."""
+    try:
+        transaction.transactional(change)()
+    except errors.InvalidInput as error:
+        return Outcome(errors=error.errors or {}, message=error.detail)
+    except (errors.PreconditionFailed, StaleDataError):
+        return Outcome(message=CHANGED_MEANWHILE, conflict=True)
+    except (errors.Conflict, IntegrityError) as error:
+        # The API's own words for it (a taken site code names its field).
+        problem = errors.problem_response(error).get_json()
+        return Outcome(errors=problem.get("errors") or {}, message=problem["detail"])
+    return Outcome()
+
+
+def require_version(record, sent: str | None) -> None:
+    """The If-Match rule for forms: a form carries the version it was opened at, and a write is
+    refused when the record has moved on since (PreconditionFailed)."""
+    if sent is None or not sent.isdigit() or int(sent) != record.version:
+        raise errors.PreconditionFailed(CHANGED_MEANWHILE)
