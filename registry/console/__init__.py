@@ -13,7 +13,7 @@ same services, rules and audit trail as the API (issue 13).
 from flask import Flask, current_app
 
 from ..access.roles import Role
-from . import account, manager  # noqa: F401 - their routes join the blueprint
+from . import account, admin, agency, manager  # noqa: F401 - their routes join the blueprint
 from .web import bp
 
 # Each role's navigation: (endpoint, label), shown when the endpoint exists.
