@@ -11,11 +11,11 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from alembic import command as alembic_command
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select, text, update
 
 from registry import create_app, db, transaction
 from registry.agencies.models import Agency
-from registry.audit.models import GENESIS_HASH, AuditHead
+from registry.audit.models import GENESIS_HASH, AuditEvent, AuditHead
 from registry.audit.trail import seal_all
 from registry.auth.login import issue_access_token
 from registry.auth.models import CadClient, User
@@ -315,3 +315,21 @@ def assert_problem(response, status, field=None):
     if field is not None:
         assert field in body.get("errors", {}), body
     return body
+
+
+def set_columns(app, model, record_id, **values) -> None:
+    """Change columns of one row behind the application's back (time travel, tampering)."""
+    with app.app_context(), transaction.session_scope() as session:
+        session.execute(update(model).where(model.id == record_id).values(**values))
+
+
+def audit_events(app, action=None) -> list[AuditEvent]:
+    """The audit events written so far (of `action`), in insertion order (`seq` waits for the
+    sealer)."""
+    with app.app_context(), transaction.session_scope() as session:
+        query = select(AuditEvent).order_by(AuditEvent.id)
+        if action:
+            query = query.where(AuditEvent.action == action)
+        events = session.scalars(query).all()
+        session.expunge_all()
+        return events

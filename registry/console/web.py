@@ -128,6 +128,12 @@ def page_link(**changes) -> str:
     return query_with(**changes)
 
 
+@bp.route("/<path:unknown>", methods=["GET", "POST"])
+def _no_such_page(unknown):
+    """Any other path under /console: a page saying so (the app's own 404 is a JSON problem)."""
+    raise errors.NotFound("There is no such page.")
+
+
 @bp.errorhandler(Exception)
 def _error_page(error):
     """Any error on a console page, as a page: the API's own status and words for it
