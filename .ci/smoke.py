@@ -4,6 +4,7 @@ import json
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -62,6 +63,26 @@ status, found = call(
 assert status == 200 and found["status"] == "matched", found
 assert found["parsed"]["state_source"] == "agency", found["parsed"]
 print("smoke: an officer's lookup without a state matched", found["preplan"]["facility"]["name"])
+
+# The web console, as a person signs in: the start page, the sign-in form (its token in a
+# cookie and in the form), then a manager's facilities.
+cookies = urllib.request.HTTPCookieProcessor()
+browser = urllib.request.build_opener(cookies)
+with browser.open(base + "/", timeout=5) as response:
+    assert 'href="/console/sign-in"' in response.read().decode()
+with browser.open(base + "/console/sign-in", timeout=5) as response:
+    form = response.read().decode()
+token = form.split('name="csrf_token" value="')[1].split('"')[0]
+fields = urllib.parse.urlencode(
+    {"csrf_token": token, "username": "manager.prairie", "password": "demo-password-1"}
+).encode()
+sign_in = urllib.request.Request(base + "/console/sign-in", data=fields, method="POST")
+sign_in.add_header("Origin", base)
+with browser.open(sign_in, timeout=5) as response:
+    page = response.read().decode()
+    assert response.url.endswith("/console/facilities"), response.url
+    assert "Facilities" in page, page[:500]
+print("smoke: signed in to the web console as a demo manager")
 
 # The audit trail: the workers' sealers chain the events these requests wrote, within a moment.
 _, tokens = call(
