@@ -113,7 +113,11 @@ class Browser:
         old_page = self.find("html")
         self.find(css).click()
         if navigates:
-            WebDriverWait(self.driver, 15).until(expected_conditions.staleness_of(old_page))
+            self.wait_for_new_page(old_page)
+
+    def wait_for_new_page(self, old_page):
+        """Wait until `old_page` (its html element) has been replaced by the next page."""
+        WebDriverWait(self.driver, 15).until(expected_conditions.staleness_of(old_page))
 
     def submit(self, form_css: str = "main form"):
         """Press the form's submit button, as a person would, and wait for the answer."""
