@@ -4,8 +4,10 @@ from flask import current_app, redirect, request, url_for
 
 from .. import db, errors, transaction
 from ..access.roles import Role
+from ..auth import passwords
 from ..auth.login import LOGIN_REFUSED
-from . import sessions
+from ..auth.schemas import PasswordChangeSchema
+from . import forms, sessions
 from .forms import Outcome
 from .web import (
     SIGN_IN_COOKIE,
@@ -40,10 +42,32 @@ def home():
     return redirect(url_for(HOME[signed_in().principal.role]))
 
 
-@bp.get("/account")
+@bp.route("/account", methods=["GET", "POST"])
 @page()
 def account():
-    return render("console/account.html")
+    """Who is signed in, and changing one's own password (the API's rule: the current password
+    is checked and counted like a login; every earlier session and token ends, this one too)."""
+    outcome = Outcome()
+    if request.method == "POST":
+        session, who = db.session(), signed_in()
+
+        def change():
+            data = forms.load(PasswordChangeSchema(), request.form)
+            passwords.change_password(
+                session, who.principal, data["current_password"], data["new_password"]
+            )
+
+        outcome = forms.submit(change)
+        if outcome.saved:
+            response = redirect(url_for("console.sign_in", password_changed=1))
+            response.delete_cookie(sessions.cookie_name(), **_cookie_scope())
+            return response
+    return render(
+        "console/account.html",
+        422 if outcome.errors else 200,
+        outcome=outcome,
+        min_length=passwords.MIN_PASSWORD_LENGTH,
+    )
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])

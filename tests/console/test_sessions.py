@@ -278,3 +278,35 @@ def test_the_api_is_untouched_by_a_console_cookie(console, manager, client):
     response = console.client.get("/api/v1/facilities")
     assert response.status_code == 401
     assert count(console.client.application, ConsoleSession) == 1
+
+
+def test_changing_ones_password_ends_the_session_and_the_new_one_signs_in(app, console, manager):
+    console.sign_in(manager)
+    console.get("/console/account")
+
+    page = console.post(
+        "/console/account",
+        {"current_password": PASSWORD, "new_password": "a-new-long-passphrase-42"},
+    )
+
+    assert page.headers["Location"] == "/console/sign-in?password_changed=1"
+    assert console.get("/console/facilities").status_code == 302
+    assert console.sign_in(manager, "a-new-long-passphrase-42").status_code == 302
+    assert len(audit_events(app, "auth.password_changed")) == 1
+
+
+def test_a_wrong_current_password_is_said_beside_it_and_counted(app, console, manager):
+    console.sign_in(manager)
+    console.get("/console/account")
+
+    page = console.post("/console/account", {"current_password": "not-it", "new_password": "short"})
+    assert page.status_code == 422
+    assert set(console.errors()) == {"new_password"}  # judged first, spends no attempt
+    page = console.post(
+        "/console/account",
+        {"current_password": "not-it", "new_password": "a-new-long-passphrase-42"},
+    )
+    assert page.status_code == 422
+    assert console.errors() == {"current_password": "This is not your current password."}
+    assert fetch(app, User, manager.id).failed_logins == 1
+    assert console.get("/console/facilities").status_code == 200  # still signed in
