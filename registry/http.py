@@ -4,7 +4,7 @@ The API answers JSON to programs; its HTML pages are Swagger UI (`/docs` under t
 prefix), whose Content-Security-Policy allows its own files from /swaggerui/ and, by hash, the
 one inline script that starts it, and the printed pre-plan, which sets a policy of its own
 (preplans/printing/html.py). Views that set their own policy or caching keep them (file downloads are
-sandboxed and revalidated; see floorplans/routes.py).
+sandboxed and revalidated; see floorplans/downloads.py).
 """
 
 import base64

@@ -1,12 +1,6 @@
-import logging
-
-from flask import Response, request
 from flask_restx import Namespace, Resource
-from werkzeug.exceptions import RequestedRangeNotSatisfiable
-from werkzeug.wsgi import wrap_file
 
-from .. import audit, db, errors
-from ..access import break_glass
+from .. import db, errors
 from ..api.crud_routes import record_routes
 from ..api.document import doc
 from ..api.inputs import form, query
@@ -19,7 +13,7 @@ from ..facilities.service import facilities
 from ..idempotency import idempotent
 from ..mous.routes import ns as mous_ns
 from ..mous.service import mous
-from .blobs import unavailable
+from .downloads import download
 from .inspection import MEDIA_TYPES
 from .schemas import (
     FloorPlanChangeSchema,
@@ -33,49 +27,8 @@ from .schemas import (
     VersionArgsSchema,
 )
 from .service import StoredFileService, floor_plans, mou_documents
-from .storage import StorageError, blob_key, preview_key, storage
-
-log = logging.getLogger(__name__)
-
 
 PROBLEM = errors.PROBLEM_JSON
-
-
-def send_stored_file(record, preview: bool = False) -> Response:
-    """Stream a stored file (or its PNG preview), with ETag/304 and byte ranges."""
-    blob = record.blob
-    if preview:
-        key, size, media_type = preview_key(blob.sha256), blob.preview_size, "image/png"
-        etag, disposition = f"{blob.sha256}-preview", "inline"
-        name = record.file_name.rsplit(".", 1)[0] + "-preview.png"
-    else:
-        key, size, media_type = blob_key(blob.sha256), blob.size, blob.media_type
-        etag, disposition, name = blob.sha256, "attachment", record.file_name
-    try:
-        stream = storage().open(key)
-    except StorageError as exc:
-        log.error("file store: %s (record %s %s)", exc, type(record).__name__, record.id)
-        raise unavailable() from None
-    response = Response(
-        wrap_file(request.environ, stream), mimetype=media_type, direct_passthrough=True
-    )
-    response.content_length = size
-    response.set_etag(etag)
-    response.last_modified = blob.created_at
-    response.headers.set("Content-Disposition", disposition, filename=name)
-    # Never rendered as anything but what it is, and never with the API's origin if it is.
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Security-Policy"] = "sandbox"
-    response.cache_control.private = True
-    response.cache_control.no_cache = True
-    try:
-        return response.make_conditional(request, accept_ranges=True, complete_length=size)
-    except RequestedRangeNotSatisfiable:
-        response.close()
-        raise errors.RangeNotSatisfiable(
-            f"The file has {size} bytes; the requested range is outside it.",
-            headers={"Content-Range": f"bytes */{size}"},
-        ) from None
 
 
 _DOWNLOAD_DOC = {
@@ -120,7 +73,9 @@ def stored_file_routes(ns: Namespace, service: StoredFileService, schema_cls, ch
         @query(VersionArgsSchema)
         @doc(**_DOWNLOAD_DOC)
         def get(self, record_id, args):
-            return _download(service, record_id, args, preview=False)
+            return download(
+                db.session(), current_principal(), service, record_id, args.get("version")
+            )
 
     @doc(responses=not_found)
     class Preview(Resource):
@@ -128,7 +83,14 @@ def stored_file_routes(ns: Namespace, service: StoredFileService, schema_cls, ch
         @query(VersionArgsSchema)
         @doc(**{**_DOWNLOAD_DOC, "produces": ["image/png", PROBLEM]})
         def get(self, record_id, args):
-            return _download(service, record_id, args, preview=True)
+            return download(
+                db.session(),
+                current_principal(),
+                service,
+                record_id,
+                args.get("version"),
+                preview=True,
+            )
 
     Versions.get.__doc__ = f"List every version of this {noun}, newest first."
     File.get.__doc__ = f"Download the {noun} (`?version=` for another version; ranges work)."
@@ -140,29 +102,6 @@ def stored_file_routes(ns: Namespace, service: StoredFileService, schema_cls, ch
     ):
         resource.__name__ = f"{name}{resource.__name__}"
         ns.route(path)(resource)
-
-
-def _download(service: StoredFileService, record_id: int, args: dict, preview: bool):
-    """Send the revision asked for, recorded in the audit trail. A floor plan of a facility the
-    caller reads through break-glass is sent too, flagged like the pre-plan that lists it."""
-    session, principal = db.session(), current_principal()
-    record, incident = service.readable_file(session, principal, record_id, args.get("version"))
-    audit.record(
-        session,
-        principal,
-        f"{audit.record_type_of(record)}.{'preview' if preview else 'download'}",
-        record=record,
-        facility_id=service.history_facility_id(record),
-        break_glass=incident is not None,
-        details={
-            "revision": record.revision,
-            "incident_id": incident.id if incident is not None else None,
-        },
-    )
-    response = send_stored_file(record, preview=preview)
-    if incident is not None:
-        response.headers[break_glass.HEADER] = break_glass.header_value(incident)
-    return response
 
 
 def upload_routes(
