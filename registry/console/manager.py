@@ -1,13 +1,20 @@
 """Facility managers' pages: their organization's facilities, what needs attention, and each
-facility's record. Administrators may open them too (they manage every organization)."""
+facility's record. Administrators may open them too (they manage every organization).
+
+The parts of a facility's pre-plan (contacts, access points, tactical points, floor plans) have
+their pages in facility_parts.py."""
 
 from flask import abort, redirect, request, url_for
 
 from .. import db
 from ..access.roles import Role
-from ..facilities.models import FACILITY_TYPES
+from ..contacts.service import contacts
+from ..facilities.confirm_all import confirm_all
+from ..facilities.models import FACILITY_TYPES, AccessPoint, TacticalPoint
 from ..facilities.schemas import FacilitySchema
-from ..facilities.service import facilities
+from ..facilities.service import access_points, facilities, tactical_points
+from ..floorplans.service import floor_plans
+from ..organizations.service import organizations
 from ..reports import freshness
 from . import forms
 from .web import bp, page, render, signed_in
@@ -55,7 +62,14 @@ NOTICES = {
     "saved": "Saved.",
     "created": "Facility created.",
     "confirmed": "Thank you: every part of this pre-plan is marked as still accurate today.",
+    "added": "Added.",
+    "deleted": "Deleted.",
+    "uploaded": "Floor plan uploaded.",
 }
+# How many of each part the facility page shows at a glance (the parts' pages list them all).
+GLANCE = 5
+# Organizations an administrator picks from on the new-facility form.
+MAX_ORGANIZATIONS = 1000
 
 
 def page_args(default_per_page: int = PER_PAGE) -> dict:
@@ -63,6 +77,25 @@ def page_args(default_per_page: int = PER_PAGE) -> dict:
     raw = request.args.get("page", "1")
     number = int(raw) if raw.isdigit() and 0 < int(raw) <= 1_000_000 else 1
     return {"page": number, "per_page": default_per_page}
+
+
+def notice() -> str | None:
+    return NOTICES.get(request.args.get("notice"))
+
+
+def status_of(outcome: forms.Outcome) -> int:
+    """A refused form's status: 422 for its input, 409 for a conflict."""
+    return 422 if outcome.errors else 409 if outcome.conflict else 200
+
+
+def managed_facility(facility_id: int):
+    """The facility, when the signed-in person may change it: another organization's is not
+    found (404, as in the API), one they read but may not change is 403."""
+    principal = signed_in().principal
+    record = facilities.get(db.session(), principal, facility_id)
+    if not facilities.may_write(principal, record):
+        abort(403)
+    return record
 
 
 @bp.get("/facilities")
@@ -89,18 +122,51 @@ def dashboard():
         search=search,
         result=result,
         reason_labels=REASON_LABELS,
-        notice=NOTICES.get(request.args.get("notice")),
+        notice=notice(),
+    )
+
+
+@bp.route("/facilities/new", methods=["GET", "POST"])
+@page(*MANAGERS)
+def facility_new():
+    """A new facility: of the manager's own organization; an administrator picks one."""
+    session, principal = db.session(), signed_in().principal
+    facilities.authorize_create(principal)
+    names = FACILITY_FIELDS + (("organization_id",) if principal.is_admin else ())
+    outcome, sent, created = forms.Outcome(), None, []
+    if request.method == "POST":
+        sent = request.form
+
+        def change():
+            data = forms.load(facility_schema, sent, names)
+            created.append(facilities.create(session, principal, data))
+
+        outcome = forms.submit(change)
+        if outcome.saved:
+            return redirect(
+                url_for("console.facility", facility_id=created[0].id, notice="created")
+            )
+    choices = []
+    if principal.is_admin:
+        listed = organizations.list(session, principal, {"page": 1, "per_page": MAX_ORGANIZATIONS})
+        choices = [(o.id, o.name) for o in listed.items]
+    return render(
+        "console/facility_new.html",
+        status_of(outcome),
+        values={name: sent.get(name) for name in names} if sent else {},
+        outcome=outcome,
+        facility_types=FACILITY_TYPES,
+        organizations=choices,
     )
 
 
 @bp.route("/facilities/<int:facility_id>", methods=["GET", "POST"])
 @page(*MANAGERS)
 def facility(facility_id: int):
-    """A facility's record: its details (edited in place), with links to its parts."""
+    """A facility's record: its details (edited in place), with its pre-plan at a glance and
+    links to its parts."""
     session, principal = db.session(), signed_in().principal
-    record = facilities.get(session, principal, facility_id)
-    if not facilities.may_write(principal, record):
-        abort(403)
+    record = managed_facility(facility_id)
     outcome, sent = forms.Outcome(), None
     if request.method == "POST":
         sent = forms.checkboxes(request.form, ())
@@ -114,33 +180,84 @@ def facility(facility_id: int):
         if outcome.saved:
             return redirect(url_for("console.facility", facility_id=facility_id, notice="saved"))
         session.refresh(record)
+    return _facility_page(record, outcome, sent)
+
+
+@bp.post("/facilities/<int:facility_id>/confirmation")
+@page(*MANAGERS)
+def facility_confirm(facility_id: int):
+    """ "Confirm all still accurate": the facility and every part of its pre-plan, as
+    `POST /facilities/{id}/confirm` does (the form carries the facility's version)."""
+    session, principal = db.session(), signed_in().principal
+    record = managed_facility(facility_id)
+
+    def change():
+        forms.require_version(record, request.form.get("version"))
+        confirm_all(session, principal, record)
+
+    outcome = forms.submit(change)
+    if outcome.saved:
+        return redirect(url_for("console.facility", facility_id=facility_id, notice="confirmed"))
+    session.refresh(record)
+    return _facility_page(record, outcome, None)
+
+
+def _facility_page(record, outcome: forms.Outcome, sent):
+    session, principal = db.session(), signed_in().principal
+    glance = {"page": 1, "per_page": GLANCE}
+    points = {
+        "access": access_points.list(
+            session, principal, glance, AccessPoint.facility_id == record.id
+        ),
+        "tactical": tactical_points.list(
+            session, principal, glance, TacticalPoint.facility_id == record.id
+        ),
+    }
     return render(
         "console/facility.html",
-        422 if outcome.errors else 409 if outcome.conflict else 200,
+        status_of(outcome),
         facility=record,
-        values=_values(record, sent, outcome),
+        values=form_values(facility_schema, FACILITY_FIELDS, record, sent, outcome),
         outcome=outcome,
         facility_types=FACILITY_TYPES,
-        unsaved=_unsaved(record, sent) if outcome.conflict else {},
-        notice=NOTICES.get(request.args.get("notice")),
+        unsaved=unsaved_values(facility_schema, FACILITY_FIELDS, record, sent)
+        if outcome.conflict and sent is not None
+        else {},
+        notice=notice(),
+        contacts=contacts.listed_at(session, principal, record.id, glance),
+        access_points=points["access"],
+        tactical_points=points["tactical"],
+        floor_plans=floor_plans.of_parent(session, principal, record, glance),
+        map_points=map_points(record, points["access"].items + points["tactical"].items),
     )
 
 
-def _values(record, sent, outcome) -> dict:
-    """What the form's boxes show: the stored record, or what was sent when it was refused for
-    its input (so nothing typed is lost). After a conflict: the other person's saved version."""
-    stored = facility_schema.dump(record)
+def map_points(facility, points) -> list[dict]:
+    """The facility and those of `points` with a position, for a map (_map.html)."""
+    located = [facility, *points]
+    return [
+        {"lat": p.lat, "lon": p.lon, "label": p.name}
+        for p in located
+        if p.lat is not None and p.lon is not None
+    ]
+
+
+def form_values(schema, names, record, sent, outcome) -> dict:
+    """What a form's boxes show: the stored record (or nothing, for a new one), or what was
+    sent when it was refused for its input (so nothing typed is lost). After a conflict: the
+    other person's saved version."""
+    stored = schema.dump(record) if record is not None else {}
     if sent is None or outcome.conflict:
         return stored
-    return {**stored, **{name: sent.get(name) for name in FACILITY_FIELDS if name in sent}}
+    return {**stored, **{name: sent.get(name) for name in names if name in sent}}
 
 
-def _unsaved(record, sent) -> dict:
+def unsaved_values(schema, names, record, sent) -> dict:
     """After a conflict: what this person typed that differs from the version now saved, so
     they can apply it again by hand."""
-    stored = facility_schema.dump(record)
+    stored = schema.dump(record)
     unsaved = {}
-    for name in FACILITY_FIELDS:
+    for name in names:
         if name not in sent:
             continue
         typed, saved = sent.get(name, "").strip(), stored.get(name)

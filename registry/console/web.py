@@ -13,7 +13,7 @@ from urllib.parse import urlencode, urlsplit
 
 from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
 
-from .. import db, errors, transaction
+from .. import db, errors, multipart, transaction
 from ..access.roles import Role
 from . import sessions
 
@@ -48,7 +48,8 @@ def console_policy() -> str:
 
 @bp.after_request
 def _page_headers(response):
-    response.headers["Content-Security-Policy"] = console_policy()
+    # A file sent by a console route keeps its own policy (a download is sandboxed).
+    response.headers.setdefault("Content-Security-Policy", console_policy())
     # The API's no-referrer would make browsers send `Origin: null` with the console's own
     # forms; same-origin names this site to itself and nothing to others.
     response.headers["Referrer-Policy"] = "same-origin"
@@ -63,8 +64,11 @@ def signed_in() -> sessions.SignedIn:
     return g.console
 
 
-def page(*roles: Role, signed_out: bool = False):
-    """A console page for `roles` (any signed-in person when none are given)."""
+def page(*roles: Role, signed_out: bool = False, upload_limit: str | None = None):
+    """A console page for `roles` (any signed-in person when none are given).
+
+    `upload_limit`: the page takes a file (multipart form): the configuration value that caps
+    its body, applied as the API's uploads apply it, before the form is read for its token."""
 
     def decorator(view):
         @wraps(view)
@@ -77,6 +81,9 @@ def page(*roles: Role, signed_out: bool = False):
             if roles and who.principal.role not in roles:
                 raise errors.Forbidden("This page is not for your role.")
             if request.method == "POST":
+                if upload_limit is not None:
+                    multipart.limit_upload(current_app.config[upload_limit])
+                    multipart.read_upload()  # a body over a limit: 413 saying which
                 sessions.check_form(who, request.form.get("csrf_token"), who.csrf_token)
             return view(*args, **kwargs)
 

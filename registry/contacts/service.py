@@ -1,14 +1,15 @@
-from sqlalchemy import inspect, select
+from sqlalchemy import func, inspect, select
 
 from .. import errors
 from ..access import visibility, writes
 from ..access.roles import Role
 from ..agencies.models import Agency
+from ..api.pagination import Page
 from ..auth.principal import Principal
 from ..crud import RecordService
 from ..facilities.models import Facility
 from ..organizations.models import Organization
-from .models import Contact, in_call_order
+from .models import Contact, contact_listings, in_call_order
 
 
 class ContactService(RecordService):
@@ -82,6 +83,26 @@ class ContactService(RecordService):
 
     def order_by(self):
         return in_call_order()
+
+    def listed_at(self, session, principal: Principal, facility_id: int, args: dict) -> Page:
+        """One page of the live contacts a facility lists, in its call order, as the pre-plan
+        lists them: its own, and its organization's contacts assigned to it at their place
+        there. Items are (contact, its place in this facility's call order)."""
+        listed = contact_listings()
+        rows = (
+            select(Contact, listed.c.call_order)
+            .join(listed, listed.c.id == Contact.id)
+            .where(
+                listed.c.facility_id == facility_id,
+                Contact.deleted_at.is_(None),
+                self.read_filter(principal),
+            )
+            .order_by(*in_call_order(listed.c.call_order))
+        )
+        total = session.scalar(select(func.count()).select_from(rows.order_by(None).subquery()))
+        page, per_page = args["page"], args["per_page"]
+        items = session.execute(rows.limit(per_page).offset((page - 1) * per_page)).all()
+        return Page([tuple(row) for row in items], total, page, per_page)
 
 
 contacts = ContactService()
