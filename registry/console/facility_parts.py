@@ -367,24 +367,24 @@ def facility_access_point_delete(facility_id: int, point_id: int):
     return _access_point_page(facility, point, outcome, None)
 
 
-@bp.route(
-    "/facilities/<int:facility_id>/access-points/<int:point_id>/reveal", methods=["GET", "POST"]
-)
+@bp.route("/access-points/<int:point_id>/reveal", methods=["GET", "POST"])
 @page(*MANAGERS)
-def facility_access_point_reveal(facility_id: int, point_id: int):
+def access_point_reveal(point_id: int):
     """Reveal an access point's code and key location: the API's audited reveal, with a reason
     and the password (unless given within the fresh-login window). The values are shown once,
-    on the answer to the form, never in a URL."""
-    session = db.session()
-    facility = managed_facility(facility_id)
-    point = _part(access_points, facility, point_id)
+    on the answer to the form, never in a URL.
+
+    A POST goes to the reveal first, which judges the point itself as the API's route does, so
+    that every attempt is in the audit trail, one for another organization's point too (404)."""
+    session, principal = db.session(), signed_in().principal
     outcome, revealed = forms.Outcome(), []
     if request.method == "POST":
-        outcome = forms.submit(lambda: revealed.append(_reveal(session, point, request.form)))
+        outcome = forms.submit(lambda: revealed.append(_reveal(session, point_id, request.form)))
+    point = access_points.get(session, principal, point_id)
     return render(
         "console/facility_reveal.html",
         status_of(outcome),
-        facility=facility,
+        facility=managed_facility(point.facility_id),
         point=point,
         revealed=revealed[0] if revealed else None,
         values={"reason": request.form.get("reason")} if outcome.errors else {},
@@ -392,7 +392,7 @@ def facility_access_point_reveal(facility_id: int, point_id: int):
     )
 
 
-def _reveal(session, point, form: MultiDict):
+def _reveal(session, point_id: int, form: MultiDict):
     """The console's fresh-password rule in front of the API's reveal. A refused password is
     recorded as the API records a reveal without a fresh login (reveal with fresh=False), then
     said beside its box, with anything wrong with the reason."""
@@ -406,14 +406,14 @@ def _reveal(session, point, form: MultiDict):
     except errors.InvalidInput as refused:
         # Audits the attempt as refused for want of a fresh login, then refuses it.
         with suppress(errors.FreshLoginRequired):
-            reveal(session, who.principal, point.id, load_request, fresh=False)
+            reveal(session, who.principal, point_id, load_request, fresh=False)
         problems = dict(refused.errors)
         try:
             load_request()
         except errors.InvalidInput as invalid:
             problems.update(invalid.errors)
         raise errors.InvalidInput(problems).keeping_changes() from None
-    return reveal(session, who.principal, point.id, load_request, fresh=True)
+    return reveal(session, who.principal, point_id, load_request, fresh=True)
 
 
 def _access_point_form(form: MultiDict) -> MultiDict:
