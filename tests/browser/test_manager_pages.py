@@ -12,7 +12,6 @@ from selenium.webdriver.support.ui import WebDriverWait
 from sqlalchemy import select, update
 
 from registry import transaction
-from registry.audit.models import AuditEvent
 from registry.console.models import ConsoleSession
 from registry.contacts.models import Contact
 from registry.db import utcnow
@@ -20,7 +19,7 @@ from registry.facilities import sealing
 from registry.facilities.models import AccessPoint, Facility, TacticalPoint
 from registry.floorplans.models import FloorPlan
 from tests import sample_files
-from tests.conftest import fetch
+from tests.conftest import audit_events, fetch
 
 CODE = "4711#B"
 
@@ -169,13 +168,8 @@ def test_a_code_is_never_shown_back_until_revealed_with_the_password(browser, ap
     assert browser.text("output.secret") == CODE
     assert CODE not in browser.driver.current_url
     browser.check_accessibility()
-    with app.app_context(), transaction.session_scope() as session:
-        outcomes = session.scalars(
-            select(AuditEvent.details)
-            .where(AuditEvent.action == "access_point.reveal")
-            .order_by(AuditEvent.id)
-        ).all()
-    assert [d["outcome"] for d in outcomes] == ["refused", "revealed"]
+    outcomes = [e.details["outcome"] for e in audit_events(app, "access_point.reveal")]
+    assert outcomes == ["refused", "revealed"]
     assert browser.console_errors() == []
 
 
@@ -263,3 +257,19 @@ def test_the_facility_page_and_confirm_all(browser, app, mall):
     browser.go("/console/facilities/new")
     browser.check_accessibility()
     assert browser.console_errors() == []
+
+
+def test_the_parts_pages_fit_a_phone(browser, mall):
+    facility, manager = mall
+    size = browser.driver.get_window_size()
+    browser.sign_in(manager)
+    browser.driver.set_window_size(390, 844)
+    try:
+        base = f"/console/facilities/{facility.id}"
+        for path in ("/contacts", "/access-points", "/tactical-points", "/floor-plans"):
+            browser.go(base + path)
+            assert browser.driver.execute_script(
+                "return document.documentElement.scrollWidth <= window.innerWidth"
+            ), path
+    finally:
+        browser.driver.set_window_size(size["width"], size["height"])

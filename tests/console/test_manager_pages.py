@@ -13,7 +13,6 @@ import pytest
 from sqlalchemy import select, update
 
 from registry import transaction
-from registry.audit.models import AuditEvent
 from registry.console.models import ConsoleSession
 from registry.contacts.models import Contact, ContactAssignment
 from registry.db import utcnow
@@ -21,7 +20,7 @@ from registry.facilities import sealing
 from registry.facilities.models import AccessPoint, Facility, TacticalPoint
 from registry.floorplans.models import FloorPlan
 from tests import sample_files
-from tests.conftest import count, fetch
+from tests.conftest import audit_events, count, fetch
 
 CODE = "7391#Q"
 KEY_LOCATION = "Knox box left of door 3"
@@ -89,15 +88,6 @@ def stored_secrets(app, point_id: int) -> tuple:
     with app.app_context(), transaction.session_scope() as session:
         point = session.get(AccessPoint, point_id)
         return sealing.open_secret(point, "code"), sealing.open_secret(point, "key_location")
-
-
-def audit_events(app, action: str) -> list[AuditEvent]:
-    with app.app_context(), transaction.session_scope() as session:
-        rows = session.scalars(
-            select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)
-        ).all()
-        session.expunge_all()
-        return rows
 
 
 def age_sign_in(app, minutes: int = 60) -> None:
