@@ -6,8 +6,9 @@ same services, rules and audit trail as the API (issue 13).
 - sessions.py: signing in and out, the session behind the cookie, fresh passwords, the form check;
 - forms.py: HTML forms read through the API's own schemas, and the outcome shown next to fields;
 - account.py: sign-in, sign-out, each role's start page;
-- the pages of each role: manager.py and facility_parts.py (facility managers), agency.py
-  (agency staff), admin.py (administrators).
+- the pages of each role: manager.py with manager_contacts.py, manager_points.py and
+  manager_floor_plans.py (facility managers: a facility and each part of its pre-plan),
+  agency.py (agency staff), admin.py (administrators).
 """
 
 from flask import Flask, current_app
@@ -15,7 +16,15 @@ from flask import Flask, current_app
 from ..access.roles import Role
 
 # Imported for their routes, which join the blueprint.
-from . import account, admin, agency, facility_parts, manager  # noqa: F401
+from . import (  # noqa: F401
+    account,
+    admin,
+    agency,
+    manager,
+    manager_contacts,
+    manager_floor_plans,
+    manager_points,
+)
 from .web import bp
 
 # Each role's navigation: (endpoint, label), shown when the endpoint exists.

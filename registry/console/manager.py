@@ -1,8 +1,8 @@
 """Facility managers' pages: their organization's facilities, what needs attention, and each
 facility's record. Administrators may open them too (they manage every organization).
 
-The parts of a facility's pre-plan (contacts, access points, tactical points, floor plans) have
-their pages in facility_parts.py."""
+The parts of a facility's pre-plan have their pages beside this module: manager_contacts.py,
+manager_points.py (access and tactical points), manager_floor_plans.py."""
 
 from flask import abort, redirect, request, url_for
 
@@ -95,6 +95,15 @@ def managed_facility(facility_id: int):
     record = facilities.get(db.session(), principal, facility_id)
     if not facilities.may_write(principal, record):
         abort(403)
+    return record
+
+
+def facility_part(service, facility, record_id: int):
+    """A part of this facility (a point, a floor plan) by its service; another facility's is
+    not found here."""
+    record = service.get(db.session(), signed_in().principal, record_id)
+    if record.facility_id != facility.id:
+        abort(404)
     return record
 
 
