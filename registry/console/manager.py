@@ -66,8 +66,10 @@ NOTICES = {
     "deleted": "Deleted.",
     "uploaded": "Floor plan uploaded.",
 }
-# How many of each part the facility page shows at a glance (the parts' pages list them all).
+# How many of each part the facility page lists at a glance (the parts' pages list them all),
+# and how many points its map shows.
 GLANCE = 5
+MAPPED = 100
 # Organizations an administrator picks from on the new-facility form.
 MAX_ORGANIZATIONS = 1000
 
@@ -213,13 +215,13 @@ def facility_confirm(facility_id: int):
 
 def _facility_page(record, outcome: forms.Outcome, sent):
     session, principal = db.session(), signed_in().principal
-    glance = {"page": 1, "per_page": GLANCE}
+    glance, mapped = {"page": 1, "per_page": GLANCE}, {"page": 1, "per_page": MAPPED}
     points = {
         "access": access_points.list(
-            session, principal, glance, AccessPoint.facility_id == record.id
+            session, principal, mapped, AccessPoint.facility_id == record.id
         ),
         "tactical": tactical_points.list(
-            session, principal, glance, TacticalPoint.facility_id == record.id
+            session, principal, mapped, TacticalPoint.facility_id == record.id
         ),
     }
     return render(
@@ -233,6 +235,7 @@ def _facility_page(record, outcome: forms.Outcome, sent):
         if outcome.conflict and sent is not None
         else {},
         notice=notice(),
+        glance=GLANCE,
         contacts=contacts.listed_at(session, principal, record.id, glance),
         access_points=points["access"],
         tactical_points=points["tactical"],

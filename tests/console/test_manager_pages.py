@@ -105,6 +105,26 @@ def box_value(html: str, name: str) -> str | None:
     return value.group(1) if value else None
 
 
+# --- the facility page ----------------------------------------------------------------------
+
+
+def test_the_facility_page_shows_its_pre_plan_at_a_glance(manager, make, site):
+    for n in range(7):
+        make.tactical_point(site.facility, name=f"Lot {n}", lat=39.8 + n / 1000, lon=-89.6)
+    make.access_point(site.facility, name="Door A", code=CODE)
+
+    manager.get(site.base)
+
+    assert "Tactical points (7)" in manager.html
+    listed = manager.html[manager.html.index("Tactical points (7)") :]
+    listed = listed[: listed.index("</ul>")]
+    assert listed.count("<li>") == 5  # the first five; the part's page lists them all
+    assert manager.html.count("&#34;label&#34;: &#34;Lot") == 7  # every one on the map
+    assert "code on file" in manager.html and CODE not in manager.html
+    for part in ("contacts", "access-points", "tactical-points", "floor-plans"):
+        assert f'href="{site.base}/{part}"' in manager.html
+
+
 # --- a new facility --------------------------------------------------------------------------
 
 FACILITY_FORM = {
