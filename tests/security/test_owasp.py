@@ -3363,6 +3363,7 @@ def test_api8_cors_answers_only_configured_origins(build_app, w, origin, allowed
 # answers is in it, and nothing else (no debug, test or shadow endpoints) is reachable.
 
 UNDOCUMENTED_BY_DESIGN = {
+    "/",  # the start page: the way to the web console and to the API's documentation
     "/healthz",
     "/readyz",
     "/static/<path:filename>",
@@ -3402,6 +3403,11 @@ def test_api9_every_route_is_documented_and_nothing_else_is_served(app):
         path = _as_document_path(rule.rule)
         served.add(path)
         methods = set(rule.methods) - {"HEAD", "OPTIONS"}
+        if rule.endpoint.startswith("console."):
+            # The web console's pages (HTML, not API operations; tests/console and
+            # tests/browser are their inventory): under /console/ and nowhere else.
+            assert rule.rule.startswith("/console/"), rule.rule
+            continue
         if path in documented:
             assert methods == documented[path], rule.rule
         elif rule.rule not in UNDOCUMENTED_BY_DESIGN:
@@ -3410,6 +3416,16 @@ def test_api9_every_route_is_documented_and_nothing_else_is_served(app):
             assert word not in rule.rule.lower(), rule.rule
     assert undocumented == {}
     assert set(documented) <= served
+
+
+def test_api9_console_is_the_web_console_not_a_debugger(app, client):
+    """API9: /console is the web console's sign-in, never Werkzeug's interactive debugger
+    console (served only with debugging on, which the app never runs with)."""
+    assert not app.debug
+    page = client.get("/console/", follow_redirects=True)
+    assert page.status_code == 200 and "Sign in" in page.get_data(as_text=True)
+    probe = client.get("/console?__debugger__=yes&cmd=resource", follow_redirects=True)
+    assert probe.request.path == "/console/sign-in" and probe.mimetype == "text/html"
 
 
 @pytest.mark.parametrize("version", ["/api/v0", "/api/v2", "/api", "/api/v1/internal", "/v1"])
