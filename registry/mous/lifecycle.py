@@ -37,11 +37,12 @@ otherwise. Every step is audited (`mou.<step>`, with the party) and lands in the
 
 from datetime import date, timedelta
 
-from sqlalchemy import inspect, select
+from sqlalchemy import false, inspect, select
 from sqlalchemy.orm import Session
 
 from .. import audit, confirmation, db, errors, history
 from ..access import writes
+from ..access.roles import Role
 from ..agencies.models import Agency
 from ..auth.principal import Principal
 from ..notifications.service import notify
@@ -104,6 +105,21 @@ def party_of(principal: Principal, mou: Mou, stated: str | None, default: str | 
     if stated is not None and stated != own:
         raise errors.Forbidden(f"You act for this MOU's {own}, not for its {stated}.")
     return own
+
+
+def awaiting(principal: Principal):
+    """SQL: the proposed MOUs waiting for the acceptance of the party the caller acts for
+    (`own_party`: a facility manager's organization, an agency user's agency). Nothing for an
+    administrator, who acts for whichever party it names, nor for anyone else."""
+    if principal.role == Role.FACILITY_MANAGER:
+        waiting = (Mou.organization_id == principal.organization_id) & (
+            Mou.organization_accepted_at.is_(None)
+        )
+    elif principal.role == Role.AGENCY_USER:
+        waiting = (Mou.agency_id == principal.agency_id) & Mou.agency_accepted_at.is_(None)
+    else:
+        return false()
+    return (Mou.status == "proposed") & waiting
 
 
 def creating_party(principal: Principal, stated: str | None) -> str:

@@ -1,6 +1,6 @@
 from datetime import timedelta
 
-from sqlalchemy import exists, inspect, not_, select
+from sqlalchemy import case, exists, inspect, not_, select
 from sqlalchemy.orm import Session
 
 from .. import db, errors
@@ -179,6 +179,18 @@ class MouService(RecordService):
         # A report of MOUs ending soon: the soonest first.
         stmt = select(Mou).where(self.read_filter(principal), *conditions)
         return paginate(session, stmt.order_by(Mou.expiry_date, Mou.id), args)
+
+    def ending_first(self, session: Session, principal: Principal, args: dict, *conditions):
+        """The MOUs the caller reads, those in force first, each group by the day it ends
+        (the soonest first; no end date last), then by id."""
+        stmt = select(Mou).where(self.read_filter(principal), *conditions)
+        order = (case((Mou.in_force, 0), else_=1), Mou.expiry_date.is_(None), Mou.expiry_date)
+        return paginate(session, stmt.order_by(*order, Mou.id), args)
+
+    def awaiting_answer(self, session: Session, principal: Principal, args: dict) -> Page:
+        """Proposals waiting for the caller's party to accept or decline them, oldest first."""
+        stmt = select(Mou).where(self.read_filter(principal), lifecycle.awaiting(principal))
+        return paginate(session, stmt.order_by(Mou.proposed_at, Mou.id), args)
 
 
 mous = MouService()

@@ -3,7 +3,7 @@ import hashlib
 from flask import request
 from flask_restx import Namespace, Resource
 
-from .. import audit, db, errors
+from .. import db, errors
 from ..access import break_glass
 from ..access.roles import LOOKUP_ROLES
 from ..api.document import doc
@@ -14,37 +14,15 @@ from ..db import utcnow
 from ..errors import PROBLEM_JSON
 from ..ratelimit import spend_pdf_budget
 from . import printing
-from .document import preplan
-from .lookup import LookupQuery
 from .schemas import LookupQuerySchema, LookupResultSchema, PreplanFormatSchema, PreplanSchema
-from .service import find_preplan, with_break_glass
+from .service import read_preplan, run_lookup, with_break_glass
 
 ns = Namespace("preplans", description="The CAD lookup and facility pre-plans")
 GEOJSON = "application/geo+json"
 
 
 def _lookup(args: dict):
-    session, principal = db.session(), current_principal()
-    result = find_preplan(session, principal, LookupQuery(**args))
-    audit.record(
-        session,
-        principal,
-        "preplan.lookup",
-        record_type="facility",
-        record_id=result.facility_id,
-        facility_id=result.facility_id,
-        break_glass=result.break_glass is not None,
-        details={
-            # The calling number may be a 911 caller's own phone, and facility managers read
-            # their facilities' trail: it is noted as given, not kept.
-            "query": {k: ("given" if k == "phone" else v) for k, v in args.items()},
-            "status": result.status,
-            # How many, not which: the other candidates are not this facility's business.
-            "candidates": len(result.candidates),
-            "hidden_matches": result.hidden_matches,
-        },
-    )
-    return result
+    return run_lookup(db.session(), current_principal(), args)
 
 
 @ns.route("/lookup")
@@ -136,21 +114,8 @@ class PreplanDocument(Resource):
         one page; an Accept that names none of the four is a 406."""
         format = _representation(args)
         session, principal = db.session(), current_principal()
-        rendered, decision = preplan(session, principal, facility_id)
+        rendered, decision = read_preplan(session, principal, facility_id, format)
         incident = decision.incident
-        audit.record(
-            session,
-            principal,
-            "preplan.view",
-            record_type="facility",
-            record_id=facility_id,
-            facility_id=facility_id,
-            break_glass=incident is not None,
-            details={
-                "format": format,
-                "incident_id": incident.id if incident is not None else None,
-            },
-        )
         document, geojson, etag = rendered.document, rendered.geojson, rendered.etag
         headers = {}
         if incident is not None:

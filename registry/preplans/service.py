@@ -9,10 +9,11 @@ read is audited, and the facility's organization was told when the incident open
 
 from sqlalchemy.orm import Session
 
+from .. import audit
 from ..access import break_glass
 from ..auth.principal import Principal
 from ..facilities.models import RECOVERY_KINDS
-from .document import preplan
+from .document import RenderedPreplan, preplan
 from .lookup import LookupQuery, LookupResult, lookup
 from .schemas import BreakGlassSchema
 
@@ -59,3 +60,53 @@ def find_preplan(
     ):
         attach_preplan(session, principal, result)
     return result
+
+
+def run_lookup(
+    session: Session, principal: Principal, args: dict, via: str | None = None
+) -> LookupResult:
+    """The lookup as a person or a dispatch system asks it (`args`: LookupQuerySchema's
+    fields), recorded in the audit trail as `preplan.lookup` (`via`: "console" for the web
+    console's search box, noted on the event)."""
+    result = find_preplan(session, principal, LookupQuery(**args))
+    audit.record(
+        session,
+        principal,
+        "preplan.lookup",
+        record_type="facility",
+        record_id=result.facility_id,
+        facility_id=result.facility_id,
+        break_glass=result.break_glass is not None,
+        details={
+            # The calling number may be a 911 caller's own phone, and facility managers read
+            # their facilities' trail: it is noted as given, not kept.
+            "query": {k: ("given" if k == "phone" else v) for k, v in args.items()},
+            "status": result.status,
+            # How many, not which: the other candidates are not this facility's business.
+            "candidates": len(result.candidates),
+            "hidden_matches": result.hidden_matches,
+            **({"via": via} if via else {}),
+        },
+    )
+    return result
+
+
+def read_preplan(
+    session: Session, principal: Principal, facility_id: int, format: str
+) -> tuple[RenderedPreplan, break_glass.Decision]:
+    """A facility's pre-plan read by `principal` (document.preplan: NotFound when it may not),
+    recorded in the audit trail as `preplan.view` in `format` (json, geojson, html, pdf, or
+    console: the web console's pre-plan page), flagged when read through break-glass."""
+    rendered, decision = preplan(session, principal, facility_id)
+    incident = decision.incident
+    audit.record(
+        session,
+        principal,
+        "preplan.view",
+        record_type="facility",
+        record_id=facility_id,
+        facility_id=facility_id,
+        break_glass=incident is not None,
+        details={"format": format, "incident_id": incident.id if incident is not None else None},
+    )
+    return rendered, decision
