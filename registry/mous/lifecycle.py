@@ -122,6 +122,12 @@ def awaiting(principal: Principal):
     return (Mou.status == "proposed") & waiting
 
 
+def awaits(principal: Principal, mou: Mou) -> bool:
+    """`awaiting` for one MOU: proposed, and not yet accepted by the caller's own party."""
+    party = own_party(principal, mou)
+    return mou.status == "proposed" and party is not None and mou.accepted_at(party) is None
+
+
 def creating_party(principal: Principal, stated: str | None) -> str:
     """The drafting party of a new MOU: the caller's own side, or what an admin says (the
     organization by default, as every MOU was before the two-party lifecycle)."""
