@@ -171,6 +171,17 @@ class Browser:
             and "the server responded with a status of 4" not in entry["message"]
         ]
 
+    def screenshot_whole_page(self, name: str) -> Path:
+        """`screenshot` of the whole page, not only what the window shows: the window is made
+        as tall as the page (at most 5000 px) for the shot, then given its size back."""
+        size = self.driver.get_window_size()
+        height = self.driver.execute_script("return document.documentElement.scrollHeight")
+        self.driver.set_window_size(size["width"], min(max(height + 150, size["height"]), 5000))
+        try:
+            return self.screenshot(name)
+        finally:
+            self.driver.set_window_size(size["width"], size["height"])
+
 
 @pytest.fixture
 def browser(driver, live_server, tmp_path_factory):
