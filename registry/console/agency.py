@@ -105,7 +105,8 @@ def search():
         way = "position" if sent.get("way") == "position" else "address"
 
         def look_up():
-            empty = {n: [words] for n, words in LOOKUP_WAYS[way].items() if not sent.get(n, "")}
+            boxes = LOOKUP_WAYS[way].items()
+            empty = {n: [words] for n, words in boxes if not sent.get(n, "").strip()}
             if empty:
                 raise errors.InvalidInput(empty)
             names = (*LOOKUP_WAYS[way], *_given(sent, ("radius_m",) if way == "position" else ()))

@@ -181,6 +181,15 @@ def test_an_officer_looks_up_an_address_and_reads_the_preplan(browser, app, stor
     browser.submit("#reveal")
     assert "4711#" in browser.text(".secret")
     assert actions(app, "access_point.reveal")[0].details["outcome"] == "revealed"
+    # On paper: the pre-plan without navigation, forms, map or the code just revealed.
+    browser.driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
+    try:
+        for hidden in (".site-header", ".preplan .map", ".secret", ".print-hint"):
+            assert not browser.find(hidden).is_displayed(), hidden
+        assert browser.find("#contacts").is_displayed()
+        assert "4711#" not in browser.text()
+    finally:
+        browser.driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
     assert browser.console_errors() == []
 
 

@@ -155,7 +155,11 @@ def test_no_match_is_said_plainly(console, scene):
         ({"way": "address", "address": "PO Box 12, Springfield IL"}, "address", "PO box"),
         ({"way": "position", "lat": "", "lon": "-89.6"}, "lat", "Give the latitude"),
         ({"way": "position", "lat": "95", "lon": "-89.6"}, "lat", "90"),
-        ({"way": "position", "lat": "39.7", "lon": "-89.6", "radius_m": "9999"}, "radius_m", ""),
+        (
+            {"way": "position", "lat": "39.7", "lon": "-89.6", "radius_m": "9999"},
+            "radius_m",
+            "5000",
+        ),
     ],
 )
 def test_bad_lookup_input_is_said_beside_its_field(console, app, scene, fields, field, words):
@@ -355,6 +359,18 @@ def test_the_agency_s_mous_list_proposals_and_ending_dates(console, make, scene,
     page = console.get("/console/agency/mous?ending_within_days=7")
     assert page.status_code == 422
     assert "ending_within_days" in console.errors()
+
+
+def test_the_mou_list_is_paginated(console, make, scene):
+    for n in range(26):
+        make.mou(scene.org, scene.agency, title=f"Site MOU {n:02}", expiry_date=date(2030, 1, 1))
+    console.sign_in(scene.officer)
+    console.get("/console/agency/mous")
+    assert "All MOUs (27)" in console.html and "Page 1 of 2" in console.html
+    assert 'href="?page=2"' in console.html
+    console.get("/console/agency/mous?page=2")
+    assert "Page 2 of 2" in console.html
+    assert "Data and keys" in console.html  # no end date: last
 
 
 def test_accepting_needs_the_password_when_not_fresh(console, app, scene, proposal):
