@@ -547,3 +547,44 @@ def test_another_agency_s_incident_is_not_found(console, app, make, scene):
     page = other.post(f"/console/incidents/{incident_id}", {"version": "1", "status": "closed"})
     assert page.status_code == 404
     assert fetch(app, Incident, incident_id).status == "open"
+
+
+def test_an_incident_at_a_facility_not_shared_opens_it_through_break_glass(console, app, scene):
+    console.sign_in(scene.officer)
+    assert console.get(f"/console/preplans/{scene.depot.id}").status_code == 404
+    console.get("/console/incidents/new")
+    page = console.post(
+        "/console/incidents/new",
+        {
+            "cad_incident_number": "SPD-2026-000777",
+            "incident_type": "vehicle ramming",
+            "address": "900 S Grand Ave E, Springfield IL 62701",
+        },
+    )
+    assert page.status_code == 302
+    console.get(page.headers["Location"])
+    assert "Incident opened." in console.html and "Break-glass" in console.html
+
+    page = console.get(f"/console/preplans/{scene.depot.id}")
+    assert page.status_code == 200
+    assert "Break-glass" in console.html and "SPD-2026-000777" in console.html
+    (view,) = [e for e in events(app, "preplan.view") if e.details["format"] == "console"]
+    assert view.break_glass is True and view.details["incident_id"] is not None
+
+
+def test_an_incident_that_grants_no_break_glass_says_why(console, app, make, scene):
+    nowhere = make.agency(name="Agency without a jurisdiction")
+    console.sign_in(make.user("agency_user", agency=nowhere))
+    console.get("/console/incidents/new")
+    page = console.post(
+        "/console/incidents/new",
+        {
+            "cad_incident_number": "X-2",
+            "incident_type": "fire",
+            "address": "900 S Grand Ave E, Springfield IL 62701",
+        },
+    )
+    assert page.headers["Location"].endswith("notice=no_grant_agency_has_no_jurisdiction")
+    console.get(page.headers["Location"])
+    assert "your agency has no jurisdiction on record" in console.html
+    assert console.get(f"/console/preplans/{scene.depot.id}").status_code == 404
