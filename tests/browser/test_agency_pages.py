@@ -11,11 +11,10 @@ from selenium.webdriver.common.action_chains import ActionChains
 from sqlalchemy import select, update
 
 from registry import transaction
-from registry.audit.models import AuditEvent
 from registry.console.models import ConsoleSession
 from registry.incidents.models import Incident
 from registry.mous.models import Mou
-from tests.conftest import PASSWORD, fetch
+from tests.conftest import PASSWORD, audit_events, fetch
 from tests.file_store import created, upload
 
 STORE_ADDRESS = "2501 wabash ave springfield il"
@@ -143,13 +142,6 @@ def store(make, client):
     return SimpleNamespace(org=org, facility=facility, agency=agency, officer=officer)
 
 
-def actions(app, action: str) -> list[AuditEvent]:
-    with app.app_context(), transaction.session_scope() as session:
-        rows = session.scalars(select(AuditEvent).where(AuditEvent.action == action)).all()
-        session.expunge_all()
-        return rows
-
-
 def test_an_officer_looks_up_an_address_and_reads_the_preplan(browser, app, store):
     browser.sign_in(store.officer)
     assert browser.path.startswith("/console/look-up")
@@ -159,7 +151,7 @@ def test_an_officer_looks_up_an_address_and_reads_the_preplan(browser, app, stor
     assert "Result: matched" in browser.text()
     browser.check_accessibility()
     browser.screenshot_whole_page("agency-search")
-    assert [e.details["status"] for e in actions(app, "preplan.lookup")] == ["matched"]
+    assert [e.details["status"] for e in audit_events(app, "preplan.lookup")] == ["matched"]
 
     browser.click(".match-name a")
     assert browser.path == f"/console/preplans/{store.facility.id}"
@@ -169,18 +161,18 @@ def test_an_officer_looks_up_an_address_and_reads_the_preplan(browser, app, stor
     assert contacts.index("Security operations centre") < contacts.index("Dana Whitfield")
     assert browser.find("a[href='tel:+13125550142']")
     assert "4711#" not in browser.text()
-    assert [e.details["format"] for e in actions(app, "preplan.view")] == ["console"]
+    assert [e.details["format"] for e in audit_events(app, "preplan.view")] == ["console"]
     # The plan's preview is drawn (the image loaded), read as the API's download.
     preview = browser.find("#floor-plans img")
     assert browser.driver.execute_script("return arguments[0].naturalWidth", preview) == 640
-    assert len(actions(app, "floor_plan.preview")) == 1
+    assert len(audit_events(app, "floor_plan.preview")) == 1
 
     # The dock's code, with a reason (a fresh sign-in: no password asked).
     browser.click("#access-points a[href*='reveal=']")
     browser.fill("reason", "Entry team staging at the dock")
     browser.submit("#reveal")
     assert "4711#" in browser.text(".secret")
-    assert actions(app, "access_point.reveal")[0].details["outcome"] == "revealed"
+    assert audit_events(app, "access_point.reveal")[0].details["outcome"] == "revealed"
     # On paper: the pre-plan without navigation, forms, map or the code just revealed.
     browser.driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
     try:
@@ -210,7 +202,7 @@ def test_an_officer_looks_up_a_point_by_clicking_the_map(browser, app, store):
         .get_attribute("href")
         .endswith(f"/console/preplans/{store.facility.id}")
     )
-    looked_up = actions(app, "preplan.lookup")[-1]
+    looked_up = audit_events(app, "preplan.lookup")[-1]
     assert set(looked_up.details["query"]) >= {"lat", "lon"}
     assert browser.console_errors() == []
 

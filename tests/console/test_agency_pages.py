@@ -8,12 +8,11 @@ import pytest
 from sqlalchemy import select, update
 
 from registry import transaction
-from registry.audit.models import AuditEvent
 from registry.console.models import ConsoleSession
 from registry.incidents.models import Incident
 from registry.mous.models import Mou
 from tests import sample_files
-from tests.conftest import PASSWORD, count, fetch
+from tests.conftest import PASSWORD, audit_events, count, fetch
 from tests.file_store import created, upload
 
 API = "/api/v1"
@@ -71,15 +70,6 @@ def scene(make):
     )
 
 
-def events(app, action: str) -> list[AuditEvent]:
-    with app.app_context(), transaction.session_scope() as session:
-        rows = session.scalars(
-            select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)
-        ).all()
-        session.expunge_all()
-        return rows
-
-
 def stale_sign_in(app) -> None:
     """Every console session's password was given long ago (past the fresh-login window)."""
     with app.app_context(), transaction.session_scope() as session:
@@ -103,7 +93,7 @@ def test_the_lookup_finds_a_facility_shared_with_the_agency(console, app, scene)
     assert "Result: matched" in console.html
     assert f'href="/console/preplans/{scene.store.id}"' in console.html
     # Recorded as the API records a lookup, noted as the console's.
-    (event,) = events(app, "preplan.lookup")
+    (event,) = audit_events(app, "preplan.lookup")
     assert (event.record_id, event.details["status"], event.details["via"]) == (
         scene.store.id,
         "matched",
@@ -168,7 +158,7 @@ def test_bad_lookup_input_is_said_beside_its_field(console, app, scene, fields, 
     assert page.status_code == 422
     assert words in console.errors()[field], console.errors()
     assert "Result:" not in console.html
-    assert events(app, "preplan.lookup") == []
+    assert audit_events(app, "preplan.lookup") == []
 
 
 def test_the_lookup_is_for_agency_staff_and_administrators(console, make, scene):
@@ -210,14 +200,14 @@ def test_a_preplan_not_shared_with_the_agency_is_a_404_page(console, app, scene)
     assert page.status_code == 404
     assert "Depot" not in console.html
     assert console.get(f"/console/preplans/{scene.depot.id}/preplan.pdf").status_code == 404
-    assert events(app, "preplan.view") == []
+    assert audit_events(app, "preplan.view") == []
 
 
 def test_reading_a_preplan_writes_the_api_s_audit_event(console, client, make, app, scene):
     console.sign_in(scene.officer)
     console.get(f"/console/preplans/{scene.store.id}")
     client.get(f"{API}/preplans/{scene.store.id}", headers=make.headers(scene.officer))
-    in_console, by_api = events(app, "preplan.view")
+    in_console, by_api = audit_events(app, "preplan.view")
     for event in (in_console, by_api):
         assert (event.actor, event.record_type, event.record_id, event.facility_id) == (
             f"user:{scene.officer.id}",
@@ -236,7 +226,7 @@ def test_the_printed_preplan_is_the_api_s_pdf(console, app, scene):
     assert page.status_code == 200
     assert page.mimetype == "application/pdf" and page.data.startswith(b"%PDF")
     assert page.headers["Cache-Control"] == "no-store"
-    (event,) = events(app, "preplan.view")
+    (event,) = audit_events(app, "preplan.view")
     assert event.details["format"] == "pdf"
 
 
@@ -251,7 +241,7 @@ def test_a_code_is_revealed_with_a_reason_and_the_password(console, app, scene):
     assert page.status_code == 422
     assert "password again" in console.errors()["password"]
     assert "4711#" not in console.html
-    refused = events(app, "access_point.reveal")
+    refused = audit_events(app, "access_point.reveal")
     assert [e.details["refused_because"] for e in refused] == ["fresh_login_required"]
 
     page = console.post(action, {"reason": "", "password": PASSWORD})
@@ -263,7 +253,7 @@ def test_a_code_is_revealed_with_a_reason_and_the_password(console, app, scene):
     assert page.status_code == 200
     assert "4711#" in console.html
     assert page.headers["Cache-Control"] == "no-store"
-    revealed = events(app, "access_point.reveal")[-1]
+    revealed = audit_events(app, "access_point.reveal")[-1]
     assert revealed.details["outcome"] == "revealed"
     assert revealed.details["reason"] == "Entry team at the dock"
 
@@ -306,8 +296,8 @@ def test_floor_plans_are_read_through_the_api_s_download(console, client, make, 
     file = console.get(f"/console/floor-plans/{plan['id']}/file")
     file.close()
     assert file.status_code == 200 and file.mimetype == "image/png"
-    assert [e.action for e in events(app, "floor_plan.preview")] == ["floor_plan.preview"]
-    assert len(events(app, "floor_plan.download")) == 1
+    assert [e.action for e in audit_events(app, "floor_plan.preview")] == ["floor_plan.preview"]
+    assert len(audit_events(app, "floor_plan.download")) == 1
 
     hidden = created(
         upload(client, make.manager(scene.other), scene.depot.id, sample_files.png(), name="p.png")
@@ -392,7 +382,7 @@ def test_accepting_needs_the_password_when_not_fresh(console, app, scene, propos
     assert page.headers["Location"].endswith(f"/console/mous/{proposal.id}?notice=active")
     accepted = fetch(app, Mou, proposal.id)
     assert accepted.status == "active" and accepted.agency_accepted_by == scene.officer.username
-    assert [e.details["party"] for e in events(app, "mou.accept")] == ["agency"]
+    assert [e.details["party"] for e in audit_events(app, "mou.accept")] == ["agency"]
     console.get(page.headers["Location"])
     assert "it is active" in console.html and "Your answer" not in console.html
 
@@ -568,7 +558,7 @@ def test_an_incident_at_a_facility_not_shared_opens_it_through_break_glass(conso
     page = console.get(f"/console/preplans/{scene.depot.id}")
     assert page.status_code == 200
     assert "Break-glass" in console.html and "SPD-2026-000777" in console.html
-    (view,) = [e for e in events(app, "preplan.view") if e.details["format"] == "console"]
+    (view,) = [e for e in audit_events(app, "preplan.view") if e.details["format"] == "console"]
     assert view.break_glass is True and view.details["incident_id"] is not None
 
 
