@@ -8,7 +8,8 @@ same services, rules and audit trail as the API (issue 13).
 - account.py: sign-in, sign-out, each role's start page;
 - the pages of each role: manager.py with manager_contacts.py, manager_points.py and
   manager_floor_plans.py (facility managers: a facility and each part of its pre-plan),
-  agency.py (agency staff), admin.py (administrators).
+  agency.py (agency staff), admin.py (administrators); mous.py: the MOU pages of both
+  parties' people (agency staff and facility managers).
 """
 
 from flask import Flask, current_app
@@ -24,6 +25,7 @@ from . import (  # noqa: F401
     manager_contacts,
     manager_floor_plans,
     manager_points,
+    mous,
 )
 from .web import bp
 

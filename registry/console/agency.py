@@ -1,9 +1,8 @@
 """Agency staff's pages: the CAD lookup as a search box, the pre-plan as a responder reads it,
-the MOUs with their partners, incidents.
+incidents (the MOUs with their partners are in mous.py, shared with facility managers).
 
 Administrators may use the lookup and the pre-plan too (the lookup's roles, less CAD clients,
-which are programs); facility managers answer their organization's MOU proposals on the same
-MOU pages. Every page calls the services the API calls, with the same audit events: a lookup is
+which are programs). Every page calls the services the API calls, with the same audit events: a lookup is
 a `preplan.lookup` (noted `via: console`), each showing of a pre-plan a `preplan.view` (format
 `console`; the PDF `pdf`, as the API's), a revealed code an `access_point.reveal`.
 """
@@ -25,10 +24,6 @@ from ..incidents.models import INCIDENT_STATUSES
 from ..incidents.schemas import IncidentChangeSchema, IncidentOpenSchema
 from ..incidents.service import NO_GRANT
 from ..incidents.service import incidents as incident_records
-from ..mous import lifecycle
-from ..mous.models import MOU_STATES, Mou
-from ..mous.schemas import ENDING_WINDOWS, MouFiltersSchema, MouTerminationSchema
-from ..mous.service import mous as mou_records
 from ..preplans import printing
 from ..preplans.schemas import LookupQuerySchema, LookupResultSchema
 from ..preplans.service import read_preplan, run_lookup, with_break_glass
@@ -39,17 +34,10 @@ from .web import bp, page, render, signed_in
 
 # The lookup and the pre-plan: the people among the lookup's roles.
 LOOKING_UP = tuple(role for role in LOOKUP_ROLES if role != Role.CAD)
-# Who answers MOU proposals here: the parties' own people (an administrator names the party it
-# acts for, on the administration pages).
-MOU_PARTIES = (Role.AGENCY_USER, Role.FACILITY_MANAGER)
-# MOUs ending within these many days are marked on the lists.
-ENDING_SOON_DAYS = (30, 60)
 
 lookup_schema = LookupQuerySchema()
 lookup_result_schema = LookupResultSchema()
 reveal_schema = RevealRequestSchema()
-termination_schema = MouTerminationSchema()
-mou_filters_schema = MouFiltersSchema()
 incident_open_schema = IncidentOpenSchema()
 incident_change_schema = IncidentChangeSchema()
 
@@ -67,10 +55,6 @@ NO_LOCATION = "Give the address, or the position (latitude and longitude)."
 
 # Saved-page notices, by key: a redirect names one, the page shows its words.
 NOTICES = {
-    "accepted": "You accepted this MOU for your side. It takes effect once the other party "
-    "accepts it too.",
-    "active": "You accepted this MOU. Both parties have accepted it: it is active.",
-    "declined": "You declined this proposal. The other party is told, with your reason.",
     "opened": "Incident opened.",
     "closed": "Incident closed.",
     "open": "Incident re-opened.",
@@ -174,11 +158,12 @@ def reveal_code(facility_id: int, point_id: int):
             # The reveal recorded its refusal; the form says what to do about it.
             raise refused.keeping_changes() from None
 
-    def check_then_reveal():
-        return forms.submit(change)
-
     return _preplan_page(
-        facility_id, reveal_point=point_id, sent=sent, reveal_with=check_then_reveal, shown=shown
+        facility_id,
+        reveal_point=point_id,
+        sent=sent,
+        reveal_with=lambda: forms.submit(change),
+        shown=shown,
     )
 
 
@@ -193,9 +178,11 @@ def _preplan_page(facility_id, reveal_point=None, sent=None, reveal_with=None, s
     revealable = (
         with_secrets and may_reveal(session, principal, session.get(Facility, facility_id)).allowed
     )
-    if reveal_point is not None and (reveal_point not in point_ids or not revealable):
-        if reveal_with is not None:  # a form for a point this pre-plan does not show
-            raise errors.NotFound(f"No access point with id {reveal_point} is visible to you.")
+    if reveal_with is not None and reveal_point not in point_ids:
+        # A form for a point this pre-plan does not show. One it shows but the caller may not
+        # reveal goes to the reveal, which records the refusal and refuses (403), as the API's.
+        raise errors.NotFound(f"No access point with id {reveal_point} is visible to you.")
+    if reveal_with is None and not revealable:
         reveal_point = None
     outcome = reveal_with() if reveal_with is not None else forms.Outcome()
     return render(
@@ -254,127 +241,6 @@ def agency_floor_plan(plan_id: int, part: str):
     download reads it: the pre-plan's rules, break-glass included, and audited."""
     principal = signed_in().principal
     return download(db.session(), principal, floor_plans, plan_id, None, part == "preview")
-
-
-# --- MOUs --------------------------------------------------------------------------------------
-
-
-@bp.get("/agency/mous")
-@page(Role.AGENCY_USER)
-def agency_mous():
-    """The agency's MOUs with its partners."""
-    return _mou_list("console.agency_mous", partner="organization")
-
-
-@bp.get("/organization/mous")
-@page(Role.FACILITY_MANAGER)
-def manager_mous():
-    """The organization's MOUs with agencies."""
-    return _mou_list("console.manager_mous", partner="agency")
-
-
-def _mou_list(endpoint: str, partner: str):
-    """Proposals waiting for the caller's answer, then every MOU the caller reads, those in
-    force first and the soonest to end first; filtered by status or by the days left."""
-    session, principal = db.session(), signed_in().principal
-    wanted = MultiDict({k: v for k, v in request.args.items() if v.strip()})
-    outcome, args = forms.Outcome(), {}
-    try:
-        args = forms.load(mou_filters_schema, wanted, _given(wanted, FILTERS))
-    except errors.InvalidInput as error:
-        outcome = forms.Outcome(errors=error.errors)
-    waiting = mou_records.awaiting_answer(session, principal, {"page": 1, "per_page": 100})
-    listed = mou_records.ending_first(session, principal, page_args(), *mou_records.filters(args))
-    return render(
-        "console/agency_mous.html",
-        422 if outcome.errors else 200,
-        endpoint=endpoint,
-        partner=partner,
-        waiting=waiting,
-        listed=listed,
-        names=_party_names(session, principal, [*waiting.items, *listed.items]),
-        filters=args,
-        outcome=outcome,
-        statuses=MOU_STATES,
-        ending_options=[(days, f"active, ending within {days} days") for days in ENDING_WINDOWS],
-        ending_soon=ENDING_SOON_DAYS,
-    )
-
-
-FILTERS = ("status", "ending_within_days")
-
-
-def _party_names(session, principal, records: list[Mou]) -> dict:
-    """("organization" | "agency", id) -> name, for the parties the caller may read."""
-    return printing.parties(
-        session,
-        principal,
-        [{"organization_id": m.organization_id, "agency_id": m.agency_id} for m in records],
-    )
-
-
-@bp.route("/mous/<int:mou_id>", methods=["GET", "POST"])
-@page(*MOU_PARTIES)
-def mou(mou_id: int):
-    """One MOU: its terms, who accepted them, and, while it waits for the caller's party, the
-    answer: accept, or decline with a reason (MOU changes: the password again unless signed in
-    within the fresh-login window, and on the version shown)."""
-    session, who = db.session(), signed_in()
-    principal = who.principal
-    record = mou_records.get(session, principal, mou_id)
-    outcome, sent = forms.Outcome(), MultiDict()
-    if request.method == "POST":
-        sent = request.form
-        step = sent.get("step")
-        if step not in ("accept", "decline"):
-            raise errors.BadRequest("Choose accept or decline.")
-        mou_records.authorize_write(principal, record)
-
-        def change():
-            sessions.confirm_password(session, who, sent.get("password"))
-            forms.require_version(record, sent.get("version"))
-            if step == "accept":
-                mou_records.accept(session, principal, record, {})
-            else:
-                data = forms.load(termination_schema, sent, ("reason",))
-                mou_records.terminate(session, principal, record, data)
-
-        outcome = forms.submit(change)
-        if outcome.saved:
-            accepted = "active" if record.status == "active" else "accepted"
-            notice = "declined" if step == "decline" else accepted
-            return redirect(url_for("console.mou", mou_id=mou_id, notice=notice))
-        session.refresh(record)
-    return render(
-        "console/agency_mou.html",
-        422 if outcome.errors else 409 if outcome.message else 200,
-        mou=record,
-        names=_party_names(session, principal, [record]),
-        partner="agency" if principal.role == Role.FACILITY_MANAGER else "organization",
-        awaiting=lifecycle.awaits(principal, record),
-        facilities_named=_facilities_named(session, principal, record),
-        outcome=outcome,
-        sent=sent,
-        needs_password=not signed_in().is_fresh,
-        ending_soon=ENDING_SOON_DAYS,
-        notice=_notice(),
-    )
-
-
-def _facilities_named(session, principal, record: Mou) -> dict | None:
-    """The facilities an MOU lists, those the caller reads by name (None: it covers all the
-    organization's facilities). An agency reads a listed facility only once it is shared."""
-    if record.covers_all_facilities:
-        return None
-    ids = record.facility_ids
-    readable = facilities.list(
-        session, principal, {"page": 1, "per_page": 100}, Facility.id.in_(ids)
-    )
-    return {
-        "readable": readable.items,
-        "more": readable.total - len(readable.items),
-        "unread": len(ids) - readable.total,
-    }
 
 
 # --- incidents ---------------------------------------------------------------------------------

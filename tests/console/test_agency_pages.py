@@ -283,6 +283,25 @@ def test_a_point_of_another_facility_is_not_revealed_through_this_page(console, 
     assert "0000" not in console.html
 
 
+def test_an_agency_without_a_key_scope_is_refused_and_the_attempt_recorded(
+    console, app, make, scene
+):
+    readers = make.agency(name="Sangamon County Sheriff")
+    make.mou(scene.org, readers)  # data sharing only: the plan, not the doors
+    console.sign_in(make.user("agency_user", agency=readers))
+    console.get(f"/console/preplans/{scene.store.id}?reveal={scene.door.id}")
+    assert "code on file" in console.html
+    assert "reveal=" not in console.html and 'id="reveal"' not in console.html
+    page = console.post(
+        f"/console/preplans/{scene.store.id}/access-points/{scene.door.id}/reveal",
+        {"reason": "Entry team at the dock", "password": PASSWORD},
+    )
+    assert page.status_code == 403
+    assert "4711#" not in console.html
+    (refused,) = audit_events(app, "access_point.reveal")
+    assert refused.details["refused_because"] == "not_allowed"
+
+
 def test_floor_plans_are_read_through_the_api_s_download(console, client, make, app, scene):
     manager = make.manager(scene.org)
     plan = created(upload(client, manager, scene.store.id, sample_files.png(), name="plan.png"))
