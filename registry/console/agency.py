@@ -2,9 +2,11 @@
 incidents (the MOUs with their partners are in mous.py, shared with facility managers).
 
 Administrators may use the lookup and the pre-plan too (the lookup's roles, less CAD clients,
-which are programs). Every page calls the services the API calls, with the same audit events: a lookup is
-a `preplan.lookup` (noted `via: console`), each showing of a pre-plan a `preplan.view` (format
-`console`; the PDF `pdf`, as the API's), a revealed code an `access_point.reveal`.
+which are programs). Every page calls the services the API calls, with the same audit events:
+a lookup is a `preplan.lookup` (noted `via: console`), each showing of a pre-plan a
+`preplan.view` (format `console`; the PDF `pdf`, as the API's), a revealed code an
+`access_point.reveal`. Floor plans are shown through manager_floor_plans.py's routes, which send
+them as the API's download does.
 """
 
 from flask import current_app, redirect, request, url_for
@@ -18,8 +20,6 @@ from ..facilities.models import Facility
 from ..facilities.reveal import reveal
 from ..facilities.schemas import RevealRequestSchema
 from ..facilities.service import facilities
-from ..floorplans.downloads import download
-from ..floorplans.service import floor_plans
 from ..incidents.models import INCIDENT_STATUSES
 from ..incidents.schemas import IncidentChangeSchema, IncidentOpenSchema
 from ..incidents.service import NO_GRANT
@@ -232,15 +232,6 @@ def preplan_pdf(facility_id: int):
     if decision.incident is not None:
         response.headers[HEADER] = header_value(decision.incident)
     return response
-
-
-@bp.get("/floor-plans/<int:plan_id>/<any(file, preview):part>")
-@page(*LOOKING_UP)
-def agency_floor_plan(plan_id: int, part: str):
-    """A floor plan a pre-plan lists (its file, or its PNG preview), read as the API's
-    download reads it: the pre-plan's rules, break-glass included, and audited."""
-    principal = signed_in().principal
-    return download(db.session(), principal, floor_plans, plan_id, None, part == "preview")
 
 
 # --- incidents ---------------------------------------------------------------------------------
