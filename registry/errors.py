@@ -139,6 +139,19 @@ class TooManyRequests(RegistryError):
         super().__init__(detail, headers={"Retry-After": str(max(1, int(retry_after)))})
 
 
+class OAuthError(RegistryError):
+    """A refusal at the OAuth2 token endpoint (auth/oauth.py), the one error that is not a
+    problem: OAuth2 clients (Swagger UI among them) read RFC 6749 section 5.2's JSON,
+    `{"error": "invalid_grant", "error_description": ...}`, with 400 for every code this
+    registry uses (401 is for client authentication, which it does not ask for)."""
+
+    status, slug = HTTPStatus.BAD_REQUEST, "oauth-error"
+
+    def __init__(self, error: str, description: str):
+        super().__init__(description)
+        self.error = error
+
+
 class ServiceUnavailable(RegistryError):
     status, slug = HTTPStatus.SERVICE_UNAVAILABLE, "service-unavailable"
 
@@ -163,6 +176,11 @@ def problem(
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response
+
+
+def oauth_error_response(error: OAuthError) -> Response:
+    body = {"error": error.error, "error_description": error.detail}
+    return Response(json.dumps(body), status=error.status, mimetype="application/json")
 
 
 # "UNIQUE constraint failed: organizations.name" (SQLite) / "uq_organizations_name" (PostgreSQL,
@@ -206,7 +224,10 @@ def _database_unavailable(error: Exception) -> bool:
 
 
 def problem_response(error: Exception) -> Response:
-    """Map any exception to a problem response."""
+    """Map any exception to a problem response (the OAuth2 token endpoint's refusals to their
+    own RFC 6749 shape)."""
+    if isinstance(error, OAuthError):
+        return oauth_error_response(error)
     if isinstance(error, RegistryError):
         return problem(
             error.status, error.detail, error.slug, error.errors, error.headers, error.extensions

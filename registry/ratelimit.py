@@ -24,9 +24,12 @@ from .auth.schemas import LoginSchema
 from .config import ConfigError
 from .errors import TooManyRequests
 
-# The routes that check a password or a client secret.
+# The routes that check a password or a client secret. The JSON login reads the username from
+# the JSON body, the OAuth2 form (auth/oauth.py) from the form.
 LOGIN_ROUTE = f"{API_PREFIX}/auth/login"
-CREDENTIAL_ROUTES = (LOGIN_ROUTE, f"{API_PREFIX}/auth/token")
+OAUTH_TOKEN_ROUTE = f"{API_PREFIX}/auth/oauth-token"
+PASSWORD_ROUTES = (LOGIN_ROUTE, OAUTH_TOKEN_ROUTE)
+CREDENTIAL_ROUTES = (*PASSWORD_ROUTES, f"{API_PREFIX}/auth/token")
 # Login bodies are tiny; a larger one is not parsed here (the view refuses it).
 LARGEST_CREDENTIALS_BODY = 4096
 _USERNAME = LoginSchema().fields["username"]
@@ -56,13 +59,7 @@ def account_name_key() -> str:
     case-folded on top: the lookup is exact, so folding only joins names of different accounts
     (a stricter limit), never splits one account's attempts.
     """
-    payload = None
-    if (
-        request.path == LOGIN_ROUTE
-        and 0 < (request.content_length or 0) <= LARGEST_CREDENTIALS_BODY
-    ):
-        payload = request.get_json(silent=True)
-    name = payload.get("username") if isinstance(payload, dict) else None
+    name = _username_tried()
     try:
         name = _USERNAME.deserialize(name) if isinstance(name, str) else None
     except ValidationError:
@@ -76,6 +73,17 @@ def account_name_key() -> str:
     return f"account:{digest[:32]}"
 
 
+def _username_tried():
+    """The username field of a password login as sent (None when it has none); only a small
+    body is read."""
+    if not 0 < (request.content_length or 0) <= LARGEST_CREDENTIALS_BODY:
+        return None
+    if request.path == LOGIN_ROUTE:
+        payload = request.get_json(silent=True)
+        return payload.get("username") if isinstance(payload, dict) else None
+    return request.form.get("username")
+
+
 def _outside_api() -> bool:
     return not request.path.startswith("/api/")
 
@@ -87,7 +95,7 @@ def _not_credentials() -> bool:
 def _not_a_password_login() -> bool:
     # Per account name for people only: a CAD client's id is no secret, and counting attempts
     # at it would let anyone lock dispatch out of its tokens; its secret is 32 random bytes.
-    return request.method != "POST" or request.path != LOGIN_ROUTE
+    return request.method != "POST" or request.path not in PASSWORD_ROUTES
 
 
 def _is_cad() -> bool:

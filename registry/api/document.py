@@ -8,7 +8,9 @@ swagger.json, so the document cannot drift from what the code validates and retu
   required).
 - `install_models(api)`: every schema seen, nested ones too, into the document's definitions.
 - `doc(...)`: restx's own doc decorator, with error responses documented as `Problem`.
-- `AUTHORIZATIONS`: the bearer-token security scheme the document names.
+- `AUTHORIZATIONS`: the document's security schemes: a bearer token pasted by hand, or
+  OAuth2's password flow, with which Swagger UI's Authorize dialog logs in by itself.
+- `ACCESS_TOKEN`: the security of a route that wants an access token: either scheme.
 """
 
 import copy
@@ -17,6 +19,8 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask_restx import Api, Namespace, SchemaModel
 from marshmallow import Schema, fields
+
+from .router import API_PREFIX
 
 
 def schema_name(schema) -> str:
@@ -143,5 +147,16 @@ AUTHORIZATIONS = {
         "in": "header",
         "name": "Authorization",
         "description": "`Bearer <access token>` from POST /auth/login or /auth/token",
-    }
+    },
+    # Both send the same `Authorization: Bearer` header: the API reads no other.
+    "oauth2": {
+        "type": "oauth2",
+        "flow": "password",
+        "tokenUrl": f"{API_PREFIX}/auth/oauth-token",
+        "scopes": {},
+        "description": "Your username and password (POST /auth/oauth-token); leave client_id "
+        "and client_secret empty.",
+    },
 }
+# A list of schemes in Swagger 2.0 means any one of them.
+ACCESS_TOKEN = ["bearer", "oauth2"]

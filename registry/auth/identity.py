@@ -44,7 +44,7 @@ from sqlalchemy import bindparam, exists, literal, select
 
 from .. import db, errors
 from ..access.roles import Role
-from ..api.document import doc
+from ..api.document import ACCESS_TOKEN, doc
 from ..fields import MAX_ID
 from .models import CadClient, RevokedToken, User
 from .principal import Principal
@@ -251,6 +251,6 @@ def login_required(*roles: Role, fresh: bool = False):
             "403": f"Only {', '.join(roles)} may do this" if roles else "Not allowed for you",
             "429": "Too many requests from you (see Retry-After)",
         }
-        return doc(security="bearer", responses=responses)(wrapper)
+        return doc(security=ACCESS_TOKEN, responses=responses)(wrapper)
 
     return decorator

@@ -54,16 +54,25 @@ def _access_lifetime_seconds() -> int:
     return int(current_app.config["JWT_ACCESS_TOKEN_EXPIRES"].total_seconds())
 
 
-def login(session: Session, username: str, password: str) -> dict:
-    """Tokens for a user's password (see `check_password`)."""
-    return _tokens_for(check_password(session, username, password), with_refresh=True)
+def login(
+    session: Session,
+    username: str,
+    password: str,
+    with_refresh: bool = True,
+    via: str | None = None,
+) -> dict:
+    """Tokens for a user's password (see `check_password`). `with_refresh=False`: the access
+    token alone (the OAuth2 form, oauth.py)."""
+    principal = check_password(session, username, password, via)
+    return _tokens_for(principal, with_refresh=with_refresh)
 
 
 def check_password(
     session: Session, username: str, password: str, via: str | None = None
 ) -> Principal:
-    """The principal of a user whose password is right: the API's login and the web console's
-    sign-in (`via="console"`, noted on the audit event) both ask here.
+    """The principal of a user whose password is right: the API's login, its OAuth2 form
+    (`via="oauth2"`) and the web console's sign-in (`via="console"`; `via` is noted on the audit
+    event) all ask here.
 
     5 attempts in a row without success (REGISTRY_LOCKOUT_ATTEMPTS) lock the account for
     REGISTRY_LOCKOUT_MINUTES, and a success resets the count. The attempt is counted before the

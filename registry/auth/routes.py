@@ -1,12 +1,13 @@
+from flask import after_this_request, request
 from flask_restx import Namespace, Resource
 
 from .. import db
 from ..access.roles import Role
 from ..api.crud_routes import collection_routes, record_routes
-from ..api.document import doc
+from ..api.document import doc, doc_model
 from ..api.inputs import body
 from ..api.outputs import returns
-from . import login, passwords
+from . import login, oauth, passwords
 from .accounts import cad_clients, users
 from .identity import authenticate, current_principal, login_required
 from .schemas import (
@@ -14,6 +15,7 @@ from .schemas import (
     ClientCredentialsSchema,
     LoginSchema,
     NewCadClientSchema,
+    OAuthErrorSchema,
     PasswordChangeSchema,
     PrincipalSchema,
     TokenSchema,
@@ -39,6 +41,54 @@ class Login(Resource):
         return login.login(db.session(), data["username"], data["password"])
 
 
+@ns.route("/oauth-token")
+class PasswordGrant(Resource):
+    @returns(TokenSchema)
+    @doc(
+        params={
+            "grant_type": {
+                "in": "formData",
+                "type": "string",
+                "enum": [oauth.PASSWORD_GRANT],
+                "required": True,
+            },
+            "username": {"in": "formData", "type": "string", "maxLength": 80, "required": True},
+            "password": {
+                "in": "formData",
+                "type": "string",
+                "format": "password",
+                "maxLength": 200,
+                "required": True,
+            },
+        },
+        responses={
+            "400": (
+                "Refused, in RFC 6749's words: invalid_grant (unknown username or wrong "
+                "password, or the account is temporarily locked), invalid_request, "
+                "unsupported_grant_type",
+                doc_model(OAuthErrorSchema),
+            ),
+            "429": "Too many attempts (see Retry-After)",
+        },
+    )
+    def post(self):
+        """Log in with an OAuth2 form (Swagger UI's Authorize); returns a fresh access token.
+
+        The password grant of RFC 6749 section 4.3: grant_type=password, username and password
+        as application/x-www-form-urlencoded. The same login as POST /auth/login, refusals
+        answered in OAuth2's own error JSON; no refresh token (see auth/oauth.py).
+        """
+
+        @after_this_request
+        def _not_cached(response):
+            # RFC 6749 5.1 and 5.2; Cache-Control: no-store is set for every API answer.
+            response.headers["Pragma"] = "no-cache"
+            return response
+
+        username, password = oauth.read_password_grant(request.form, request.mimetype)
+        return oauth.sign_in(db.session(), username, password)
+
+
 @ns.route("/token")
 class ClientToken(Resource):
     @body(ClientCredentialsSchema)
@@ -57,6 +107,7 @@ class ClientToken(Resource):
 @ns.route("/refresh")
 class Refresh(Resource):
     @returns(TokenSchema)
+    # Bearer only: it wants the refresh token, which the OAuth2 flow does not hand out.
     @doc(security="bearer", responses={"401": "Missing, invalid, expired or revoked refresh token"})
     def post(self):
         """Exchange a refresh token (as the bearer token) for a new access token."""

@@ -33,6 +33,17 @@ class TokenSchema(Schema):
     role = OneOf(tuple(Role), required=True)
 
 
+class OAuthErrorSchema(Schema):
+    """RFC 6749 section 5.2: the body of the OAuth2 token endpoint's refusals (not a problem)."""
+
+    error = OneOf(
+        ("invalid_request", "unsupported_grant_type", "invalid_grant"),
+        required=True,
+        metadata={"description": "invalid_grant: the login refused the username and password"},
+    )
+    error_description = fields.String(required=True)
+
+
 class PrincipalSchema(Schema):
     kind = OneOf(("user", "cad"), required=True)
     id = fields.Integer(required=True)

@@ -1,6 +1,7 @@
 """The committed API document is generated from the code and is a valid Swagger 2.0 document."""
 
 import json
+from urllib.parse import urljoin
 
 from openapi_spec_validator import validate
 from openapi_spec_validator.validation.validators import OpenAPIV2SpecValidator
@@ -19,6 +20,13 @@ def test_committed_document_matches_the_code(app):
 
 def test_document_is_valid_swagger_2(client):
     spec = client.get("/api/v1/swagger.json").get_json()
+    # The one relative URL, on purpose: the document names no host (it is committed, and a host
+    # read from the request's Host header would tell browsers where to send passwords). Swagger
+    # UI resolves it against the document's own address, as done here; the validator's JSON
+    # Schema wants an absolute URI.
+    oauth2 = spec["securityDefinitions"]["oauth2"]
+    assert oauth2["tokenUrl"] == "/api/v1/auth/oauth-token"
+    oauth2["tokenUrl"] = urljoin("http://localhost/api/v1/swagger.json", oauth2["tokenUrl"])
     validate(spec, cls=OpenAPIV2SpecValidator)
     assert spec["swagger"] == "2.0"
 
@@ -38,6 +46,10 @@ def test_document_shows_the_marshmallow_fields(client):
     assert "password" not in definitions["User"].get("required", [])
 
 
+# OAuth2 clients read RFC 6749's error JSON from the token endpoint (errors.OAuthError).
+OAUTH_ERRORS = {("post", "/auth/oauth-token", "400")}
+
+
 def test_every_error_response_is_documented_as_a_problem(client):
     spec = client.get("/api/v1/swagger.json").get_json()
     for path, operations in spec["paths"].items():
@@ -45,7 +57,9 @@ def test_every_error_response_is_documented_as_a_problem(client):
             if method == "parameters":
                 continue
             for code, response in operation["responses"].items():
-                if int(code) >= 400:
+                if (method, path, code) in OAUTH_ERRORS:
+                    assert response["schema"] == {"$ref": "#/definitions/OAuthError"}
+                elif int(code) >= 400:
                     assert response["schema"] == {"$ref": "#/definitions/Problem"}, (
                         method,
                         path,
@@ -58,3 +72,40 @@ def test_swagger_ui_is_served(client):
     assert response.status_code == 200
     assert b"swagger" in response.data.lower()
     assert json.loads(OPENAPI_PATH.read_text())["info"]["title"]
+
+
+def test_the_document_offers_a_password_sign_in(client):
+    spec = client.get("/api/v1/swagger.json").get_json()
+
+    oauth2 = spec["securityDefinitions"]["oauth2"]
+    assert (oauth2["type"], oauth2["flow"]) == ("oauth2", "password")
+    # Relative to the document's own address, as Swagger UI resolves it.
+    assert oauth2["tokenUrl"] == spec["basePath"] + "/auth/oauth-token"
+    token_route = spec["paths"]["/auth/oauth-token"]["post"]
+    assert token_route["consumes"][0] == "application/x-www-form-urlencoded"
+    assert {p["name"] for p in token_route["parameters"]} == {"grant_type", "username", "password"}
+    assert spec["securityDefinitions"]["bearer"]["type"] == "apiKey"
+
+
+def test_every_route_that_wants_an_access_token_takes_either_scheme(client):
+    spec = client.get("/api/v1/swagger.json").get_json()
+    securities = {
+        (method, path): operation.get("security")
+        for path, operations in spec["paths"].items()
+        for method, operation in operations.items()
+        if method != "parameters"
+    }
+
+    either = [{"bearer": []}, {"oauth2": []}]
+    assert securities[("get", "/auth/me")] == either
+    assert securities[("get", "/facilities")] == either
+    # The refresh token is pasted by hand: the OAuth2 flow does not hand one out.
+    assert securities[("post", "/auth/refresh")] == [{"bearer": []}]
+    for route in ("/auth/login", "/auth/token", "/auth/oauth-token"):
+        assert securities[("post", route)] is None
+    others = {
+        key: value
+        for key, value in securities.items()
+        if value not in (either, None) and key != ("post", "/auth/refresh")
+    }
+    assert others == {}
