@@ -1,11 +1,15 @@
 """The committed API document is generated from the code and is a valid Swagger 2.0 document."""
 
 import json
+import re
+from pathlib import Path
 from urllib.parse import urljoin
 
+import flask_restx
 from openapi_spec_validator import validate
 from openapi_spec_validator.validation.validators import OpenAPIV2SpecValidator
 
+import registry
 from registry.cli import OPENAPI_PATH, render_openapi
 
 
@@ -109,3 +113,25 @@ def test_every_route_that_wants_an_access_token_takes_either_scheme(client):
         if value not in (either, None) and key != ("post", "/auth/refresh")
     }
     assert others == {}
+
+
+def _starting_script(page: bytes) -> str:
+    inline = re.findall(rb"<script[^>]*>(.*?)</script>", page, re.DOTALL)
+    (script,) = [s for s in inline if b"SwaggerUIBundle(" in s]
+    return script.decode()
+
+
+def test_swagger_ui_keeps_the_token_across_reloads(client):
+    script = _starting_script(client.get("/api/v1/docs").data)
+
+    assert re.search(r"\bpersistAuthorization: true\b", script)
+
+
+def test_the_swagger_ui_page_is_flask_restxs_own_plus_one_setting():
+    """registry/templates/swagger-ui.html overrides flask-restx's template; when flask-restx
+    changes its own, copy it again and add the setting."""
+    ours = (Path(registry.__file__).parent / "templates" / "swagger-ui.html").read_text()
+    theirs = (Path(flask_restx.__file__).parent / "templates" / "swagger-ui.html").read_text()
+
+    ours = re.sub(r"\A\{#-.*?-#\}\n", "", ours, flags=re.DOTALL)
+    assert ours.replace(",\n                persistAuthorization: true", "") == theirs
