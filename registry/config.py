@@ -34,7 +34,8 @@
 | `REGISTRY_RATE_LIMIT` | requests per client (token subject, else address) to /api | `1200/minute` |
 | `REGISTRY_CAD_RATE_LIMIT` | requests per CAD client to /api (a whole dispatch centre) | `12000/minute` |
 | `REGISTRY_TRUSTED_PROXIES` | load balancers / reverse proxies in front that set X-Forwarded-For; the client address (rate limits, audit) is read from it | 0 |
-| `REGISTRY_LOGIN_RATE_LIMIT` | login and client-token attempts per address, and logins per username | `10/minute` |
+| `REGISTRY_LOGIN_RATE_LIMIT` | refused login and client-token attempts per address (successes are not counted: many people sign in from behind one address), and login attempts per username | `10/minute` |
+| `REGISTRY_LOGIN_ADDRESS_RATE_LIMIT` | every login and client-token attempt per address, refused or not (bounds the password hashing, ~50 ms of CPU each, one address can ask for) | `120/minute` |
 | `REGISTRY_PDF_RATE_LIMIT` | printed pre-plans as PDF per client (each costs ~0.1 s of CPU) | `60/minute` |
 | `REGISTRY_PACK_RATE_LIMIT` | offline packs per client (each reads every pre-plan the agency sees and their floor plans) | `6/hour` |
 | `REGISTRY_PACK_SIGNING_KEY` | Ed25519 private key that signs offline packs: PEM (PKCS#8) or the 32-byte seed in base64 | development: generated into `instance/`; production: required |
@@ -266,6 +267,7 @@ def _hardening_config() -> dict:
         # Reverse proxies in front of the service that append X-Forwarded-For (0: none).
         "REGISTRY_TRUSTED_PROXIES": int(env("REGISTRY_TRUSTED_PROXIES", 0)),
         "REGISTRY_LOGIN_RATE_LIMIT": env("REGISTRY_LOGIN_RATE_LIMIT", "10/minute"),
+        "REGISTRY_LOGIN_ADDRESS_RATE_LIMIT": env("REGISTRY_LOGIN_ADDRESS_RATE_LIMIT", "120/minute"),
         "REGISTRY_PDF_RATE_LIMIT": env("REGISTRY_PDF_RATE_LIMIT", "60/minute"),
         "REGISTRY_PACK_RATE_LIMIT": env("REGISTRY_PACK_RATE_LIMIT", "6/hour"),
         "REGISTRY_RATELIMIT_STORAGE_URI": env("REGISTRY_RATELIMIT_STORAGE_URI", "memory://"),

@@ -1,5 +1,22 @@
-"""Rate limits (Flask-Limiter): a budget per client for the whole API, and a tight one for
-password and client-secret attempts, per address and per account name.
+"""Rate limits (Flask-Limiter): a budget per client for the whole API, and budgets for password
+and client-secret attempts:
+
+| budget | counts | setting |
+| --- | --- | --- |
+| per address | refused attempts only | REGISTRY_LOGIN_RATE_LIMIT |
+| per address | every attempt | REGISTRY_LOGIN_ADDRESS_RATE_LIMIT |
+| per account name (passwords only) | every attempt | REGISTRY_LOGIN_RATE_LIMIT |
+
+A dispatch centre or precinct behind one address, thirty people signing in at shift change, must
+not lock itself out: its successes are not counted against the address, only its refusals (an
+address spraying guesses across many accounts is still stopped). Guessing at one account meets
+the per-account-name budget and the account's own lockout (auth/passwords.py). The generous
+every-attempt budget bounds the password hashing (~50 ms of CPU and 64 MiB each) one address can
+ask for, and the refusals that arrive together: a refusal is counted once it is answered, so
+parallel guesses pass the refusal budget's check before any of them is counted.
+
+A refusal is a 401 (the JSON login, CAD client tokens, the console's sign-in) or the OAuth2
+form's 400 invalid_grant (auth/oauth.py).
 
 Counters live in REGISTRY_RATELIMIT_STORAGE_URI: `memory://` counts in each process (every
 gunicorn worker separately), `redis://…` shares them between workers and machines. A storage
@@ -25,10 +42,13 @@ from .config import ConfigError
 from .errors import TooManyRequests
 
 # The routes that check a password or a client secret. The JSON login reads the username from
-# the JSON body, the OAuth2 form (auth/oauth.py) from the form.
+# the JSON body; the OAuth2 form (auth/oauth.py) and the web console's sign-in page read it from
+# their form's `username` field. The console's page must answer a refused password with 401, or
+# the per-address refusal budget does not see it.
 LOGIN_ROUTE = f"{API_PREFIX}/auth/login"
 OAUTH_TOKEN_ROUTE = f"{API_PREFIX}/auth/oauth-token"
-PASSWORD_ROUTES = (LOGIN_ROUTE, OAUTH_TOKEN_ROUTE)
+CONSOLE_SIGN_IN_ROUTE = "/console/sign-in"
+PASSWORD_ROUTES = (LOGIN_ROUTE, OAUTH_TOKEN_ROUTE, CONSOLE_SIGN_IN_ROUTE)
 CREDENTIAL_ROUTES = (*PASSWORD_ROUTES, f"{API_PREFIX}/auth/token")
 # Login bodies are tiny; a larger one is not parsed here (the view refuses it).
 LARGEST_CREDENTIALS_BODY = 4096
@@ -84,6 +104,17 @@ def _username_tried():
     return request.form.get("username")
 
 
+def _refused(response) -> bool:
+    """Whether a credential route's answer refused the password or secret (see the module's
+    docstring); only these spend the per-address refusal budget."""
+    if response.status_code == 401:
+        return True
+    if request.path == OAUTH_TOKEN_ROUTE and response.status_code == 400:
+        body = response.get_json(silent=True)
+        return isinstance(body, dict) and body.get("error") == "invalid_grant"
+    return False
+
+
 def _outside_api() -> bool:
     return not request.path.startswith("/api/")
 
@@ -113,6 +144,7 @@ def register_rate_limits(app: Flask) -> Limiter:
         "REGISTRY_RATE_LIMIT",
         "REGISTRY_CAD_RATE_LIMIT",
         "REGISTRY_LOGIN_RATE_LIMIT",
+        "REGISTRY_LOGIN_ADDRESS_RATE_LIMIT",
         "REGISTRY_PDF_RATE_LIMIT",
         "REGISTRY_PACK_RATE_LIMIT",
     ):
@@ -156,8 +188,18 @@ def register_rate_limits(app: Flask) -> Limiter:
                 exempt_when=_is_not_cad,
                 error_message="Too many requests from this CAD client (see Retry-After).",
             ),
+            # Both per address also on the console's sign-in page, outside /api.
             Limit(
                 attempts,
+                key_function=address_key,
+                scope="refused-credentials-by-address",
+                shared=True,
+                exempt_when=_not_credentials,
+                deduct_when=_refused,
+                error_message=too_many_attempts,
+            ),
+            Limit(
+                config["REGISTRY_LOGIN_ADDRESS_RATE_LIMIT"],
                 key_function=address_key,
                 scope="credentials-by-address",
                 shared=True,

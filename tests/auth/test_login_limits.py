@@ -1,6 +1,9 @@
 """Login limits (issue 15, item 8): the per-username rate limit counts the name the login looks
 up, not the bytes sent; and the lockout's count is taken before the slow password check, so
-parallel guesses get no more password evaluations than the lockout allows.
+parallel guesses get no more password evaluations than the lockout allows. Issue 13: the
+per-address limit counts refusals only, so people behind one address all sign in, while guessing
+across accounts or at one account is still stopped; the same limits cover the OAuth2 form and the
+web console's sign-in page.
 
 Run on both databases: the parallel test needs real concurrency (a file-backed SQLite, or
 PostgreSQL with REGISTRY_TEST_DATABASE_URL).
@@ -10,16 +13,21 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from flask import request
 from sqlalchemy import select, update
 
-from registry import transaction
+from registry import db, transaction
 from registry.audit.models import AuditEvent
+from registry.auth import login as auth_login
 from registry.auth import passwords
 from registry.auth.models import User
+from registry.config import ConfigError
+from registry.ratelimit import CONSOLE_SIGN_IN_ROUTE
 from tests.conftest import PASSWORD, PASSWORD_HASH, assert_problem, fetch
 
 API = "/api/v1"
 LOGIN = f"{API}/auth/login"
+OAUTH_TOKEN = f"{API}/auth/oauth-token"
 WRONG = "Wrong-Guess-Password-77"
 NEW_PASSWORD = "a-brand-new-passphrase"
 
@@ -189,3 +197,146 @@ def test_password_change_guesses_are_bounded_by_the_lockout_too(app, client, mak
     assert_problem(change(PASSWORD), 422, "current_password")
     assert len(evaluations) == limit
     assert login(client, user.username).status_code == 401
+
+
+# ---------------------------------------------------------------------------------------------
+# Per address: refusals count, successes do not (issue 13)
+
+
+def sign_in_with_form(client, username, password=PASSWORD, address="10.0.0.1"):
+    form = {"grant_type": "password", "username": username, "password": password}
+    return client.post(OAUTH_TOKEN, data=form, environ_base={"REMOTE_ADDR": address})
+
+
+def test_thirty_people_behind_one_address_all_sign_in(build_app, make):
+    """Shift change at a dispatch centre: thirty colleagues, one address, one minute, with a
+    per-address limit far below thirty."""
+    limited = build_app(REGISTRY_LOGIN_RATE_LIMIT="5/minute")
+    client = limited.test_client()
+    shift = [make.user("agency_user", agency=make.agency()) for _ in range(30)]
+
+    statuses = [
+        (login if n % 2 else sign_in_with_form)(client, user.username, address="10.5.0.1")
+        for n, user in enumerate(shift)
+    ]
+
+    assert [s.status_code for s in statuses] == [200] * 30
+
+
+def test_refusals_across_many_accounts_from_one_address_are_limited(build_app, make):
+    limited = build_app(REGISTRY_LOGIN_RATE_LIMIT="5/minute")
+    client = limited.test_client()
+    users = [make.user() for _ in range(7)]
+    # Successes in between spend nothing of the refusal budget.
+    assert login(client, users[0].username, address="10.6.0.1").status_code == 200
+    for user in users[1:4]:
+        assert_problem(login(client, user.username, WRONG, "10.6.0.1"), 401)
+    for user in users[4:6]:
+        refused = sign_in_with_form(client, user.username, WRONG, "10.6.0.1")
+        assert refused.get_json()["error"] == "invalid_grant"
+
+    # Five refusals, each at another account: the sixth attempt is not even checked.
+    assert_problem(login(client, users[6].username, address="10.6.0.1"), 429)
+    assert_problem(sign_in_with_form(client, users[6].username, address="10.6.0.1"), 429)
+    assert login(client, users[6].username, address="10.6.0.2").status_code == 200
+
+
+def test_requests_refused_before_any_password_check_are_not_refusals(build_app, make):
+    """A malformed request checks no password: it spends only the every-attempt budget."""
+    limited = build_app(REGISTRY_LOGIN_RATE_LIMIT="2/minute")
+    client = limited.test_client()
+    for n in range(3):
+        assert_problem(client.post(LOGIN, json={"username": f"someone{n}"}), 422)
+        bad_form = client.post(OAUTH_TOKEN, data={"grant_type": "password", "username": f"x{n}"})
+        assert bad_form.get_json()["error"] == "invalid_request"
+
+    assert login(client, make.user().username).status_code == 200
+
+
+def test_guessing_at_one_account_is_still_stopped(build_app, make):
+    limited = build_app(REGISTRY_LOGIN_RATE_LIMIT="5/minute")
+    client = limited.test_client()
+    user = make.user()
+    lockout = limited.config["REGISTRY_LOCKOUT_ATTEMPTS"]
+
+    for _ in range(lockout):
+        assert_problem(login(client, user.username, WRONG, "10.7.0.1"), 401)
+
+    assert fetch(limited, User, user.id).locked_until is not None
+    assert_problem(login(client, user.username, WRONG, "10.7.0.1"), 429)
+    # From elsewhere too: the account name's own budget is spent, and the account is locked.
+    assert_problem(login(client, user.username, address="10.7.0.2"), 429)
+
+
+def test_every_attempt_from_one_address_has_a_generous_cap(build_app, make):
+    limited = build_app(REGISTRY_LOGIN_ADDRESS_RATE_LIMIT="3/minute")
+    client = limited.test_client()
+    users = [make.user() for _ in range(4)]
+    for user in users[:3]:
+        assert login(client, user.username, address="10.8.0.1").status_code == 200
+
+    assert_problem(sign_in_with_form(client, users[3].username, address="10.8.0.1"), 429)
+    assert login(client, users[3].username, address="10.8.0.2").status_code == 200
+
+
+def test_a_malformed_every_attempt_limit_is_refused_at_start(build_app):
+    with pytest.raises(ConfigError, match="REGISTRY_LOGIN_ADDRESS_RATE_LIMIT"):
+        build_app(REGISTRY_LOGIN_ADDRESS_RATE_LIMIT="plenty")
+
+
+# ---------------------------------------------------------------------------------------------
+# The web console's sign-in page: the same limits, outside /api
+
+
+def with_console_sign_in(app):
+    """A stand-in for the web console's sign-in page (built elsewhere): the same login from a
+    form, a refusal answered 401 (errors.problem_response)."""
+
+    @transaction.transactional
+    def sign_in():
+        if request.method == "GET":
+            return "<form method=post></form>"
+        form = request.form
+        tokens = auth_login.login(db.session(), form.get("username", ""), form.get("password", ""))
+        return {"role": tokens["role"]}
+
+    app.add_url_rule(CONSOLE_SIGN_IN_ROUTE, "console_sign_in", sign_in, methods=["GET", "POST"])
+    return app
+
+
+def console_sign_in(client, username, password=PASSWORD, address="10.0.0.1"):
+    return client.post(
+        CONSOLE_SIGN_IN_ROUTE,
+        data={"username": username, "password": password},
+        environ_base={"REMOTE_ADDR": address},
+    )
+
+
+def test_the_console_shares_the_accounts_budget(build_app, make):
+    limited = with_console_sign_in(build_app(REGISTRY_LOGIN_RATE_LIMIT="2/minute"))
+    client = limited.test_client()
+    user = make.user()
+
+    assert_problem(console_sign_in(client, user.username, WRONG, "10.9.0.1"), 401)
+    assert_problem(console_sign_in(client, f" {user.username.upper()}", WRONG, "10.9.0.2"), 401)
+
+    assert_problem(console_sign_in(client, user.username, address="10.9.0.3"), 429)
+    assert_problem(login(client, user.username, address="10.9.0.4"), 429)
+    assert console_sign_in(client, make.user().username, address="10.9.0.5").status_code == 200
+
+
+def test_the_console_counts_refusals_per_address_not_successes(build_app, make):
+    limited = with_console_sign_in(build_app(REGISTRY_LOGIN_RATE_LIMIT="2/minute"))
+    client = limited.test_client()
+    users = [make.user() for _ in range(6)]
+    for user in users[:3]:
+        assert console_sign_in(client, user.username, address="10.10.0.1").status_code == 200
+    for user in users[3:5]:
+        assert_problem(console_sign_in(client, user.username, WRONG, "10.10.0.1"), 401)
+
+    assert_problem(console_sign_in(client, users[5].username, address="10.10.0.1"), 429)
+    # The API's login from that address is refused too: one budget per address.
+    assert_problem(login(client, users[5].username, address="10.10.0.1"), 429)
+    # Showing the page is no attempt.
+    page = client.get(CONSOLE_SIGN_IN_ROUTE, environ_base={"REMOTE_ADDR": "10.10.0.1"})
+    assert page.status_code == 200

@@ -2149,6 +2149,7 @@ def assert_too_many(response) -> None:
         ("cad-lookups", {"REGISTRY_CAD_RATE_LIMIT": "3/minute"}),
         ("anonymous-requests", {"REGISTRY_RATE_LIMIT": "3/minute"}),
         ("login-attempts", {"REGISTRY_LOGIN_RATE_LIMIT": "3/minute"}),
+        ("login-form-attempts", {"REGISTRY_LOGIN_RATE_LIMIT": "3/minute"}),
         ("client-token-attempts", {"REGISTRY_LOGIN_RATE_LIMIT": "3/minute"}),
         ("offline-packs", {"REGISTRY_PACK_RATE_LIMIT": "3/minute"}),
     ],
@@ -2167,6 +2168,11 @@ def test_api4_rate_limits_answer_429_with_retry_after(build_app, make, w, reques
         "login-attempts": lambda: client.post(
             f"{API}/auth/login", json={"username": officer.username, "password": "wrong-guess"}
         ),
+        # The OAuth2 form Swagger UI signs in with (auth/oauth.py).
+        "login-form-attempts": lambda: client.post(
+            f"{API}/auth/oauth-token",
+            data={"grant_type": "password", "username": officer.username, "password": "wrong"},
+        ),
         "client-token-attempts": lambda: client.post(
             f"{API}/auth/token", json={"client_id": cad.client_id, "client_secret": "wrong"}
         ),
@@ -2180,7 +2186,7 @@ def test_api4_rate_limits_answer_429_with_retry_after(build_app, make, w, reques
     answers = [send_one() for _ in range(3)]
     assert all(a.status_code != 429 for a in answers), [a.status_code for a in answers]
     assert_too_many(send_one())
-    if request_kind == "login-attempts":
+    if request_kind in ("login-attempts", "login-form-attempts"):
         right = {"username": officer.username, "password": PASSWORD}
         assert_too_many(client.post(f"{API}/auth/login", json=right))
     if request_kind == "cad-lookups":

@@ -86,16 +86,18 @@ def test_anonymous_callers_are_limited_by_address(build_app):
     assert_problem(client.get(ME, environ_base={"REMOTE_ADDR": "10.0.0.8"}), 401)
 
 
-def test_login_attempts_are_limited_per_address(build_app, make):
+def test_refused_logins_are_limited_per_address(build_app, make):
     limited = build_app(REGISTRY_LOGIN_RATE_LIMIT="2/minute")
     client = limited.test_client()
-    users = [make.user() for _ in range(3)]
+    users = [make.user() for _ in range(4)]
 
+    # A success is not counted against the address (tests/auth/test_login_limits.py).
     assert login(client, users[0].username).status_code == 200
     assert login(client, users[1].username, "Wrong-Password-123").status_code == 401
+    assert login(client, users[2].username, "Wrong-Password-123").status_code == 401
 
-    assert_too_many(login(client, users[2].username))
-    assert login(client, users[2].username, address="10.0.0.2").status_code == 200
+    assert_too_many(login(client, users[3].username))
+    assert login(client, users[3].username, address="10.0.0.2").status_code == 200
 
 
 def test_login_attempts_are_limited_per_username(build_app, make):
