@@ -13,17 +13,16 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from flask import request
 from sqlalchemy import select, update
 
-from registry import db, transaction
+from registry import transaction
 from registry.audit.models import AuditEvent
-from registry.auth import login as auth_login
 from registry.auth import passwords
 from registry.auth.models import User
 from registry.config import ConfigError
 from registry.ratelimit import CONSOLE_SIGN_IN_ROUTE
 from tests.conftest import PASSWORD, PASSWORD_HASH, assert_problem, fetch
+from tests.console.conftest import Console
 
 API = "/api/v1"
 LOGIN = f"{API}/auth/login"
@@ -288,55 +287,45 @@ def test_a_malformed_every_attempt_limit_is_refused_at_start(build_app):
 # The web console's sign-in page: the same limits, outside /api
 
 
-def with_console_sign_in(app):
-    """A stand-in for the web console's sign-in page (built elsewhere): the same login from a
-    form, a refusal answered 401 (errors.problem_response)."""
-
-    @transaction.transactional
-    def sign_in():
-        if request.method == "GET":
-            return "<form method=post></form>"
-        form = request.form
-        tokens = auth_login.login(db.session(), form.get("username", ""), form.get("password", ""))
-        return {"role": tokens["role"]}
-
-    app.add_url_rule(CONSOLE_SIGN_IN_ROUTE, "console_sign_in", sign_in, methods=["GET", "POST"])
-    return app
-
-
 def console_sign_in(client, username, password=PASSWORD, address="10.0.0.1"):
-    return client.post(
+    """The console's sign-in form as a browser sends it: its page (the form's token and cookie),
+    then the form, from one address."""
+    browser = Console(client)
+    browser.get(CONSOLE_SIGN_IN_ROUTE, environ_base={"REMOTE_ADDR": address})
+    return browser.post(
         CONSOLE_SIGN_IN_ROUTE,
-        data={"username": username, "password": password},
+        {"username": username, "password": password},
         environ_base={"REMOTE_ADDR": address},
     )
 
 
 def test_the_console_shares_the_accounts_budget(build_app, make):
-    limited = with_console_sign_in(build_app(REGISTRY_LOGIN_RATE_LIMIT="2/minute"))
+    limited = build_app(REGISTRY_LOGIN_RATE_LIMIT="2/minute")
     client = limited.test_client()
-    user = make.user()
+    user = make.user("facility_manager", organization=make.organization())
 
-    assert_problem(console_sign_in(client, user.username, WRONG, "10.9.0.1"), 401)
-    assert_problem(console_sign_in(client, f" {user.username.upper()}", WRONG, "10.9.0.2"), 401)
+    assert console_sign_in(client, user.username, WRONG, "10.9.0.1").status_code == 401
+    assert (
+        console_sign_in(client, f" {user.username.upper()}", WRONG, "10.9.0.2").status_code == 401
+    )
 
-    assert_problem(console_sign_in(client, user.username, address="10.9.0.3"), 429)
+    assert console_sign_in(client, user.username, address="10.9.0.3").status_code == 429
     assert_problem(login(client, user.username, address="10.9.0.4"), 429)
-    assert console_sign_in(client, make.user().username, address="10.9.0.5").status_code == 200
+    other = make.user("facility_manager", organization=make.organization())
+    assert console_sign_in(client, other.username, address="10.9.0.5").status_code == 302
 
 
 def test_the_console_counts_refusals_per_address_not_successes(build_app, make):
-    limited = with_console_sign_in(build_app(REGISTRY_LOGIN_RATE_LIMIT="2/minute"))
+    limited = build_app(REGISTRY_LOGIN_RATE_LIMIT="2/minute")
     client = limited.test_client()
-    users = [make.user() for _ in range(6)]
+    organization = make.organization()
+    users = [make.user("facility_manager", organization=organization) for _ in range(6)]
     for user in users[:3]:
-        assert console_sign_in(client, user.username, address="10.10.0.1").status_code == 200
+        assert console_sign_in(client, user.username, address="10.10.0.1").status_code == 302
     for user in users[3:5]:
-        assert_problem(console_sign_in(client, user.username, WRONG, "10.10.0.1"), 401)
+        assert console_sign_in(client, user.username, WRONG, "10.10.0.1").status_code == 401
 
-    assert_problem(console_sign_in(client, users[5].username, address="10.10.0.1"), 429)
-    # The API's login from that address is refused too: one budget per address.
+    assert console_sign_in(client, users[5].username, address="10.10.0.1").status_code == 429
+    # One budget per address: the API's login from there is refused too.
     assert_problem(login(client, users[5].username, address="10.10.0.1"), 429)
-    # Showing the page is no attempt.
-    page = client.get(CONSOLE_SIGN_IN_ROUTE, environ_base={"REMOTE_ADDR": "10.10.0.1"})
-    assert page.status_code == 200
+    assert console_sign_in(client, users[5].username, address="10.10.0.2").status_code == 302

@@ -83,6 +83,7 @@ def test_it_is_audited_like_a_login(app, client, make):
 
     (event,) = audit_events(app, "auth.login")
     assert event.actor == f"user:{user.id}" and event.record_id == user.id
+    assert event.details == {"via": "oauth2"}
 
 
 def test_swagger_uis_own_request_works(client, make):
