@@ -18,11 +18,12 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from .config import ConfigError
 
 API_POLICY = "default-src 'none'; frame-ancestors 'none'"
-# Swagger UI styles elements inline (its React components and the page's SVG sprite).
+# Swagger UI styles elements inline (its React components and the page's SVG sprite), and loads
+# its font from /swaggerui/files.
 DOCS_POLICY = (
     "default-src 'none'; script-src 'self' {scripts}; style-src 'self' 'unsafe-inline'; "
-    "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
-    "form-action 'none'"
+    "img-src 'self' data:; font-src 'self'; connect-src 'self'; frame-ancestors 'none'; "
+    "base-uri 'none'; form-action 'none'"
 )
 _INLINE_SCRIPT = re.compile(rb"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", re.DOTALL)
 HSTS = "max-age=31536000; includeSubDomains"
