@@ -121,17 +121,34 @@ def _starting_script(page: bytes) -> str:
     return script.decode()
 
 
-def test_swagger_ui_keeps_the_token_across_reloads(client):
+def test_swagger_ui_keeps_the_token_across_reloads_but_not_the_password(client):
+    """What the browser does with it: tests/browser/test_swagger_ui.py."""
     script = _starting_script(client.get("/api/v1/docs").data)
 
     assert re.search(r"\bpersistAuthorization: true\b", script)
+    assert re.search(r"plugins: \[[^\]]*\bforgetThePassword\b", script)
 
 
-def test_the_swagger_ui_page_is_flask_restxs_own_plus_one_setting():
+# registry/templates/swagger-ui.html's changes to flask-restx's page.
+_FORGET_THE_PASSWORD = re.compile(
+    r"        // The token is what Authorize keeps .*?\n        }\n\n", re.DOTALL
+)
+_SETTINGS = (
+    ",\n                    forgetThePassword",
+    ",\n                persistAuthorization: true",
+)
+
+
+def test_the_swagger_ui_page_is_flask_restxs_own_plus_two_changes():
     """registry/templates/swagger-ui.html overrides flask-restx's template; when flask-restx
-    changes its own, copy it again and add the setting."""
+    changes its own, copy it again and make the changes."""
     ours = (Path(registry.__file__).parent / "templates" / "swagger-ui.html").read_text()
     theirs = (Path(flask_restx.__file__).parent / "templates" / "swagger-ui.html").read_text()
 
     ours = re.sub(r"\A\{#-.*?-#\}\n", "", ours, flags=re.DOTALL)
-    assert ours.replace(",\n                persistAuthorization: true", "") == theirs
+    ours, plugins = _FORGET_THE_PASSWORD.subn("", ours)
+    assert plugins == 1
+    for setting in _SETTINGS:
+        assert ours.count(setting) == 1, setting
+        ours = ours.replace(setting, "")
+    assert ours == theirs
