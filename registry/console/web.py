@@ -150,9 +150,12 @@ def _error_page(error):
     status = problem.status_code
     if status == 401:
         return redirect(url_for("console.sign_in", next=_here()))
-    return render(
+    html, _ = render(
         "console/error.html",
         status,
         title=body.get("title", "Error"),
         detail=body.get("detail", ""),
     )
+    # The problem's own headers (Retry-After on a 429, Allow on a 405) stay with the page.
+    kept = {k: v for k, v in problem.headers.items() if k in ("Retry-After", "Allow")}
+    return html, status, kept

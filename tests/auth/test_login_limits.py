@@ -309,7 +309,10 @@ def test_the_console_shares_the_accounts_budget(build_app, make):
         console_sign_in(client, f" {user.username.upper()}", WRONG, "10.9.0.2").status_code == 401
     )
 
-    assert console_sign_in(client, user.username, address="10.9.0.3").status_code == 429
+    refused = console_sign_in(client, user.username, address="10.9.0.3")
+    assert refused.status_code == 429 and refused.mimetype == "text/html"
+    assert int(refused.headers["Retry-After"]) > 0
+    assert "Too many login attempts" in refused.get_data(as_text=True)
     assert_problem(login(client, user.username, address="10.9.0.4"), 429)
     other = make.user("facility_manager", organization=make.organization())
     assert console_sign_in(client, other.username, address="10.9.0.5").status_code == 302
