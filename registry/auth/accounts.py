@@ -1,10 +1,12 @@
 """Users and CAD clients, managed by administrators only."""
 
+from sqlalchemy import or_
+
 from .. import errors
 from ..access import visibility
 from ..access.roles import Role
 from ..agencies.models import Agency
-from ..crud import RecordService
+from ..crud import RecordService, contains
 from ..db import utcnow
 from ..organizations.models import Organization
 from .models import CadClient, User
@@ -63,6 +65,13 @@ class UserService(RecordService):
             if args.get(name) is not None
         ]
 
+    def matching(self, text: str):
+        """Users whose username, name or email contain `text` (any case): the console's
+        search box."""
+        return or_(
+            *(contains(column, text) for column in (User.username, User.full_name, User.email))
+        )
+
     def order_by(self):
         return (User.username,)
 
@@ -88,6 +97,10 @@ class CadClientService(RecordService):
 
     def validate(self, session, record):
         self.require(session, Agency, record.agency_id, "agency_id")
+
+    def matching(self, text: str):
+        """Clients whose client id or name contain `text` (any case): the console's search box."""
+        return or_(contains(CadClient.client_id, text), contains(CadClient.name, text))
 
 
 users = UserService()

@@ -48,7 +48,7 @@ def load(schema: Schema, form: MultiDict, names=None, partial: bool = False) -> 
         if schema_field.dump_only or (names is not None and key not in names):
             continue
         if isinstance(schema_field, fields.List):
-            values = [v for v in form.getlist(key) if v.strip()]
+            values = [_whole_number(schema_field.inner, v) for v in form.getlist(key) if v.strip()]
             if key in form or names is not None:
                 raw[key] = values
             continue
@@ -59,14 +59,20 @@ def load(schema: Schema, form: MultiDict, names=None, partial: bool = False) -> 
             raise errors.InvalidInput({key: ["NUL characters are not allowed."]})
         if value.strip() == "" and schema_field.allow_none:
             value = None
-        elif isinstance(schema_field, fields.Integer) and re.fullmatch(r"\s*-?\d{1,15}\s*", value):
-            # A box holds text; the API's whole numbers are strict JSON integers.
-            value = int(value)
+        else:
+            value = _whole_number(schema_field, value)
         raw[key] = value
     try:
         return schema.load(raw, partial=partial)
     except ValidationError as error:
         raise errors.InvalidInput(error.messages) from None
+
+
+def _whole_number(schema_field, value: str):
+    """A box holds text; the API's whole numbers (and lists of ids) are strict JSON integers."""
+    if isinstance(schema_field, fields.Integer) and re.fullmatch(r"\s*-?\d{1,15}\s*", value):
+        return int(value)
+    return value
 
 
 def checkboxes(form: MultiDict, names) -> MultiDict:

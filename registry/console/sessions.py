@@ -156,21 +156,25 @@ def sign_out(session: Session, signed_in: SignedIn) -> None:
     audit.record(session, signed_in.principal, "auth.logout", details={"via": "console"})
 
 
-def confirm_password(session: Session, signed_in: SignedIn, password: str | None) -> None:
+def confirm_password(
+    session: Session, signed_in: SignedIn, password: str | None, field: str = "password"
+) -> None:
     """Step for sensitive actions: fine when the password was given within the fresh-login
-    window; else `password` (asked for again on the form) must be right, and renews it.
+    window; else `password` (asked for again on the form, in the box `field`) must be right,
+    and renews it. `field` names that box where "password" is taken by the form's own field
+    (an administrator setting another person's password).
 
     A wrong one counts towards the lockout like any login (check_password)."""
     if signed_in.is_fresh:
         return
     if not password:
-        raise errors.InvalidInput({"password": [PASSWORD_AGAIN]})
+        raise errors.InvalidInput({field: [PASSWORD_AGAIN]})
     try:
         login.check_password(session, signed_in.username, password, via="console")
     except errors.Unauthorized:
         # Raised again as a field's error, still keeping the failed attempt's count and event.
         raise errors.InvalidInput(
-            {"password": ["That is not your password (or the account is locked)."]}
+            {field: ["That is not your password (or the account is locked)."]}
         ).keeping_changes() from None
     session.execute(
         update(ConsoleSession)

@@ -9,7 +9,7 @@ from ..access.roles import Role
 from ..agencies.models import Agency
 from ..api.pagination import Page
 from ..auth.principal import Principal
-from ..crud import RecordService, paginate
+from ..crud import RecordService, contains, paginate
 from ..facilities.models import Facility
 from ..floorplans import blobs
 from ..history import MouHistory
@@ -145,6 +145,10 @@ class MouService(RecordService):
         return paginate(session, rows.order_by(MouHistory.id.desc()), args)
 
     # --- lists -----------------------------------------------------------------------------------
+    def matching(self, text: str):
+        """MOUs whose title contains `text` (any case): the console's search box."""
+        return contains(Mou.title, text)
+
     def filters(self, args):
         conditions = [
             getattr(Mou, name) == args[name]
