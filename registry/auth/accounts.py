@@ -2,7 +2,7 @@
 
 from sqlalchemy import or_
 
-from .. import errors
+from .. import errors, history
 from ..access import visibility
 from ..access.roles import Role
 from ..agencies.models import Agency
@@ -86,6 +86,10 @@ class CadClientService(RecordService):
     def create(self, session, principal, data):
         self.require(session, Agency, data["agency_id"], "agency_id")
         client, secret = create_cad_client(session, **data)
+        # New credentials are a write like any other: audited (the secret's hash redacted).
+        self._changed(
+            session, principal, client, "create", history.diff({}, history.snapshot(client))
+        )
         client.client_secret = secret  # shown once in the creation response, never stored
         return client
 

@@ -88,6 +88,22 @@ def test_writes_outside_facilities_are_recorded_and_secrets_redacted(app, client
     ]
 
 
+def test_a_new_cad_client_is_recorded_without_its_secret(app, client, make):
+    admin = make.user("admin")
+    agency = make.agency()
+    created = client.post(
+        f"{API}/cad-clients",
+        json={"client_id": "county-cad", "agency_id": agency.id, "name": "County CAD"},
+        headers=make.headers(admin),
+    )
+    assert created.status_code == 201, created.get_data(as_text=True)
+    [row] = events(app, AuditEvent.action == "cad_client.create")
+    assert (row.actor, row.record_id) == (f"user:{admin.id}", created.get_json()["id"])
+    assert row.changes["client_id"] == [None, "county-cad"]
+    text = str(row.changes)
+    assert created.get_json()["client_secret"] not in text and "$argon2" not in text
+
+
 def test_a_refused_write_leaves_no_row(app, client, make, site):
     org, _ = site
     before = count(app, AuditEvent)
