@@ -665,11 +665,13 @@ def admin_mou(mou_id: int):
             action, result = taken[0]
             return redirect(url_for("console.admin_mou", mou_id=result.id, notice=action))
         session.refresh(record)
+    steps = _steps_offered(record)
     return render(
         "console/admin_mou.html",
         _status(outcome),
         mou=record,
-        steps=_steps_offered(record),
+        steps=steps,
+        asks_reason=any(value.startswith("terminate:") for value, _ in steps),
         outcome=outcome,
         reason=request.form.get("reason", "") if not outcome.saved else "",
         facilities=_names(facilities, Facility, record.facility_ids),
