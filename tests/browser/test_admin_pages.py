@@ -25,9 +25,7 @@ def one(app, model, *where):
         return record
 
 
-def test_an_admin_onboards_an_organization_and_its_manager_who_then_signs_in(
-    browser, make, app
-):
+def test_an_admin_onboards_an_organization_and_its_manager_who_then_signs_in(browser, make, app):
     admin = make.user("admin", full_name="Ada Admin")
     browser.sign_in(admin)
     assert browser.path == "/console/admin"
