@@ -124,14 +124,14 @@ def _search() -> str:
     return request.args.get("q", "").strip()[:200]
 
 
-def _status(outcome: forms.Outcome, saved: int = 200) -> int:
+def _status(outcome: forms.Outcome) -> int:
     """422 when refused for its input, 409 for a conflict (a stale version, a step the MOU is
     not at), as the API answers."""
     if outcome.errors:
         return 422
     if outcome.message is not None:
         return 409
-    return saved
+    return 200
 
 
 def _confirm(form, field: str = YOUR_PASSWORD) -> None:
@@ -233,7 +233,7 @@ def _id_arg(name: str) -> int | None:
 def _prefilled(names) -> dict:
     """A new record's form opened from another record's page: the ids its link names (an
     organization's "new facility manager" link names the role and the organization)."""
-    values = {name: _id_arg(name) for name in names if name.endswith("_id")}
+    values = {name: _id_arg(name) for name in ("organization_id", "agency_id") if name in names}
     if request.args.get("role") in USER_ROLES:
         values["role"] = request.args["role"]
     return {name: value for name, value in values.items() if value is not None}

@@ -13,6 +13,7 @@ from registry.agencies.models import Agency
 from registry.audit.models import AuditEvent
 from registry.auth.models import CadClient, User
 from registry.auth.passwords import verify_secret
+from registry.console import admin as admin_pages_module
 from registry.console.models import ConsoleSession
 from registry.mous.models import Mou
 from registry.organizations.models import Organization
@@ -494,6 +495,40 @@ def test_an_admin_drafts_an_mou_and_takes_it_to_active(console, admin, app, make
     )
     assert page.status_code == 302, console.errors()
     assert fetch(app, Mou, mou.id).status == "terminated"
+
+
+def test_a_step_from_a_stale_mou_page_is_refused(console, other_console, admin, app, make):
+    mou = make.mou(make.organization(), make.agency(), status="proposed")
+    path = f"/console/admin/mous/{mou.id}"
+    console.get(path)
+    other_console.sign_in(make.user("admin"))
+    other_console.get(path)
+    other_console.post(path, {"version": str(mou.version), "step": "terminate:organization",
+                              "reason": "Withdrawn"})  # fmt: skip
+    assert other_console.page.status_code == 302
+
+    page = console.post(path, {"version": str(mou.version), "step": "accept:agency"})
+    assert page.status_code == 409
+    assert "Someone else saved a change" in console.html
+    saved = fetch(app, Mou, mou.id)
+    assert (saved.status, saved.agency_accepted_at) == ("terminated", None)
+    assert events(app, "mou.accept") == 0
+
+
+def test_too_many_organizations_for_a_list_are_picked_by_id(console, admin, app, make, monkeypatch):
+    monkeypatch.setattr(admin_pages_module, "MOST_CHOICES", 1)
+    make.organization()
+    organization = make.organization()
+    console.get("/console/admin/users/new")
+    assert '<select id="organization_id"' not in console.html
+    assert '<input id="organization_id" name="organization_id"' in console.html
+    page = console.post(
+        "/console/admin/users/new",
+        {"username": "pat.doe", "role": "facility_manager", "password": STRONG,
+         "organization_id": str(organization.id), "agency_id": ""},
+    )  # fmt: skip
+    assert page.status_code == 302, console.errors()
+    assert only(app, User, User.username == "pat.doe").organization_id == organization.id
 
 
 @pytest.mark.parametrize(
