@@ -10,14 +10,13 @@ from sqlalchemy import select, update
 
 from registry import db, transaction
 from registry.agencies.models import Agency
-from registry.audit.models import AuditEvent
 from registry.auth.models import CadClient, User
 from registry.auth.passwords import verify_secret
 from registry.console import admin as admin_pages_module
 from registry.console.models import ConsoleSession
 from registry.mous.models import Mou
 from registry.organizations.models import Organization
-from tests.conftest import PASSWORD, count, fetch
+from tests.conftest import PASSWORD, audit_events, count, fetch
 
 STRONG = "a-long-first-password-1"
 
@@ -31,12 +30,12 @@ def admin(console, make):
 
 
 def events(app, action, record_id=None, actor=None) -> int:
-    where = [AuditEvent.action == action]
-    if record_id is not None:
-        where.append(AuditEvent.record_id == record_id)
-    if actor is not None:
-        where.append(AuditEvent.actor == actor)
-    return count(app, AuditEvent, *where)
+    """How many audit events of `action` there are (about `record_id`, by `actor`)."""
+    return sum(
+        1
+        for event in audit_events(app, action)
+        if record_id in (None, event.record_id) and actor in (None, event.actor)
+    )
 
 
 def only(app, model, *where):
@@ -340,7 +339,8 @@ def test_an_admin_resets_a_password(console, other_console, admin, app, make):
     assert page.status_code == 302, console.errors()
     assert verify_secret(fetch(app, User, manager.id).password_hash, STRONG)
     assert events(app, "user.update", manager.id, f"user:{admin.id}") == 1
-    assert STRONG not in str(only(app, AuditEvent, AuditEvent.action == "user.update").changes)
+    [reset] = audit_events(app, "user.update")
+    assert STRONG not in str(reset.changes)
     assert other_console.get("/console/account").status_code == 302  # their session ended
     assert other_console.sign_in(manager).status_code == 401
     assert other_console.sign_in(manager, password=STRONG).status_code == 302
@@ -365,9 +365,8 @@ def test_a_new_cad_clients_secret_is_shown_once_and_works(console, admin, app, m
     assert (stored.client_id, stored.agency_id) == ("springfield-cad", agency.id)
     assert verify_secret(stored.secret_hash, secret) and secret not in stored.secret_hash
     assert events(app, "cad_client.create", stored.id, f"user:{admin.id}") == 1
-    assert secret not in str(
-        only(app, AuditEvent, AuditEvent.action == "cad_client.create").changes
-    )
+    [created] = audit_events(app, "cad_client.create")
+    assert secret not in str(created.changes)
 
     token = client.post(
         "/api/v1/auth/token", json={"client_id": "springfield-cad", "client_secret": secret}
