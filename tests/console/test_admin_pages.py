@@ -3,7 +3,7 @@ write would (the database afterwards, and the API's audit event), refuses bad in
 its field with nothing changed, asks for the password again when the API wants a fresh login,
 and is closed to every other role, forged forms included."""
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select, update
@@ -12,7 +12,7 @@ from registry import db, transaction
 from registry.agencies.models import Agency
 from registry.auth.models import CadClient, User
 from registry.auth.passwords import verify_secret
-from registry.console import admin as admin_pages_module
+from registry.console.admin import common as admin_common
 from registry.console.models import ConsoleSession
 from registry.mous.models import Mou
 from registry.organizations.models import Organization
@@ -496,6 +496,20 @@ def test_an_admin_drafts_an_mou_and_takes_it_to_active(console, admin, app, make
     assert fetch(app, Mou, mou.id).status == "terminated"
 
 
+def test_an_admin_drafts_the_renewal_of_an_active_mou(console, admin, app, make):
+    mou = make.mou(make.organization(), make.agency(), expiry_date=date.today() + timedelta(days=9))
+    console.get(f"/console/admin/mous/{mou.id}")
+    page = console.post(
+        f"/console/admin/mous/{mou.id}", {"version": str(mou.version), "step": "renew:agency"}
+    )
+    assert page.status_code == 302, console.errors()
+    renewal = only(app, Mou, Mou.supersedes_id == mou.id)
+    assert (renewal.status, renewal.drafting_party) == ("draft", "agency")
+    assert renewal.effective_date == mou.expiry_date + timedelta(days=1)
+    assert page.headers["Location"].endswith(f"/console/admin/mous/{renewal.id}?notice=renew")
+    assert events(app, "mou.renew", mou.id, f"user:{admin.id}") == 1
+
+
 def test_a_step_from_a_stale_mou_page_is_refused(console, other_console, admin, app, make):
     mou = make.mou(make.organization(), make.agency(), status="proposed")
     path = f"/console/admin/mous/{mou.id}"
@@ -515,7 +529,7 @@ def test_a_step_from_a_stale_mou_page_is_refused(console, other_console, admin, 
 
 
 def test_too_many_organizations_for_a_list_are_picked_by_id(console, admin, app, make, monkeypatch):
-    monkeypatch.setattr(admin_pages_module, "MOST_CHOICES", 1)
+    monkeypatch.setattr(admin_common, "MOST_CHOICES", 1)
     make.organization()
     organization = make.organization()
     console.get("/console/admin/users/new")
