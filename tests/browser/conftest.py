@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
@@ -116,8 +117,13 @@ class Browser:
             self.wait_for_new_page(old_page)
 
     def wait_for_new_page(self, old_page):
-        """Wait until `old_page` (its html element) has been replaced by the next page."""
-        WebDriverWait(self.driver, 15).until(expected_conditions.staleness_of(old_page))
+        """Wait until `old_page` (its html element) has been replaced by the next page.
+
+        Asked while the old document is being torn down, Chromium may answer "Node with given
+        id does not belong to the document" instead of "stale": the wait asks again."""
+        WebDriverWait(self.driver, 15, ignored_exceptions=(WebDriverException,)).until(
+            expected_conditions.staleness_of(old_page)
+        )
 
     def submit(self, form_css: str = "main form"):
         """Press the form's submit button, as a person would, and wait for the answer."""
