@@ -30,7 +30,7 @@ import hmac
 import math
 import time
 
-from flask import Flask, current_app, request
+from flask import Flask, current_app, g, request
 from flask_limiter import Limit, Limiter
 from limits import parse, parse_many
 from marshmallow import ValidationError
@@ -61,11 +61,15 @@ def address_key() -> str:
 
 
 def client_key() -> str:
-    """The token's subject when the request carries a valid token, else the address.
+    """The token's subject when the request carries a valid token, the person signed in to a
+    web console page (budgets spent by its views: printed PDFs), else the address.
 
     The token is verified (a forged subject must not spend another client's budget), once for
     the request: the view that authenticates it later decodes nothing again (auth.identity).
     """
+    signed_in = g.get("console")  # set by console.web.page once the session is checked
+    if signed_in is not None:
+        return f"subject:{signed_in.principal.subject}"
     subject = identity.bearer_subject()
     return f"subject:{subject}" if subject is not None else address_key()
 

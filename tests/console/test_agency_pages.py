@@ -13,6 +13,7 @@ from registry.incidents.models import Incident
 from registry.mous.models import Mou
 from tests import sample_files
 from tests.conftest import PASSWORD, audit_events, count, fetch
+from tests.console.conftest import Console
 from tests.file_store import created, upload
 
 API = "/api/v1"
@@ -597,3 +598,18 @@ def test_an_incident_that_grants_no_break_glass_says_why(console, app, make, sce
     console.get(page.headers["Location"])
     assert "your agency has no jurisdiction on record" in console.html
     assert console.get(f"/console/preplans/{scene.depot.id}").status_code == 404
+
+
+def test_the_pdf_budget_is_each_persons_not_the_addresss(build_app, make, scene):
+    """Two officers behind one address (a precinct's network) each have their own budget."""
+    limited = build_app(REGISTRY_PDF_RATE_LIMIT="1/minute")
+    colleague = make.user("agency_user", agency=scene.agency)
+    path = f"/console/preplans/{scene.store.id}/preplan.pdf"
+    first, second = Console(limited.test_client()), Console(limited.test_client())
+    first.sign_in(scene.officer)
+    second.sign_in(colleague)
+
+    assert first.get(path).status_code == 200
+    refused = first.get(path)
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
+    assert second.get(path).status_code == 200  # the colleague's own budget is untouched
