@@ -9,6 +9,7 @@ Run on both databases: the parallel test needs real concurrency (a file-backed S
 PostgreSQL with REGISTRY_TEST_DATABASE_URL).
 """
 
+import io
 import threading
 from datetime import UTC, datetime, timedelta
 
@@ -332,3 +333,57 @@ def test_the_console_counts_refusals_per_address_not_successes(build_app, make):
     # One budget per address: the API's login from there is refused too.
     assert_problem(login(client, users[5].username, address="10.10.0.1"), 429)
     assert console_sign_in(client, users[5].username, address="10.10.0.2").status_code == 302
+
+
+@pytest.mark.parametrize("route", ["json", "oauth", "console"])
+def test_a_padded_login_is_refused_before_any_password_check(build_app, make, route):
+    """The per-account limit reads the username from a small body: a body padded past that
+    would otherwise spend a new address's budget on every guess."""
+    limited = build_app(REGISTRY_LOGIN_RATE_LIMIT="3/minute")
+    client = limited.test_client()
+    user = make.user("facility_manager", organization=make.organization())
+    padding = "x" * 5000
+    answers = []
+    for n in range(5):
+        address = f"10.11.0.{n}"
+        if route == "json":
+            answer = client.post(
+                LOGIN,
+                json={"username": user.username, "password": WRONG + " " * 5000},
+                environ_base={"REMOTE_ADDR": address},
+            )
+        elif route == "oauth":
+            answer = client.post(
+                f"{API}/auth/oauth-token",
+                data={
+                    "grant_type": "password",
+                    "username": user.username,
+                    "password": WRONG,
+                    "scope": padding,
+                },
+                environ_base={"REMOTE_ADDR": address},
+            )
+        else:
+            browser = Console(client)
+            browser.get(CONSOLE_SIGN_IN_ROUTE, environ_base={"REMOTE_ADDR": address})
+            answer = browser.post(
+                CONSOLE_SIGN_IN_ROUTE,
+                {"username": user.username, "password": WRONG, "pad": padding},
+                environ_base={"REMOTE_ADDR": address},
+            )
+        answers.append(answer.status_code)
+    assert answers == [413] * 5
+    assert fetch(limited, User, user.id).failed_logins == 0  # no password was checked
+
+
+def test_a_chunked_login_of_unknown_length_is_refused_too(client, make):
+    user = make.user()
+    answer = client.post(
+        LOGIN,
+        input_stream=io.BytesIO(
+            f'{{"username": "{user.username}", "password": "{WRONG}"}}'.encode()
+        ),
+        headers={"Transfer-Encoding": "chunked", "Content-Type": "application/json"},
+    )
+    assert answer.status_code == 413
+    assert fetch(client.application, User, user.id).failed_logins == 0
