@@ -37,7 +37,11 @@
       }
       var marker = L.circleMarker([point.lat, point.lon], { radius: 7, weight: 2 }).addTo(map);
       if (point.label) {
-        marker.bindTooltip(point.label);
+        // As text: Leaflet puts a string tooltip into innerHTML, and labels are names that
+        // partners type (a facility's, a point's), shown to other organizations' responders.
+        var label = document.createElement("span");
+        label.textContent = point.label;
+        marker.bindTooltip(label);
       }
       bounds.push([point.lat, point.lon]);
     });
