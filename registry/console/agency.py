@@ -153,6 +153,9 @@ def reveal_code(facility_id: int, point_id: int):
                 point_id,
                 lambda: forms.load(reveal_schema, sent, ("reason",)),
                 fresh=fresh,
+                # A point this pre-plan does not show is refused (404) and audited as the
+                # API's refusals are; one it shows but the caller may not reveal is 403.
+                facility_id=facility_id,
             )
         except errors.FreshLoginRequired:
             # The reveal recorded its refusal; the form says what to do about it.
@@ -173,15 +176,10 @@ def _preplan_page(facility_id, reveal_point=None, sent=None, reveal_with=None, s
     document = rendered.document
     if decision.incident is not None:
         document = with_break_glass(document, decision.incident)
-    point_ids = {point["id"] for point in document["access_points"]}
     with_secrets = any(p["has_code"] or p["has_key_location"] for p in document["access_points"])
     revealable = (
         with_secrets and may_reveal(session, principal, session.get(Facility, facility_id)).allowed
     )
-    if reveal_with is not None and reveal_point not in point_ids:
-        # A form for a point this pre-plan does not show. One it shows but the caller may not
-        # reveal goes to the reveal, which records the refusal and refuses (403), as the API's.
-        raise errors.NotFound(f"No access point with id {reveal_point} is visible to you.")
     if reveal_with is None and not revealable:
         reveal_point = None
     outcome = reveal_with() if reveal_with is not None else forms.Outcome()

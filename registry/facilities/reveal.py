@@ -51,6 +51,7 @@ def reveal(
     point_id: int,
     load_request: Callable[[], dict],
     fresh: bool,
+    facility_id: int | None = None,
 ) -> Revealed:
     """An access point's code and key location, for those who may open its doors.
 
@@ -58,7 +59,9 @@ def reveal(
     a refused or failed one keeps its audit row (keeping_changes). The answers come in the
     API's usual order: a stale login (`fresh` false: 401), then the body (`load_request`, which
     raises 400/415/422), then the access point (404/403), then the stored values (409). The row
-    keeps the reason only from a valid body, never the body itself.
+    keeps the reason only from a valid body, never the body itself. `facility_id`: the pre-plan
+    the caller reveals from (the web console's page); a point of another facility is not
+    found there, and that refusal is audited like any other.
     """
     point = None
     if 0 < point_id <= MAX_ID:
@@ -71,6 +74,8 @@ def reveal(
                 Facility.deleted_at.is_(None),
             )
         )
+    if point is not None and facility_id is not None and point.facility_id != facility_id:
+        point = None
     facility = point.facility if point is not None else None
     try:
         reason, invalid_request = load_request()["reason"], None

@@ -272,16 +272,25 @@ def test_a_wrong_password_reveals_nothing(console, app, scene):
     assert "4711#" not in console.html
 
 
-def test_a_point_of_another_facility_is_not_revealed_through_this_page(console, make, scene):
-    elsewhere = make.access_point(scene.depot, name="Depot gate", code="0000")
+@pytest.mark.parametrize("where", ["another organization's", "no"])
+def test_a_point_of_another_facility_is_not_revealed_and_the_probe_is_recorded(
+    console, app, make, scene, where
+):
+    point_id = make.access_point(scene.depot, name="Depot gate", code="0000").id
+    if where == "no":
+        point_id = 999_999
     console.sign_in(scene.officer)
     console.get(f"/console/preplans/{scene.store.id}")
     page = console.post(
-        f"/console/preplans/{scene.store.id}/access-points/{elsewhere.id}/reveal",
-        {"reason": "Entry team at the dock", "password": PASSWORD},
+        f"/console/preplans/{scene.store.id}/access-points/{point_id}/reveal",
+        {"reason": "probing", "password": PASSWORD},
     )
     assert page.status_code == 404
     assert "0000" not in console.html
+    # Audited as the API audits a reveal of a point it cannot find.
+    (probe,) = audit_events(app, "access_point.reveal")
+    assert probe.record_id == point_id and probe.facility_id is None
+    assert probe.details["refused_because"] == "no_such_access_point"
 
 
 def test_an_agency_without_a_key_scope_is_refused_and_the_attempt_recorded(
