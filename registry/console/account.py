@@ -64,7 +64,7 @@ def account():
             return response
     return render(
         "console/account.html",
-        422 if outcome.errors else 200,
+        outcome.status,
         outcome=outcome,
         min_length=passwords.MIN_PASSWORD_LENGTH,
     )
@@ -90,7 +90,8 @@ def sign_in():
                     name: ["Required."]
                     for name, value in (("username", username), ("password", password))
                     if not value
-                }
+                },
+                status=422,
             )
         else:
             session = db.session()
@@ -99,7 +100,7 @@ def sign_in():
             except errors.Unauthorized:
                 # Answered with the form again; the view returns normally, so the boundary
                 # commits the refusal's trace (the attempt's count, its audit event).
-                outcome = Outcome(message=LOGIN_REFUSED)
+                outcome = Outcome(message=LOGIN_REFUSED, status=401)
             else:
                 response = redirect(next_page or url_for("console.home"))
                 response.set_cookie(sessions.cookie_name(), token, **sessions.cookie_options())
@@ -108,7 +109,7 @@ def sign_in():
     form_token = new_sign_in_token()
     body, status = render(
         "console/sign_in.html",
-        422 if outcome.errors else 401 if outcome.message else 200,
+        outcome.status,
         outcome=outcome,
         next_page=next_page,
         form_token=form_token,

@@ -101,7 +101,7 @@ def search():
     result = found.get("result")
     return render(
         "console/agency_search.html",
-        422 if outcome.errors else 200,
+        outcome.status,
         outcome=outcome,
         sent=sent,
         way=way,
@@ -185,7 +185,7 @@ def _preplan_page(facility_id, reveal_point=None, sent=None, reveal_with=None, s
     outcome = reveal_with() if reveal_with is not None else forms.Outcome()
     return render(
         "console/agency_preplan.html",
-        422 if outcome.errors else 200,
+        outcome.status,
         document=document,
         incident=decision.incident,
         revealable=revealable,
@@ -296,7 +296,7 @@ def incident_new():
             )
     return render(
         "console/agency_incident_new.html",
-        422 if outcome.errors else 409 if outcome.message else 200,
+        outcome.status,
         outcome=outcome,
         sent=sent,
     )
@@ -334,7 +334,7 @@ def incident(incident_id: int):
         record = incident_records.get(session, principal, incident_id)
     return render(
         "console/agency_incident.html",
-        422 if outcome.errors else 409 if outcome.conflict else 200,
+        outcome.status,
         incident=record,
         outcome=outcome,
         facility_names=_facility_names(

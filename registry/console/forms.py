@@ -31,6 +31,9 @@ class Outcome:
     errors: dict = field(default_factory=dict)
     message: str | None = None
     conflict: bool = False
+    # The page's status: 200 for a form not sent or saved, else the API's for the refusal
+    # (422 for its input, 409 for a stale version or a clash with other records).
+    status: int = 200
 
     @property
     def saved(self) -> bool:
@@ -91,13 +94,15 @@ def submit(change: Callable[[], object]) -> Outcome:
     try:
         transaction.transactional(change)()
     except errors.InvalidInput as error:
-        return Outcome(errors=error.errors or {}, message=error.detail)
+        return Outcome(errors=error.errors or {}, message=error.detail, status=422)
     except (errors.PreconditionFailed, StaleDataError):
-        return Outcome(message=CHANGED_MEANWHILE, conflict=True)
+        return Outcome(message=CHANGED_MEANWHILE, conflict=True, status=409)
     except (errors.Conflict, IntegrityError) as error:
         # The API's own words for it (a taken site code names its field).
         problem = errors.problem_response(error).get_json()
-        return Outcome(errors=problem.get("errors") or {}, message=problem["detail"])
+        return Outcome(
+            errors=problem.get("errors") or {}, message=problem["detail"], status=problem["status"]
+        )
     return Outcome()
 
 

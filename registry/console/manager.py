@@ -85,11 +85,6 @@ def notice() -> str | None:
     return NOTICES.get(request.args.get("notice"))
 
 
-def status_of(outcome: forms.Outcome) -> int:
-    """A refused form's status: 422 for its input, 409 for a conflict."""
-    return 422 if outcome.errors else 409 if outcome.conflict else 200
-
-
 def managed_facility(facility_id: int):
     """The facility, when the signed-in person may change it: another organization's is not
     found (404, as in the API), one they read but may not change is 403."""
@@ -163,7 +158,7 @@ def facility_new():
         choices = [(o.id, o.name) for o in listed.items]
     return render(
         "console/facility_new.html",
-        status_of(outcome),
+        outcome.status,
         values={name: sent.get(name) for name in names} if sent else {},
         outcome=outcome,
         facility_types=FACILITY_TYPES,
@@ -226,7 +221,7 @@ def _facility_page(record, outcome: forms.Outcome, sent):
     }
     return render(
         "console/facility.html",
-        status_of(outcome),
+        outcome.status,
         facility=record,
         values=form_values(facility_schema, FACILITY_FIELDS, record, sent, outcome),
         outcome=outcome,

@@ -18,7 +18,6 @@ from .manager import (
     managed_facility,
     notice,
     page_args,
-    status_of,
 )
 from .web import bp, page, render, signed_in
 
@@ -55,7 +54,7 @@ def facility_contacts(facility_id: int):
     values.setdefault("call_order", min(listed.total + 1, 100))
     return render(
         "console/facility_contacts.html",
-        status_of(outcome),
+        outcome.status,
         facility=facility,
         listed=listed,
         contact=None,
@@ -161,7 +160,7 @@ def _contact_page(facility, contact, outcome: forms.Outcome, sent):
             unsaved["phones"] = typed_phones
     return render(
         "console/facility_contacts.html",
-        status_of(outcome),
+        outcome.status,
         facility=facility,
         listed=None,
         contact=contact,

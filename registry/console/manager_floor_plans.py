@@ -18,7 +18,6 @@ from .manager import (
     managed_facility,
     notice,
     page_args,
-    status_of,
     unsaved_values,
 )
 from .web import bp, page, render, signed_in
@@ -66,7 +65,7 @@ def facility_floor_plans(facility_id: int):
             )
     return render(
         "console/facility_floor_plans.html",
-        status_of(outcome),
+        outcome.status,
         facility=facility,
         listed=floor_plans.of_parent(session, principal, facility, page_args()),
         plan=None,
@@ -125,7 +124,7 @@ def facility_floor_plan_delete(facility_id: int, plan_id: int):
 def _floor_plan_page(facility, plan: FloorPlan, outcome: forms.Outcome, sent):
     return render(
         "console/facility_floor_plans.html",
-        status_of(outcome),
+        outcome.status,
         facility=facility,
         listed=None,
         plan=plan,

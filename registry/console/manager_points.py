@@ -26,7 +26,6 @@ from .manager import (
     map_points,
     notice,
     page_args,
-    status_of,
     unsaved_values,
 )
 from .web import bp, page, render, signed_in
@@ -64,7 +63,7 @@ def facility_access_points(facility_id: int):
     )
     return render(
         "console/facility_access_points.html",
-        status_of(outcome),
+        outcome.status,
         facility=facility,
         listed=listed,
         point=None,
@@ -138,7 +137,7 @@ def access_point_reveal(point_id: int):
     point = access_points.get(session, principal, point_id)
     return render(
         "console/facility_reveal.html",
-        status_of(outcome),
+        outcome.status,
         facility=managed_facility(point.facility_id),
         point=point,
         revealed=revealed[0] if revealed else None,
@@ -204,7 +203,7 @@ def _secret_typed(form: MultiDict, outcome: forms.Outcome) -> bool:
 def _access_point_page(facility, point, outcome: forms.Outcome, sent):
     return render(
         "console/facility_access_points.html",
-        status_of(outcome),
+        outcome.status,
         facility=facility,
         listed=None,
         point=point,
@@ -263,7 +262,7 @@ def facility_tactical_points(facility_id: int):
     )
     return render(
         "console/facility_tactical_points.html",
-        status_of(outcome),
+        outcome.status,
         facility=facility,
         listed=listed,
         point=None,
@@ -322,7 +321,7 @@ def facility_tactical_point_delete(facility_id: int, point_id: int):
 def _tactical_point_page(facility, point, outcome: forms.Outcome, sent):
     return render(
         "console/facility_tactical_points.html",
-        status_of(outcome),
+        outcome.status,
         facility=facility,
         listed=None,
         point=point,

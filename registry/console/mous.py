@@ -68,12 +68,12 @@ def _mou_list(endpoint: str, partner: str):
             mou_filters_schema, wanted, tuple(name for name in FILTERS if name in wanted)
         )
     except errors.InvalidInput as error:
-        outcome = forms.Outcome(errors=error.errors)
+        outcome = forms.Outcome(errors=error.errors, status=422)
     waiting = mou_records.awaiting_answer(session, principal, {"page": 1, "per_page": 100})
     listed = mou_records.ending_first(session, principal, page_args(), *mou_records.filters(args))
     return render(
         "console/agency_mous.html",
-        422 if outcome.errors else 200,
+        outcome.status,
         endpoint=endpoint,
         partner=partner,
         waiting=waiting,
@@ -130,7 +130,7 @@ def mou(mou_id: int):
         session.refresh(record)
     return render(
         "console/agency_mou.html",
-        422 if outcome.errors else 409 if outcome.message else 200,
+        outcome.status,
         mou=record,
         names=_party_names(session, principal, [record]),
         partner="agency" if principal.role == Role.FACILITY_MANAGER else "organization",

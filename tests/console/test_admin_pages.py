@@ -168,7 +168,7 @@ def test_a_taken_organization_name_is_refused_beside_the_name(console, admin, ap
     page = console.post(
         "/console/admin/organizations/new", {"name": "White Oaks Mall LLC", "kind": "mall_owner"}
     )
-    assert page.status_code == 422
+    assert page.status_code == 409  # the API's answer to a taken unique value
     assert "already exists" in console.errors()["name"]
     assert count(app, Organization) == 1
 
@@ -408,7 +408,7 @@ def test_a_cad_client_needs_an_agency_and_a_free_client_id(console, admin, app, 
         "/console/admin/cad-clients/new",
         {"client_id": "taken-cad", "name": "CAD", "agency_id": str(agency.id)},
     )
-    assert page.status_code == 422
+    assert page.status_code == 409
     assert "already exists" in console.errors()["client_id"]
     assert "client-secret" not in console.html
     assert count(app, CadClient) == 1

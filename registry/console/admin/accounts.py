@@ -27,7 +27,6 @@ from .common import (
     names_of,
     prefilled,
     search_text,
-    status_of,
     update_record,
 )
 
@@ -124,7 +123,7 @@ def _user_form(record):
         values.update(prefilled(USER_FIELDS))
     return render(
         "console/admin_user.html",
-        status_of(outcome),
+        outcome.status,
         user=record,
         values=values,
         now=db.utcnow(),
@@ -152,7 +151,7 @@ def admin_user_password(user_id: int):
             return redirect(url_for("console.admin_user", user_id=record.id, notice="password"))
     return render(
         "console/admin_user_password.html",
-        status_of(outcome),
+        outcome.status,
         user=record,
         outcome=outcome,
         min_password_length=MIN_PASSWORD_LENGTH,
@@ -222,7 +221,7 @@ def _cad_client_page(record, sent, outcome):
         values.update(prefilled(CAD_CLIENT_FIELDS))
     return render(
         "console/admin_cad_client.html",
-        status_of(outcome),
+        outcome.status,
         client=record,
         values=values,
         outcome=outcome,

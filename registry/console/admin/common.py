@@ -40,16 +40,6 @@ def search_text() -> str:
     return request.args.get("q", "").strip()[:200]
 
 
-def status_of(outcome: forms.Outcome) -> int:
-    """422 when refused for its input, 409 for a conflict (a stale version, a step the MOU is
-    not at), as the API answers."""
-    if outcome.errors:
-        return 422
-    if outcome.message is not None:
-        return 409
-    return 200
-
-
 def confirm_password(form, box: str = YOUR_PASSWORD) -> None:
     """The API's fresh-login rule for the form's write (see the package's docstring): the
     administrator's password from the form's `box`, when their sign-in is not recent."""

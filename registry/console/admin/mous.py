@@ -29,7 +29,6 @@ from .common import (
     names_of,
     prefilled,
     search_text,
-    status_of,
     typed_lists,
     update_record,
 )
@@ -127,7 +126,7 @@ def _mou_form(record, shown, outcome):
         )
     return render(
         "console/admin_mou_form.html",
-        status_of(outcome),
+        outcome.status,
         mou=record,
         values=values,
         outcome=outcome,
@@ -167,7 +166,7 @@ def admin_mou(mou_id: int):
     steps = _steps_offered(record)
     return render(
         "console/admin_mou.html",
-        status_of(outcome),
+        outcome.status,
         mou=record,
         steps=steps,
         asks_reason=any(value.startswith("terminate:") for value, _ in steps),

@@ -23,7 +23,6 @@ from .common import (
     form_values,
     get_record,
     search_text,
-    status_of,
     typed_lists,
     update_record,
 )
@@ -113,7 +112,7 @@ def _agency_form(record):
             return redirect(url_for("console.admin_agency", agency_id=record.id, notice=notice))
     return render(
         "console/admin_agency.html",
-        status_of(outcome),
+        outcome.status,
         agency=record,
         values=form_values(agency_schema, record, shown, AGENCY_FIELDS, outcome),
         outcome=outcome,
@@ -179,7 +178,7 @@ def _organization_form(record):
         ).total
     return render(
         "console/admin_organization.html",
-        status_of(outcome),
+        outcome.status,
         organization=record,
         values=form_values(organization_schema, record, sent, ORGANIZATION_FIELDS, outcome),
         outcome=outcome,
