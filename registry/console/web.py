@@ -105,7 +105,9 @@ def safe_next(target: str | None) -> str | None:
     return target
 
 
-def render(template: str, status: int = 200, **context):
+def render(template: str, status: int = 200, /, **context):
+    """A page and its HTTP status. The status is positional only, so a page may have a
+    variable named `status` of its own (an incident's) without it becoming the answer's."""
     return render_template(template, **context), status
 
 

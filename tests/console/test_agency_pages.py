@@ -513,9 +513,9 @@ def test_an_officer_opens_lists_and_closes_an_incident(console, app, scene):
     assert "Incident opened." in console.html
     assert "Prairie Goods #12" in console.html
 
-    console.get("/console/incidents")
+    assert console.get("/console/incidents").status_code == 200
     assert "SPD-2026-000123" in console.html
-    console.get("/console/incidents?status=closed")
+    assert console.get("/console/incidents?status=closed").status_code == 200
     assert "SPD-2026-000123" not in console.html
 
     console.get(f"/console/incidents/{incident.id}")

@@ -283,6 +283,7 @@ def test_the_api_is_untouched_by_a_console_cookie(console, manager, client):
 def test_changing_ones_password_ends_the_session_and_the_new_one_signs_in(app, console, manager):
     console.sign_in(manager)
     console.get("/console/account")
+    assert "At least 12 characters" in console.html and "{{" not in console.html
 
     page = console.post(
         "/console/account",
