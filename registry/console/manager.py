@@ -112,12 +112,16 @@ def dashboard():
     session, principal = db.session(), signed_in().principal
     view = request.args.get("view", "attention")
     search = request.args.get("q", "").strip()[:200]
+    none_yet = False
     if view == "attention":
         result = freshness.report(
             session,
             principal,
             {**page_args(), "due_within_days": freshness.DEFAULT_DUE_WITHIN_DAYS},
         )
+        # "Nothing needs attention" would be wrong for an organization with no facility yet.
+        if result.total == 0:
+            none_yet = facilities.list(session, principal, {"page": 1, "per_page": 1}).total == 0
     else:
         view = "all"
         conditions = [facilities.matching(search)] if search else []
@@ -127,6 +131,7 @@ def dashboard():
         view=view,
         search=search,
         result=result,
+        none_yet=none_yet,
         reason_labels=REASON_LABELS,
         notice=notice(),
     )

@@ -94,3 +94,10 @@ def test_an_agency_user_reads_no_managers_pages(console, make):
     agency = make.agency()
     console.sign_in(make.user("agency_user", agency=agency))
     assert console.get("/console/facilities/1").status_code == 403
+
+
+def test_a_new_organization_is_asked_for_its_first_facility_not_told_all_is_well(console, make):
+    console.sign_in(make.user("facility_manager", organization=make.organization()))
+    console.get("/console/facilities")
+    assert "no facility in the registry yet" in console.html
+    assert "Nothing needs attention" not in console.html
