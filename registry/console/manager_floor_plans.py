@@ -17,6 +17,7 @@ from .manager import (
     form_values,
     managed_facility,
     notice,
+    opened_values,
     page_args,
     unsaved_values,
 )
@@ -129,6 +130,7 @@ def _floor_plan_page(facility, plan: FloorPlan, outcome: forms.Outcome, sent):
         listed=None,
         plan=plan,
         values=form_values(plan_schema, PLAN_FIELDS, plan, sent, outcome),
+        opened=opened_values(plan_schema, PLAN_FIELDS, plan, sent, outcome),
         outcome=outcome,
         unsaved=unsaved_values(plan_schema, PLAN_FIELDS, plan, sent)
         if outcome.conflict and sent is not None

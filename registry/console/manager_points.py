@@ -25,6 +25,7 @@ from .manager import (
     managed_facility,
     map_points,
     notice,
+    opened_values,
     page_args,
     unsaved_values,
 )
@@ -208,6 +209,7 @@ def _access_point_page(facility, point, outcome: forms.Outcome, sent):
         listed=None,
         point=point,
         values=form_values(access_point_schema, POINT_FIELDS, point, sent, outcome),
+        opened=opened_values(access_point_schema, POINT_FIELDS, point, sent, outcome),
         kinds=ACCESS_POINT_KINDS,
         outcome=outcome,
         unsaved=unsaved_values(access_point_schema, POINT_FIELDS, point, sent)
@@ -326,6 +328,7 @@ def _tactical_point_page(facility, point, outcome: forms.Outcome, sent):
         listed=None,
         point=point,
         values=form_values(tactical_point_schema, TACTICAL_FIELDS, point, sent, outcome),
+        opened=opened_values(tactical_point_schema, TACTICAL_FIELDS, point, sent, outcome),
         kinds=TACTICAL_POINT_KINDS,
         map_points=map_points(facility, [point]),
         outcome=outcome,

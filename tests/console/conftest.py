@@ -2,6 +2,7 @@
 roles and what the database holds afterwards. tests/browser drives the same pages in Chromium."""
 
 import re
+from html.parser import HTMLParser
 
 import pytest
 
@@ -54,3 +55,51 @@ def console(app):
 def other_console(app):
     """A second browser (another person, or the same person elsewhere)."""
     return Console(app.test_client())
+
+
+class _FormReader(HTMLParser):
+    """The fields of one form of a page, as a browser would send them untouched."""
+
+    def __init__(self, action: str):
+        super().__init__()
+        self.action, self.inside, self.fields = action, False, {}
+        self._textarea = self._select = None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "form":
+            self.inside = attrs.get("action") == self.action
+        elif not self.inside:
+            return
+        elif tag == "input" and attrs.get("name"):
+            if attrs.get("type") in ("checkbox", "radio") and "checked" not in attrs:
+                return
+            if attrs.get("type") != "submit":
+                self.fields[attrs["name"]] = attrs.get("value") or ""
+        elif tag == "textarea":
+            self._textarea = attrs["name"]
+            self.fields[self._textarea] = ""
+        elif tag == "select":
+            self._select = attrs["name"]
+            self.fields.setdefault(self._select, "")
+        elif tag == "option" and self._select and "selected" in attrs:
+            self.fields[self._select] = attrs.get("value", "")
+
+    def handle_data(self, data):
+        if self._textarea:
+            self.fields[self._textarea] += data
+
+    def handle_endtag(self, tag):
+        if tag == "form":
+            self.inside = False
+        elif tag == "textarea":
+            self._textarea = None
+        elif tag == "select":
+            self._select = None
+
+
+def form_fields(html: str, action: str) -> dict:
+    """What the form posting to `action` sends when submitted as it stands."""
+    reader = _FormReader(action)
+    reader.feed(html)
+    return reader.fields

@@ -2,6 +2,7 @@
 
 from registry.facilities.models import Facility
 from tests.conftest import audit_events, fetch
+from tests.console.conftest import form_fields
 
 
 def open_form(console, facility) -> str:
@@ -101,3 +102,28 @@ def test_a_new_organization_is_asked_for_its_first_facility_not_told_all_is_well
     console.get("/console/facilities")
     assert "no facility in the registry yet" in console.html
     assert "Nothing needs attention" not in console.html
+
+
+def test_after_a_conflict_only_what_this_person_changed_is_listed_as_not_saved(
+    app, console, other_console, make
+):
+    organization = make.organization()
+    facility = make.facility(organization, name="Harbor Mall", hazards="Propane in aisle 3")
+    console.sign_in(make.user("facility_manager", organization=organization))
+    other_console.sign_in(make.user("facility_manager", organization=organization))
+    action = f"/console/facilities/{facility.id}"
+    console.get(action)
+    mine = form_fields(console.html, action)
+    other_console.get(action)
+    theirs = form_fields(other_console.html, action)
+    other_console.post(action, {**theirs, "hazards": "Propane moved to the dock"})
+
+    # The whole form, as a browser sends it: the untouched hazards box holds the old text.
+    page = console.post(action, {**mine, "name": "Harbor Mall West"})
+
+    assert page.status_code == 409
+    assert "Propane moved to the dock" in console.html  # their version, in the form
+    unsaved = console.html.split("What you had typed, not saved:")[1].split("</dl>")[0]
+    assert "Harbor Mall West" in unsaved
+    assert "Propane in aisle 3" not in unsaved  # untouched here: not offered to copy back
+    assert fetch(app, Facility, facility.id).hazards == "Propane moved to the dock"
