@@ -282,6 +282,7 @@ def incident_new():
         sent = request.form
 
         def change():
+            forms.sent_once(session, principal, sent)
             if not _given(sent, ("address", "lat", "lon")):
                 raise errors.InvalidInput({"address": [NO_LOCATION]})
             names = ("cad_incident_number", "incident_type", *_given(sent, INCIDENT_FIELDS[2:]))

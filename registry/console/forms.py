@@ -7,16 +7,26 @@ refused, hands back the messages per field, for the page to show next to each fi
 """
 
 import re
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from marshmallow import Schema, ValidationError, fields
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.datastructures import MultiDict
 
 from .. import errors, transaction
+from ..db import utcnow
+from ..idempotency import KEY_LIFETIME, IdempotencyKey
 
+# Shown when a form that creates something comes back a second time (Back, then Send again).
+ALREADY_SENT = (
+    "This form was already sent and saved; nothing was added a second time. Open the list to "
+    "see what was saved."
+)
+_FORM_KEY = re.compile(r"[A-Za-z0-9_-]{20,64}")
 # Shown when the record changed between opening the form and sending it.
 CHANGED_MEANWHILE = (
     "Someone else saved a change to this record while you were editing it. Their version is "
@@ -111,3 +121,29 @@ def require_version(record, sent: str | None) -> None:
     refused when the record has moved on since (PreconditionFailed)."""
     if sent is None or not sent.isdigit() or int(sent) != record.version:
         raise errors.PreconditionFailed(CHANGED_MEANWHILE)
+
+
+def new_form_key() -> str:
+    """A one-time key for a form that creates something (the `form_key` hidden field)."""
+    return secrets.token_urlsafe(24)
+
+
+def sent_once(session: Session, principal, form: MultiDict) -> None:
+    """A form that creates something saves once: its `form_key` is stored with what it created
+    (in the same transaction, as the API stores an Idempotency-Key), and the same form sent
+    again (Back, then Send) is refused (Conflict) instead of adding a duplicate. A form whose
+    first sending failed was rolled back with its key, so it can be sent again."""
+    key = form.get("form_key", "")
+    if not _FORM_KEY.fullmatch(key):
+        return  # a page from before the keys, or a hand-made request: nothing to compare
+    stored = f"console-form:{key}"
+    if session.get(IdempotencyKey, (principal.subject, stored)) is not None:
+        raise errors.Conflict(ALREADY_SENT)
+    session.add(
+        IdempotencyKey(
+            subject=principal.subject,
+            key=stored,
+            fingerprint="console form",
+            expires_at=utcnow() + KEY_LIFETIME,
+        )
+    )

@@ -149,6 +149,7 @@ def facility_new():
         sent = request.form
 
         def change():
+            forms.sent_once(session, principal, sent)
             data = forms.load(facility_schema, sent, names)
             created.append(facilities.create(session, principal, data))
 

@@ -41,6 +41,7 @@ def facility_contacts(facility_id: int):
 
         def change():
             contacts.authorize_create(principal)
+            forms.sent_once(session, principal, sent)
             data = _contact_data(sent, partial=False)
             contacts.create(session, principal, {**data, "facility_id": facility.id})
 

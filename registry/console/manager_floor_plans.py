@@ -43,6 +43,7 @@ def facility_floor_plans(facility_id: int):
 
         def change():
             record = floor_plans.prepare(principal, facility)
+            forms.sent_once(session, principal, sent)
             problems, data = {}, {}
             try:
                 data = forms.load(upload_schema, sent, UPLOAD_FIELDS)

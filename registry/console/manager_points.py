@@ -51,6 +51,7 @@ def facility_access_points(facility_id: int):
 
         def change():
             access_points.authorize_create(principal)
+            forms.sent_once(session, principal, sent)
             data = _load_access_point(sent, partial=False)
             access_points.create(session, principal, {**data, "facility_id": facility.id})
 
@@ -251,6 +252,7 @@ def facility_tactical_points(facility_id: int):
 
         def change():
             tactical_points.authorize_create(principal)
+            forms.sent_once(session, principal, sent)
             data = forms.load(tactical_point_schema, sent, TACTICAL_FIELDS)
             tactical_points.create(session, principal, {**data, "facility_id": facility.id})
 

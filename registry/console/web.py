@@ -15,7 +15,7 @@ from flask import Blueprint, current_app, g, redirect, render_template, request,
 
 from .. import db, errors, multipart, transaction
 from ..access.roles import Role
-from . import sessions
+from . import forms, sessions
 
 bp = Blueprint(
     "console",
@@ -125,6 +125,11 @@ def query_with(**changes) -> str:
 @bp.app_template_global()
 def csrf_token() -> str:
     return g.console.csrf_token if "console" in g else ""
+
+
+@bp.app_template_global()
+def new_form_key() -> str:
+    return forms.new_form_key()
 
 
 @bp.app_template_global()

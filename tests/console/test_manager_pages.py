@@ -21,6 +21,7 @@ from registry.facilities.models import AccessPoint, Facility, TacticalPoint
 from registry.floorplans.models import FloorPlan
 from tests import sample_files
 from tests.conftest import audit_events, count, fetch
+from tests.console.conftest import form_fields
 
 CODE = "7391#Q"
 KEY_LOCATION = "Knox box left of door 3"
@@ -914,3 +915,25 @@ def _rows(app, model, *where) -> list:
 
 def _contacts(app) -> list[Contact]:
     return _rows(app, Contact)
+
+
+def test_an_add_form_sent_twice_adds_once(app, console, make):
+    """Back, then Send again: the form's one-time key was stored with the first contact."""
+    organization = make.organization()
+    facility = make.facility(organization)
+    console.sign_in(make.user("facility_manager", organization=organization))
+    action = f"/console/facilities/{facility.id}/contacts"
+    console.get(action)
+    sent = {
+        **form_fields(console.html, action),
+        "name": "Night security desk",
+        "available_24_7": "on",
+        "phones-0-number": "+12175550199",
+    }
+
+    first = console.post(action, sent, csrf=sent["csrf_token"])
+    again = console.post(action, sent, csrf=sent["csrf_token"])
+
+    assert first.status_code == 302
+    assert again.status_code == 409 and "already sent and saved" in console.html
+    assert count(app, Contact, Contact.name == "Night security desk") == 1

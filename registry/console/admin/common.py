@@ -63,6 +63,7 @@ def create_record(service, schema, names, form, password_box=YOUR_PASSWORD):
     def change():
         confirm_password(form, password_box)
         service.authorize_create(principal)
+        forms.sent_once(session, principal, form)
         created.append(service.create(session, principal, forms.load(schema, form, names)))
 
     outcome = forms.submit(change)
