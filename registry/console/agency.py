@@ -232,6 +232,8 @@ def preplan_pdf(facility_id: int):
     return response
 
 
+CONFIRM_CLOSE = "Tick this box to confirm: closing ends the break-glass access for good."
+
 # --- incidents ---------------------------------------------------------------------------------
 
 
@@ -325,6 +327,10 @@ def incident(incident_id: int):
         def change():
             forms.require_version(record, sent.get("version"))
             data = forms.load(incident_change_schema, sent, ("status",))
+            ends_break_glass = record.break_glass and not record.break_glass_ended_at
+            if data.get("status") == "closed" and ends_break_glass and not sent.get("confirm"):
+                # One click must not end a responder's access for good: the page asks first.
+                raise errors.InvalidInput({"confirm": [CONFIRM_CLOSE]})
             incident_records.update(session, principal, record, data)
 
         outcome = forms.submit(change)

@@ -590,6 +590,19 @@ def test_an_incident_at_a_facility_not_shared_opens_it_through_break_glass(conso
     (view,) = [e for e in audit_events(app, "preplan.view") if e.details["format"] == "console"]
     assert view.break_glass is True and view.details["incident_id"] is not None
 
+    # Closing ends break-glass for good: one click is not enough, the box must be ticked.
+    incident = fetch(app, Incident, view.details["incident_id"])
+    path = f"/console/incidents/{incident.id}"
+    console.get(path)
+    page = console.post(path, {"version": str(incident.version), "status": "closed"})
+    assert page.status_code == 422 and "break-glass access for good" in console.errors()["confirm"]
+    assert fetch(app, Incident, incident.id).status == "open"
+    page = console.post(
+        path, {"version": str(incident.version), "status": "closed", "confirm": "on"}
+    )
+    assert page.status_code == 302
+    assert fetch(app, Incident, incident.id).status == "closed"
+
 
 def test_an_incident_that_grants_no_break_glass_says_why(console, app, make, scene):
     nowhere = make.agency(name="Agency without a jurisdiction")
