@@ -147,3 +147,48 @@ def sent_once(session: Session, principal, form: MultiDict) -> None:
             expires_at=utcnow() + KEY_LIFETIME,
         )
     )
+
+
+def form_values(schema, names, record, sent, outcome) -> dict:
+    """What a form's boxes show: the stored record (or nothing, for a new one), or what was
+    sent when it was refused for its input (so nothing typed is lost). After a conflict: the
+    other person's saved version."""
+    stored = schema.dump(record) if record is not None else {}
+    if sent is None or outcome.conflict:
+        return stored
+    return {**stored, **{name: sent.get(name) for name in names if name in sent}}
+
+
+def as_typed(value) -> str:
+    """A stored value as a form's box holds it (None is an empty box, booleans are words)."""
+    if value is None:
+        return ""
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def opened_values(schema, names, record, sent, outcome) -> dict:
+    """The record's values as this form was opened, which the form carries along
+    (`opened.<name>`, hidden) through refusals for its input, so that after a conflict the
+    person's own changes can be told from the other person's. After a conflict the form
+    starts again from the version now saved."""
+    if sent is not None and not outcome.conflict and any(k.startswith("opened.") for k in sent):
+        return {name: sent.get(f"opened.{name}", "") for name in names}
+    stored = schema.dump(record)
+    return {name: as_typed(stored.get(name)) for name in names if name in stored}
+
+
+def unsaved_values(schema, names, record, sent) -> dict:
+    """After a conflict: what this person changed in the form (against the values it was opened
+    with) that the version now saved does not have, so they can apply it again by hand. A box
+    they did not touch is not listed, even where the other person changed it."""
+    stored = schema.dump(record)
+    unsaved = {}
+    for name in names:
+        if name not in sent:
+            continue
+        typed, saved = sent.get(name, "").strip(), as_typed(stored.get(name))
+        opened = sent.get(f"opened.{name}")
+        changed_here = typed != (opened.strip() if opened is not None else saved)
+        if changed_here and typed != saved:
+            unsaved[name] = typed
+    return unsaved

@@ -14,7 +14,6 @@ from ..contacts.service import contacts
 from . import forms
 from .manager import (
     MANAGERS,
-    form_values,
     managed_facility,
     notice,
     page_args,
@@ -51,7 +50,7 @@ def facility_contacts(facility_id: int):
                 url_for("console.facility_contacts", facility_id=facility_id, notice="added")
             )
     listed = contacts.listed_at(session, principal, facility.id, page_args())
-    values = form_values(contact_schema, CONTACT_FIELDS, None, sent, outcome)
+    values = forms.form_values(contact_schema, CONTACT_FIELDS, None, sent, outcome)
     values.setdefault("call_order", min(listed.total + 1, 100))
     return render(
         "console/facility_contacts.html",

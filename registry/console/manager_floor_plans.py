@@ -14,12 +14,9 @@ from . import forms
 from .manager import (
     MANAGERS,
     facility_part,
-    form_values,
     managed_facility,
     notice,
-    opened_values,
     page_args,
-    unsaved_values,
 )
 from .web import bp, page, render, signed_in
 
@@ -130,10 +127,10 @@ def _floor_plan_page(facility, plan: FloorPlan, outcome: forms.Outcome, sent):
         facility=facility,
         listed=None,
         plan=plan,
-        values=form_values(plan_schema, PLAN_FIELDS, plan, sent, outcome),
-        opened=opened_values(plan_schema, PLAN_FIELDS, plan, sent, outcome),
+        values=forms.form_values(plan_schema, PLAN_FIELDS, plan, sent, outcome),
+        opened=forms.opened_values(plan_schema, PLAN_FIELDS, plan, sent, outcome),
         outcome=outcome,
-        unsaved=unsaved_values(plan_schema, PLAN_FIELDS, plan, sent)
+        unsaved=forms.unsaved_values(plan_schema, PLAN_FIELDS, plan, sent)
         if outcome.conflict and sent is not None
         else {},
         notice=notice(),

@@ -21,13 +21,10 @@ from . import forms, sessions
 from .manager import (
     MANAGERS,
     facility_part,
-    form_values,
     managed_facility,
     map_points,
     notice,
-    opened_values,
     page_args,
-    unsaved_values,
 )
 from .web import bp, page, render, signed_in
 
@@ -69,7 +66,7 @@ def facility_access_points(facility_id: int):
         facility=facility,
         listed=listed,
         point=None,
-        values=form_values(access_point_schema, POINT_FIELDS, None, sent, outcome),
+        values=forms.form_values(access_point_schema, POINT_FIELDS, None, sent, outcome),
         kinds=ACCESS_POINT_KINDS,
         outcome=outcome,
         secret_typed=_secret_typed(request.form, outcome),
@@ -209,11 +206,11 @@ def _access_point_page(facility, point, outcome: forms.Outcome, sent):
         facility=facility,
         listed=None,
         point=point,
-        values=form_values(access_point_schema, POINT_FIELDS, point, sent, outcome),
-        opened=opened_values(access_point_schema, POINT_FIELDS, point, sent, outcome),
+        values=forms.form_values(access_point_schema, POINT_FIELDS, point, sent, outcome),
+        opened=forms.opened_values(access_point_schema, POINT_FIELDS, point, sent, outcome),
         kinds=ACCESS_POINT_KINDS,
         outcome=outcome,
-        unsaved=unsaved_values(access_point_schema, POINT_FIELDS, point, sent)
+        unsaved=forms.unsaved_values(access_point_schema, POINT_FIELDS, point, sent)
         if outcome.conflict and sent is not None
         else {},
         secret_typed=_secret_typed(request.form, outcome),
@@ -270,7 +267,7 @@ def facility_tactical_points(facility_id: int):
         facility=facility,
         listed=listed,
         point=None,
-        values=form_values(tactical_point_schema, TACTICAL_FIELDS, None, sent, outcome),
+        values=forms.form_values(tactical_point_schema, TACTICAL_FIELDS, None, sent, outcome),
         kinds=TACTICAL_POINT_KINDS,
         map_points=map_points(facility, listed.items),
         outcome=outcome,
@@ -329,12 +326,12 @@ def _tactical_point_page(facility, point, outcome: forms.Outcome, sent):
         facility=facility,
         listed=None,
         point=point,
-        values=form_values(tactical_point_schema, TACTICAL_FIELDS, point, sent, outcome),
-        opened=opened_values(tactical_point_schema, TACTICAL_FIELDS, point, sent, outcome),
+        values=forms.form_values(tactical_point_schema, TACTICAL_FIELDS, point, sent, outcome),
+        opened=forms.opened_values(tactical_point_schema, TACTICAL_FIELDS, point, sent, outcome),
         kinds=TACTICAL_POINT_KINDS,
         map_points=map_points(facility, [point]),
         outcome=outcome,
-        unsaved=unsaved_values(tactical_point_schema, TACTICAL_FIELDS, point, sent)
+        unsaved=forms.unsaved_values(tactical_point_schema, TACTICAL_FIELDS, point, sent)
         if outcome.conflict and sent is not None
         else {},
         notice=notice(),
