@@ -64,7 +64,7 @@ def signed_in() -> sessions.SignedIn:
     return g.console
 
 
-def page(*roles: Role, signed_out: bool = False, upload_limit: str | None = None):
+def page(*roles: Role, upload_limit: str | None = None):
     """A console page for `roles` (any signed-in person when none are given).
 
     `upload_limit`: the page takes a file (multipart form): the configuration value that caps
