@@ -39,7 +39,7 @@ from .api.router import API_PREFIX
 from .auth import identity
 from .auth.schemas import LoginSchema
 from .config import ConfigError
-from .errors import ContentTooLarge, TooManyRequests
+from .errors import TooManyRequests
 
 # The routes that check a password or a client secret. The JSON login reads the username from
 # the JSON body; the OAuth2 form (auth/oauth.py) and the web console's sign-in page read it from
@@ -50,10 +50,6 @@ OAUTH_TOKEN_ROUTE = f"{API_PREFIX}/auth/oauth-token"
 CONSOLE_SIGN_IN_ROUTE = "/console/sign-in"
 PASSWORD_ROUTES = (LOGIN_ROUTE, OAUTH_TOKEN_ROUTE, CONSOLE_SIGN_IN_ROUTE)
 CREDENTIAL_ROUTES = (*PASSWORD_ROUTES, f"{API_PREFIX}/auth/token")
-# Login bodies are tiny. A larger one (or one of unknown length) is refused before any limit
-# or password check (`_refuse_large_credentials`): the limits read the username from the body,
-# and padding it past what they read would otherwise escape the per-account budget.
-LARGEST_CREDENTIALS_BODY = 4096
 _USERNAME = LoginSchema().fields["username"]
 
 
@@ -100,10 +96,11 @@ def account_name_key() -> str:
 
 
 def _username_tried():
-    """The username field of a password login as sent (None when it has none); only a small
-    body is read (a larger one is refused before the view: `_refuse_large_credentials`)."""
-    if not 0 < (request.content_length or 0) <= LARGEST_CREDENTIALS_BODY:
-        return None
+    """The username field of a password login as sent (None when it has none).
+
+    Read from the whole body, however large (Flask's MAX_CONTENT_LENGTH bounds it), and parsed
+    once: the view reads the same parsed body, so the name counted here is the name whose
+    password is checked. (A body padded past a smaller cap here once escaped this limit.)"""
     if request.path == LOGIN_ROUTE:
         payload = request.get_json(silent=True)
         return payload.get("username") if isinstance(payload, dict) else None
@@ -223,26 +220,7 @@ def register_rate_limits(app: Flask) -> Limiter:
         ],
     )
     app.extensions["registry.limiter"] = limiter
-    app.before_request(_refuse_large_credentials)
     return limiter
-
-
-def _refuse_large_credentials() -> None:
-    """A credential POST larger than LARGEST_CREDENTIALS_BODY, or without a Content-Length, is
-    refused (413) before any password is checked: the per-account limit keys on the username
-    read from a small body, so a padded body must never reach a password check."""
-    if request.method != "POST" or request.path not in CREDENTIAL_ROUTES:
-        return
-    length = request.content_length
-    if length is None:
-        # No Content-Length: no body at all (the view says what is missing), or a chunked one
-        # of unknown size, which is refused like a large one.
-        length = 0 if "chunked" not in request.headers.get("Transfer-Encoding", "") else None
-    if length is None or length > LARGEST_CREDENTIALS_BODY:
-        raise ContentTooLarge(
-            f"A login is sent with its Content-Length and at most {LARGEST_CREDENTIALS_BODY} "
-            "bytes; this one is not."
-        )
 
 
 def spend_pdf_budget() -> None:
