@@ -8,15 +8,12 @@ password) and never from `str(exception)` of an unexpected error (it may hold SQ
 
 import json
 import logging
-import math
 import re
 import sqlite3
-import time
 from http import HTTPStatus
 
 from flask import Response, current_app
 from flask_jwt_extended.exceptions import JWTExtendedException
-from flask_limiter import RateLimitExceeded
 from jwt import PyJWTError
 from marshmallow import ValidationError
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
@@ -255,9 +252,6 @@ def problem_response(error: Exception) -> Response:
     if isinstance(error, DataError):
         # Schemas cap every value to its column; this is the net under that, not the rule.
         return problem(422, "A value does not fit the field it was sent for.", "validation-error")
-    if isinstance(error, RateLimitExceeded):
-        # The description is ours (each limit's error_message), never the caller's input.
-        return problem_response(TooManyRequests(error.description, _seconds_until_reset(error)))
     if isinstance(error, HTTPException):
         detail = error.description or HTTPStatus(error.code).phrase
         headers = {}
@@ -266,18 +260,6 @@ def problem_response(error: Exception) -> Response:
         return problem(error.code, detail, None, None, headers)
     current_app.logger.exception("unhandled error", exc_info=error)
     return problem(500, "An internal error occurred; it has been logged.", "internal-error")
-
-
-def _seconds_until_reset(error: RateLimitExceeded) -> int:
-    """Retry-After for a RateLimitExceeded: when the breached window ends (the limiter is the one
-    ratelimit.py registers; here rather than there, because ratelimit.py imports the modules
-    that import this one)."""
-    limiter = current_app.extensions.get("registry.limiter")
-    breached = limiter.current_limit if limiter is not None else None
-    if breached is not None:
-        # window[0]: when the window resets (RequestLimit.reset_at adds a second of margin).
-        return max(1, math.ceil(breached.window[0] - time.time()))
-    return error.limit.limit.get_expiry()
 
 
 def register_error_handlers(app) -> None:

@@ -1,4 +1,4 @@
-"""Rate limits (Flask-Limiter): a budget per client for the whole API, and budgets for password
+"""Rate limits: a budget per client for the whole API, and budgets for password
 and client-secret attempts:
 
 | budget | counts | setting |
@@ -23,16 +23,24 @@ gunicorn worker separately), `redis://…` shares them between workers and machi
 outage lets requests through and is logged: dispatch must not stop because Redis did.
 A breach is a 429 problem with Retry-After (errors.problem_response). Health checks are exempt:
 they are outside /api.
+
+The budgets below (BUDGETS) are spent in plain calls over the `limits` library, the counters
+Flask-Limiter itself uses. Flask-Limiter was dropped: it re-parsed, re-filtered and re-keyed its
+limits on every request, some 650 Python calls, a quarter of an authenticated request's; here a
+CAD client's GET spends one parsed budget with one counter hit.
 """
 
 import hashlib
 import hmac
 import math
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from flask import Flask, current_app, g, request
-from flask_limiter import Limit, Limiter
-from limits import parse, parse_many
+from limits import parse_many
+from limits.storage import storage_from_string
+from limits.strategies import FixedWindowRateLimiter
 from marshmallow import ValidationError
 
 from .api.router import API_PREFIX
@@ -118,109 +126,183 @@ def _refused(response) -> bool:
     return False
 
 
-def _outside_api() -> bool:
-    return not request.path.startswith("/api/")
+def _in_api() -> bool:
+    return request.path.startswith("/api/")
 
 
-def _not_credentials() -> bool:
-    return request.method != "POST" or request.path not in CREDENTIAL_ROUTES
+def _credentials() -> bool:
+    return request.method == "POST" and request.path in CREDENTIAL_ROUTES
 
 
-def _not_a_password_login() -> bool:
+def _password_login() -> bool:
     # Per account name for people only: a CAD client's id is no secret, and counting attempts
     # at it would let anyone lock dispatch out of its tokens; its secret is 32 random bytes.
-    return request.method != "POST" or request.path not in PASSWORD_ROUTES
+    return request.method == "POST" and request.path in PASSWORD_ROUTES
 
 
 def _is_cad() -> bool:
     return client_key().startswith("subject:cad:")
 
 
-def _is_not_cad() -> bool:
-    return _outside_api() or not _is_cad()
+@dataclass(frozen=True)
+class Budget:
+    """One budget of the table in the module's docstring: when it applies to a request, whose
+    counter it spends (`key`), and whether every request counts or only refused ones."""
+
+    setting: str
+    scope: str
+    applies: Callable[[], bool]
+    key: Callable[[], str]
+    message: str
+    refusals_only: bool = False
+
+
+TOO_MANY_ATTEMPTS = "Too many login attempts; wait before trying again (see Retry-After)."
+
+BUDGETS = (
+    # Budgets span every route (one counter per scope and key, not one per route).
+    Budget(
+        "REGISTRY_RATE_LIMIT",
+        "api",
+        lambda: _in_api() and not _is_cad(),
+        client_key,
+        "Too many requests; slow down (see Retry-After).",
+    ),
+    # A CAD client speaks for a whole dispatch centre during an attack: its own, larger
+    # budget, there to stop a leaked token from flooding the service, not dispatch.
+    Budget(
+        "REGISTRY_CAD_RATE_LIMIT",
+        "api-cad",
+        lambda: _in_api() and _is_cad(),
+        client_key,
+        "Too many requests from this CAD client (see Retry-After).",
+    ),
+    # Both per address also on the console's sign-in page, outside /api.
+    Budget(
+        "REGISTRY_LOGIN_RATE_LIMIT",
+        "refused-credentials-by-address",
+        _credentials,
+        address_key,
+        TOO_MANY_ATTEMPTS,
+        refusals_only=True,
+    ),
+    Budget(
+        "REGISTRY_LOGIN_ADDRESS_RATE_LIMIT",
+        "credentials-by-address",
+        _credentials,
+        address_key,
+        TOO_MANY_ATTEMPTS,
+    ),
+    Budget(
+        "REGISTRY_LOGIN_RATE_LIMIT",
+        "credentials-by-account",
+        _password_login,
+        account_name_key,
+        TOO_MANY_ATTEMPTS,
+    ),
+)
+
+# Every setting read here, checked at start.
+SETTINGS = (
+    *dict.fromkeys(b.setting for b in BUDGETS),
+    "REGISTRY_PDF_RATE_LIMIT",
+    "REGISTRY_PACK_RATE_LIMIT",
+)
+
+
+class Limiter:
+    """The app's counters (the `limits` library's fixed window: one counter per key and window,
+    the cheapest on the CAD path), with every budget's limit string parsed once."""
+
+    def __init__(self, app: Flask):
+        config = app.config
+        self.prefix = config["REGISTRY_RATELIMIT_KEY_PREFIX"]
+        self.storage = storage_from_string(config["REGISTRY_RATELIMIT_STORAGE_URI"])
+        self.counter = FixedWindowRateLimiter(self.storage)
+        self.items = {name: _parsed(config, name) for name in SETTINGS}
+
+    def spend(self, setting: str, scope: str, key: str, message: str) -> None:
+        """Count one request against the budget `setting` (under `scope` and `key`);
+        TooManyRequests, with Retry-After, once one of its windows is full."""
+        identifiers = (self.prefix, scope, key)
+        for item in self.items[setting]:
+            if not self.counter.hit(item, *identifiers):
+                raise TooManyRequests(message, self._seconds_left(item, identifiers))
+
+    def check(self, setting: str, scope: str, key: str, message: str) -> None:
+        """`spend` without counting: for a budget counted once the answer is known."""
+        identifiers = (self.prefix, scope, key)
+        for item in self.items[setting]:
+            if not self.counter.test(item, *identifiers):
+                raise TooManyRequests(message, self._seconds_left(item, identifiers))
+
+    def count(self, setting: str, scope: str, key: str) -> None:
+        identifiers = (self.prefix, scope, key)
+        for item in self.items[setting]:
+            self.counter.hit(item, *identifiers)
+
+    def _seconds_left(self, item, identifiers) -> int:
+        """Retry-After: when the full window ends."""
+        reset_at = self.counter.get_window_stats(item, *identifiers).reset_time
+        return math.ceil(reset_at - time.time())
+
+
+def _parsed(config, name: str):
+    try:
+        return tuple(parse_many(config[name]))
+    except ValueError:
+        raise ConfigError(f"{name} must read like 1200/minute, not {config[name]!r}") from None
 
 
 def register_rate_limits(app: Flask) -> Limiter:
-    """One Limiter per app: Flask-Limiter keeps its storage on the instance, not per app."""
-    config = app.config
-    for name in (
-        "REGISTRY_RATE_LIMIT",
-        "REGISTRY_CAD_RATE_LIMIT",
-        "REGISTRY_LOGIN_RATE_LIMIT",
-        "REGISTRY_LOGIN_ADDRESS_RATE_LIMIT",
-        "REGISTRY_PDF_RATE_LIMIT",
-        "REGISTRY_PACK_RATE_LIMIT",
-    ):
-        try:
-            parse_many(config[name])
-        except ValueError:
-            raise ConfigError(f"{name} must read like 1200/minute, not {config[name]!r}") from None
-    if config["REGISTRY_ENV"] == "production" and config[
+    """Count every request against the budgets that apply to it, before any view runs, and the
+    refused credential attempts once their answer is known."""
+    limiter = Limiter(app)
+    if app.config["REGISTRY_ENV"] == "production" and app.config[
         "REGISTRY_RATELIMIT_STORAGE_URI"
     ].startswith("memory://"):
         app.logger.warning(
             "rate limits are counted per worker process; set REGISTRY_RATELIMIT_STORAGE_URI "
             "to a redis:// URL to share them"
         )
-    attempts = config["REGISTRY_LOGIN_RATE_LIMIT"]
-    too_many_attempts = "Too many login attempts; wait before trying again (see Retry-After)."
-    limiter = Limiter(
-        client_key,
-        app=app,
-        storage_uri=config["REGISTRY_RATELIMIT_STORAGE_URI"],
-        key_prefix=config["REGISTRY_RATELIMIT_KEY_PREFIX"],
-        strategy="fixed-window",  # one counter per key and window: cheapest on the CAD path
-        swallow_errors=True,
-        default_limits=[
-            # shared=True with a scope: one budget across every route, not one per route.
-            Limit(
-                config["REGISTRY_RATE_LIMIT"],
-                key_function=client_key,
-                scope="api",
-                shared=True,
-                exempt_when=lambda: _outside_api() or _is_cad(),
-                error_message="Too many requests; slow down (see Retry-After).",
-            ),
-            # A CAD client speaks for a whole dispatch centre during an attack: its own, larger
-            # budget, there to stop a leaked token from flooding the service, not dispatch.
-            Limit(
-                config["REGISTRY_CAD_RATE_LIMIT"],
-                key_function=client_key,
-                scope="api-cad",
-                shared=True,
-                exempt_when=_is_not_cad,
-                error_message="Too many requests from this CAD client (see Retry-After).",
-            ),
-            # Both per address also on the console's sign-in page, outside /api.
-            Limit(
-                attempts,
-                key_function=address_key,
-                scope="refused-credentials-by-address",
-                shared=True,
-                exempt_when=_not_credentials,
-                deduct_when=_refused,
-                error_message=too_many_attempts,
-            ),
-            Limit(
-                config["REGISTRY_LOGIN_ADDRESS_RATE_LIMIT"],
-                key_function=address_key,
-                scope="credentials-by-address",
-                shared=True,
-                exempt_when=_not_credentials,
-                error_message=too_many_attempts,
-            ),
-            Limit(
-                attempts,
-                key_function=account_name_key,
-                scope="credentials-by-account",
-                shared=True,
-                exempt_when=_not_a_password_login,
-                error_message=too_many_attempts,
-            ),
-        ],
-    )
     app.extensions["registry.limiter"] = limiter
+    app.before_request(spend_request_budgets)
+    app.after_request(count_refusal)
     return limiter
+
+
+def spend_request_budgets() -> None:
+    """Before the view: spend every budget that applies to this request (a CAD GET spends
+    one). A budget of refusals is only checked here; `count_refusal` counts it."""
+    limiter = current_app.extensions["registry.limiter"]
+    g.refusal_budgets = []
+    try:
+        for budget in BUDGETS:
+            if not budget.applies():
+                continue
+            spent = (budget.setting, budget.scope, budget.key())
+            if budget.refusals_only:
+                limiter.check(*spent, budget.message)
+                g.refusal_budgets.append(spent)
+            else:
+                limiter.spend(*spent, budget.message)
+    except TooManyRequests:
+        raise
+    except Exception:  # the storage is down: requests go on (see the module's docstring)
+        current_app.logger.exception("the rate limits could not be counted; going ahead")
+
+
+def count_refusal(response):
+    """After a credential route's answer: a refusal spends the per-address refusal budget."""
+    held = g.get("refusal_budgets")
+    if held and _refused(response):
+        limiter = current_app.extensions["registry.limiter"]
+        try:
+            for spent in held:
+                limiter.count(*spent)
+        except Exception:  # the storage is down
+            current_app.logger.exception("a refused attempt could not be counted")
+    return response
 
 
 def spend_pdf_budget() -> None:
@@ -255,18 +337,11 @@ def spend_pack_budget() -> None:
 
 
 def _spend(setting: str, scope: str, message: str) -> None:
-    """Spend one from the caller's budget named by `setting`. Like the limiter, a storage
-    outage lets the request through (logged)."""
-    limiter = current_app.extensions["registry.limiter"]
-    budget = parse(current_app.config[setting])
-    # Under the deployment's prefix, as the limiter's own counters: several deployments may
-    # share one Redis.
-    identifiers = (current_app.config["REGISTRY_RATELIMIT_KEY_PREFIX"], scope, client_key())
+    """Spend one from the caller's budget named by `setting`. Like the request budgets, a
+    storage outage lets the request through (logged)."""
     try:
-        allowed = limiter.limiter.hit(budget, *identifiers)
-        reset_at = limiter.limiter.get_window_stats(budget, *identifiers).reset_time
-    except Exception:  # the storage is down: the limiter's own rule (swallow_errors)
+        current_app.extensions["registry.limiter"].spend(setting, scope, client_key(), message)
+    except TooManyRequests:
+        raise
+    except Exception:  # the storage is down
         current_app.logger.exception("the %s budget could not be counted; going ahead", scope)
-        return
-    if not allowed:
-        raise TooManyRequests(message, math.ceil(reset_at - time.time()))

@@ -197,7 +197,7 @@ def test_counter_keys_never_hold_the_username(build_app, make):
 
     login(client, pasted)
 
-    storage = limited.extensions["registry.limiter"]._storage
+    storage = limited.extensions["registry.limiter"].storage
     keys = " ".join(storage.storage)
     assert "credentials-by-account" in keys
     assert pasted not in keys and pasted.casefold() not in keys
@@ -252,6 +252,19 @@ def test_limits_shared_through_redis(build_app, make):
         for key in server.scan_iter(f"*{prefix}*"):
             server.delete(key)
         server.close()
+
+
+def test_a_limits_storage_outage_lets_requests_through_and_is_logged(build_app, make, caplog):
+    # Nothing listens on port 1: every count fails. Dispatch must not stop because Redis did.
+    limited = build_app(
+        REGISTRY_RATE_LIMIT="1/minute", REGISTRY_RATELIMIT_STORAGE_URI="redis://127.0.0.1:1/0"
+    )
+    client = limited.test_client()
+    headers = make.admin()
+
+    for _ in range(3):
+        assert client.get(ME, headers=headers).status_code == 200
+    assert "the rate limits could not be counted" in caplog.text
 
 
 # ---------------------------------------------------------------------------------------------
