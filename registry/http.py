@@ -12,6 +12,7 @@ import hashlib
 import re
 
 from flask import Flask, request
+from flask.sessions import SessionInterface
 from flask_cors import CORS
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -48,7 +49,21 @@ CORS_EXPOSED_HEADERS = [
 _ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?")
 
 
+class NoCookieSessions(SessionInterface):
+    """Flask's signed-cookie session is not used: the API is stateless (bearer tokens) and the
+    web console keeps its sessions in the database (console/sessions.py). Flask's default still
+    built a signing serializer on every request to open an empty session; this hands out its
+    null session, which refuses any write, so nothing can start using the cookie unnoticed."""
+
+    def open_session(self, app, request):
+        return self.make_null_session(app)
+
+    def save_session(self, app, session, response):
+        pass
+
+
 def init_app(app: Flask) -> None:
+    app.session_interface = NoCookieSessions()
     production = app.config["REGISTRY_ENV"] == "production"
     proxies = app.config["REGISTRY_TRUSTED_PROXIES"]
     if proxies < 0:

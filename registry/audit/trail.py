@@ -151,13 +151,14 @@ def append(session: Session) -> None:
     events = session.info.pop(PENDING, None)
     if not events:
         return
-    table = AuditEvent.__table__
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(_INSERT_RELAXING_READS, events[0])
+    # Core on the session's connection, not the ORM's execute: the rows are plain dicts and
+    # this runs on every request.
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.execute(_INSERT_RELAXING_READS, events[0])
         events = events[1:]
     if events:
-        # Core, not the ORM's bulk path: the rows are plain dicts and this runs on every request.
-        session.execute(table.insert(), events)
+        connection.execute(AuditEvent.__table__.insert(), events)
 
 
 def discard(session: Session) -> None:

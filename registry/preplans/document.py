@@ -24,7 +24,7 @@ import json
 import threading
 from collections import OrderedDict, defaultdict
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from importlib.metadata import version
 from pathlib import Path
 
@@ -78,9 +78,16 @@ RENDERING = hashlib.sha256(
 
 @dataclass
 class RenderedPreplan:
+    """A pre-plan as every reader with the same stamp sees it; cached, so never changed."""
+
     etag: str
     document: dict  # PreplanSchema, already serialized
     geojson: dict
+
+    @cached_property
+    def json(self) -> str:
+        """The document as JSON text, encoded once for every reader of this rendering."""
+        return json.dumps(self.document)
 
 
 class _Cache:
@@ -184,7 +191,8 @@ def preplan(
     scope, row = scope_of(principal), None
     if 0 < facility_id <= MAX_ID:  # a larger id names nothing, and would overflow the driver
         values = {"facility_id": facility_id, "now": utcnow()}
-        row = session.execute(_stamp_statement(scope), values).first()
+        # Core on the session's connection: the row is columns, the ORM has nothing to add.
+        row = session.connection().execute(_stamp_statement(scope), values).first()
     decision = break_glass.decide(session, principal, row)
     if not decision.allowed:
         raise errors.NotFound(f"No facility with id {facility_id} is visible to you.")

@@ -129,6 +129,8 @@ class PreplanDocument(Resource):
             response = conditional(geojson, etag + "-geojson", mimetype=GEOJSON, vary="Accept")
         elif format in printing.MEDIA_TYPES:
             response = _printed(session, principal, facility_id, document, etag, format)
+        elif incident is None:
+            response = conditional(lambda: rendered.json, etag, vary="Accept")
         else:
             response = conditional(document, etag, vary="Accept")
         response.headers.update(headers)

@@ -6,6 +6,7 @@ import hashlib
 import re
 import uuid
 
+import flask
 import pytest
 from flask_jwt_extended import jwt_manager
 
@@ -494,3 +495,13 @@ def test_an_unexpected_error_shows_no_trace_or_sql(build_app):
     assert b"password_hash" not in response.data
     assert body["type"].endswith(":internal-error")
     assert_security_headers(response)
+
+
+def test_no_flask_cookie_session_is_kept(app, client, make):
+    # The API is stateless and the console's sessions live in the database: nothing may start
+    # keeping state in Flask's signed cookie unnoticed.
+    response = client.get(ME, headers=make.admin())
+
+    assert "Set-Cookie" not in response.headers
+    with app.test_request_context(ME), pytest.raises(RuntimeError, match="session is unavailable"):
+        flask.session["key"] = "value"
