@@ -207,7 +207,9 @@ class Mou(Versioned, Base):
         (UTC) and not from the first instant of D + 1: the comparison is with the day of the
         query, so no job has to run for access to stop."""
         return and_(
-            cls.status.in_(GRANTING),
+            # Not `in_`: SQLAlchemy renders an IN list into the statement again on every
+            # execution, and this is part of every pre-plan read.
+            or_(*(cls.status == status for status in GRANTING)),
             cls.effective_date <= day,
             or_(cls.expiry_date.is_(None), cls.expiry_date >= day),
             or_(cls.superseded_on.is_(None), cls.superseded_on > day),

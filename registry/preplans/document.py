@@ -29,7 +29,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import String, and_, bindparam, cast, func, literal, select
+from sqlalchemy import String, and_, bindparam, cast, func, literal, literal_column, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, lazyload, selectinload
 
@@ -164,7 +164,9 @@ def _stamp_statement(scope: tuple):
             Facility.preplan_version,
             # "id:version" of each MOU shown, in no particular order (see `_shown`): versions
             # only grow, so any insert, delete or update of the MOUs shown changes it.
-            select(func.aggregate_strings(_MOU_ID_VERSION, ","))
+            # The separator as SQL text: as a plain string it is a parameter SQLAlchemy
+            # renders into the statement again on every execution.
+            select(func.aggregate_strings(_MOU_ID_VERSION, literal_column("','")))
             .where(*mous)
             .scalar_subquery()
             .label("mous_shown"),
