@@ -14,17 +14,19 @@ trail on) under the same gunicorn settings, and measures with wrk:
 - each of those three with the pre-plan cache COLD (every request asks about a different
   facility, none in any worker's cache: a list of up to --cold-facilities distinct facilities,
   shuffled, walked on across all cold runs; only a registry smaller than the requests of the
-  cold runs makes the walk wrap, and the table says so; by default every pre-plan's rendering is stored in
-  the database first, as `flask preplans render` leaves it, and with --stored-preplans none
-  none is, so every cold request is the first read of its facility) and WARM (500 facilities
+  cold runs makes the walk wrap, and the table says so; by default the rendering of every
+  pre-plan the run reads is stored in the database first, as `flask preplans render` leaves
+  it, and with --stored-preplans none none is, so every cold request is the first read of
+  its facility) and WARM (500 facilities
   whose pre-plans every worker rendered before anything is measured);
 - the authenticated no-op (/auth/me): the token check and account query alone;
 - at the first size and worker class, lookup by address and pre-plan by id (warm) with the audit
   trail detached (bench/unaudited_app.py), to say what the trail costs.
 
 Per scenario it prints req/s and the ratio to the floor at --connections, p50, p99 and p99/p50
-there, p50 with one connection (one dispatcher alone), errors, and the share of lookups that
-found the right facility unambiguously with its pre-plan, with issue 14's targets beside the
+there, p50 with one connection (one dispatcher alone), errors, the share of lookups that
+found the right facility unambiguously with its pre-plan, and the CPU each request cost in the
+workers, in PostgreSQL and on the whole machine (where the time goes), with issue 14's targets beside the
 figures and whether each is met. Needs wrk (`apt-get install wrk`).
 
 Worker classes: sync (gunicorn's default) closes every connection after its response, so wrk
@@ -36,6 +38,7 @@ ratio compares like with like.
 import argparse
 import http.client
 import json
+import multiprocessing
 import os
 import random
 import shutil
@@ -49,12 +52,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import psutil
 from sqlalchemy import create_engine, text
 
 from bench import synthetic
 from bench.harness import (
-    KEYS,
-    ROOT,
     app_for,
     call,
     gunicorn_settings,
@@ -66,6 +68,7 @@ from bench.harness import (
 )
 from registry import transaction
 from registry.api.router import API_PREFIX
+from registry.preplans import document
 
 # Issue 14's targets.
 FLOOR_SHARE = {"lookup": 0.30, "no-op": 0.50}  # req/s as a share of the floor's
@@ -77,6 +80,7 @@ WARM_SITES = 500
 RATE_SITES = 200  # lookups checked one by one for the right facility
 # Per-run warm-up and one-connection run, in seconds (shortened with --duration / --warmup).
 RUN_WARMUP, ALONE = 3, 5
+RENDER_BATCH, RENDER_PROCESSES = 200, 2
 
 WRK_SCRIPT = """
 local paths = {}
@@ -161,13 +165,43 @@ def wrk(
     return result
 
 
-def measure(base: str, paths: Paths, token: str, args) -> dict:
-    """A short warm-up (connection pools, code paths), the measured run at --connections, and
-    the p50 of one connection alone."""
+def measure(base: str, paths: Paths, token: str, args, server) -> dict:
+    """A short warm-up (connection pools, code paths), the measured run at --connections with
+    the CPU it cost, and the p50 of one connection alone."""
     paths.run(base, token, min(RUN_WARMUP, args.warmup), args.connections)
+    before = cpu_seconds(server)
     result = paths.run(base, token, args.duration, args.connections)
+    after = cpu_seconds(server)
+    # CPU per request, in ms, by where it was spent (wrk's own is the rest of "machine").
+    result["cpu_ms"] = {
+        where: (after[where] - before[where]) / max(result["requests"], 1) * 1e3 for where in after
+    }
     result["p50_alone_ms"] = paths.run(base, token, min(ALONE, args.duration), 1)["p50_ms"]
     return result
+
+
+def cpu_seconds(server) -> dict:
+    """CPU seconds used so far: by the server's gunicorn workers, by every PostgreSQL process
+    (backends, WAL writer, checkpointer), and by the whole machine (all cores)."""
+
+    def used(processes) -> float:
+        total = 0.0
+        for process in processes:
+            try:
+                times = process.cpu_times()
+            except psutil.Error:  # gone meanwhile
+                continue
+            total += times.user + times.system
+        return total
+
+    workers = psutil.Process(server.pid).children()
+    postgres = [p for p in psutil.process_iter(["name"]) if p.info["name"].startswith("postgres")]
+    machine = psutil.cpu_times()
+    return {
+        "workers": used(workers),
+        "postgres": used(postgres),
+        "machine": sum(machine) - machine.idle - getattr(machine, "iowait", 0.0),
+    }
 
 
 def keeps_alive(base: str, path: str) -> bool:
@@ -273,14 +307,20 @@ def measure_floor(args, worker_class: str, directory: Path) -> tuple[Row, bool]:
     try:
         wait_ready(base + "/floor")
         alive = keeps_alive(base, "/floor")
-        floor = measure(base, Paths(directory, "floor", ["/floor"]), "unused", args)
+        floor = measure(base, Paths(directory, "floor", ["/floor"]), "unused", args, server)
     finally:
         stop(server)
     return Row(worker_class, "floor: bare Flask constant JSON", "-", "-", floor), alive
 
 
-def store_preplans(url: str, size: int, which: str) -> None:
-    """Every pre-plan's rendering stored in the database, or none (--stored-preplans)."""
+def store_preplans(url: str, size: int, which: str, sites) -> None:
+    """The rendering of every pre-plan the run reads stored in the database, as `flask preplans
+    render` leaves them (--stored-preplans all), or none stored (none).
+
+    Only the facilities read: at a million facilities rendering them all would take most of an
+    hour, and a stored rendering nobody reads changes nothing measured. Two processes, in
+    batches, each through the registry's own `shared_parts` (stored where current, rendered and
+    stored otherwise)."""
     if which == "none":
         engine = create_engine(url)
         with engine.begin() as connection:
@@ -288,15 +328,27 @@ def store_preplans(url: str, size: int, which: str) -> None:
         engine.dispose()
         return
     started = time.monotonic()
-    output = subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "wsgi", "preplans", "render"],
-        cwd=ROOT,
-        env={**os.environ, **KEYS, "REGISTRY_DATABASE_URL": url},
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
-    print(f"[{size}] {output} in {time.monotonic() - started:.0f} s", flush=True)
+    ids = sorted({site.facility_id for group in sites for site in group})
+    batches = [(url, ids[i : i + RENDER_BATCH]) for i in range(0, len(ids), RENDER_BATCH)]
+    with multiprocessing.get_context("spawn").Pool(RENDER_PROCESSES) as pool:
+        pool.map(_store_renderings, batches, chunksize=8)
+    print(
+        f"[{size}] {len(ids):,} pre-plans read by this run rendered and stored "
+        f"in {time.monotonic() - started:.0f} s",
+        flush=True,
+    )
+
+
+def _store_renderings(batch: tuple[str, list[int]]) -> None:
+    url, ids = batch
+    app = _render_apps.get(url)
+    if app is None:
+        app = _render_apps[url] = app_for(url)
+    with app.app_context(), transaction.session_scope() as session:
+        document.shared_parts(session, ids)
+
+
+_render_apps: dict = {}  # per rendering process
 
 
 def settings(args, worker_class: str) -> tuple[str, ...]:
@@ -322,14 +374,14 @@ def measure_registry(args, worker_class: str, size: int, url: str, sites, direct
         for scenario in scenarios:
             if not scenario.cached:
                 paths = Paths(directory, "noop", [scenario.path_of(warm[0])])
-                rows.append(Row(worker_class, scenario.name, "n/a", shown, measure(base, paths, token, args), scenario_spec=scenario))  # fmt: skip
+                rows.append(Row(worker_class, scenario.name, "n/a", shown, measure(base, paths, token, args, server), scenario_spec=scenario))  # fmt: skip
                 continue
             # Cold first: the warm runs below render their 500 pre-plans in every worker.
             rate = (
                 match_rate(base, token, rate_sites, scenario.path_of) if scenario.lookup else None
             )
             paths = Paths(directory, f"cold-{len(rows)}", [scenario.path_of(s) for s in cold], walk)
-            result = measure(base, paths, token, args)
+            result = measure(base, paths, token, args, server)
             rows.append(Row(worker_class, scenario.name, "cold", shown, result, rate, scenario))
         # Every worker renders each of the 500 pre-plans before anything warm is measured: the
         # steady state of dispatch asking about facilities it has seen.
@@ -343,7 +395,7 @@ def measure_registry(args, worker_class: str, size: int, url: str, sites, direct
                 else None
             )
             paths = Paths(directory, f"warm-{len(rows)}", [scenario.path_of(s) for s in warm])
-            result = measure(base, paths, token, args)
+            result = measure(base, paths, token, args, server)
             rows.append(Row(worker_class, scenario.name, "warm", shown, result, rate, scenario))
         wait_until_sealed(url)
     finally:
@@ -368,7 +420,7 @@ def measure_unaudited(args, worker_class, size, url, warm, token, directory: Pat
         for name in ("lookup by address", "pre-plan by id"):
             paths = Paths(directory, f"off-{name}", [scenarios[name].path_of(s) for s in warm])
             paths.run(base, token, args.warmup, args.connections)
-            result = measure(base, paths, token, args)
+            result = measure(base, paths, token, args, server)
             rows.append(Row(worker_class, f"{name}, audit trail off", "warm", f"{size:,}", result))
     finally:
         stop(server)
@@ -417,13 +469,17 @@ def report(args, rows: list[Row], floors: dict, alive: dict, walks: dict) -> Non
         "- lookups answer with the matched facility's pre-plan: they are the 'lookup with its "
         "pre-plan' of the targets"
     )
+    print(
+        "- CPU ms per request, over the measured run: the gunicorn workers, every PostgreSQL "
+        "process, and the whole machine (wrk and the rest make up the difference)"
+    )
     print()
     print(
         f"| worker class | scenario | cache | facilities | req/s | vs floor (target) | p50 ms "
         f"| p99 ms | p99/p50 (≤ {TAIL:g}) | p50 ms, 1 connection (target) | errors "
-        f"| unambiguous & right |"
+        f"| unambiguous & right | CPU ms per request: workers / PostgreSQL / machine |"
     )
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for row in rows:
         r, spec = row.result, row.scenario_spec
         floor = floors[row.worker_class]
@@ -440,10 +496,12 @@ def report(args, rows: list[Row], floors: dict, alive: dict, walks: dict) -> Non
                 alone_cell += f" {judge(met)} (≤ {ALONE_P50_MS:g})"
         errors = r["socket_errors"] + r["non_2xx"]
         rate = "-" if row.rate is None else f"{row.rate:.0%}"
+        cpu = r["cpu_ms"]
         print(
             f"| {row.worker_class} | {row.scenario} | {row.cache} | {row.size} | {r['rps']:.0f} "
             f"| {ratio_cell} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {tail_cell} "
-            f"| {alone_cell} | {errors} | {rate} |"
+            f"| {alone_cell} | {errors} | {rate} "
+            f"| {cpu['workers']:.2f} / {cpu['postgres']:.2f} / {cpu['machine']:.2f} |"
         )
 
     by = {(r.worker_class, r.scenario, r.cache, r.size): r.result for r in rows}
@@ -513,8 +571,9 @@ def main() -> None:
         "--stored-preplans",
         choices=("all", "none"),
         default="all",
-        help="all: render and store every pre-plan before measuring, as `flask preplans render` "
-        "does (the cold runs read stored renderings); none: delete them (cold = first reads)",
+        help="all: render and store every pre-plan the run reads before measuring, as `flask "
+        "preplans render` does (the cold runs read stored renderings); none: delete them all "
+        "(cold = first reads)",
     )
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--port", type=int, default=18900)
@@ -531,8 +590,8 @@ def main() -> None:
             rows.append(floor_row)
         for size in args.sizes:
             url = prepare_database(args.postgres, size)
-            store_preplans(url, size, args.stored_preplans)
             sites = sites_of(url, args.cold_facilities)
+            store_preplans(url, size, args.stored_preplans, sites)
             for worker_class in args.worker_class:
                 print(f"[{size}] {worker_class}: measuring", flush=True)
                 measured, walk, token = measure_registry(
