@@ -195,7 +195,9 @@ def cpu_seconds(server) -> dict:
         return total
 
     workers = psutil.Process(server.pid).children()
-    postgres = [p for p in psutil.process_iter(["name"]) if p.info["name"].startswith("postgres")]
+    postgres = [
+        p for p in psutil.process_iter(["name"]) if (p.info["name"] or "").startswith("postgres")
+    ]
     machine = psutil.cpu_times()
     return {
         "workers": used(workers),

@@ -160,8 +160,6 @@ def init_app(app) -> None:
 
 # Requests that change nothing (RFC 9110's safe methods).
 READING_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-# Set in the `info` of a session that runs in autocommit (see `session`).
-AUTOCOMMIT = "autocommit"
 
 
 def session() -> Session:
@@ -179,7 +177,6 @@ def session() -> Session:
         reading = has_request_context() and request.method in READING_METHODS
         factory = "registry.reading_sessionmaker" if reading else "registry.sessionmaker"
         g.db_session = current_app.extensions[factory]()
-        g.db_session.info[AUTOCOMMIT] = reading
     return g.db_session
 
 

@@ -22,7 +22,7 @@ Counters live in REGISTRY_RATELIMIT_STORAGE_URI: `memory://` counts in each proc
 gunicorn worker separately), `redis://…` shares them between workers and machines. A storage
 outage lets requests through and is logged: dispatch must not stop because Redis did.
 A breach is a 429 problem with Retry-After (errors.problem_response). Health checks are exempt:
-they are outside /api.
+they are outside /api; so are requests that name no route (a 404 or 405).
 
 The budgets below (BUDGETS) are spent in plain calls over the `limits` library, the counters
 Flask-Limiter itself uses. Flask-Limiter was dropped: it re-parsed, re-filtered and re-keyed its
@@ -39,6 +39,7 @@ from dataclasses import dataclass
 
 from flask import Flask, current_app, g, request
 from limits import parse_many
+from limits.errors import StorageError
 from limits.storage import storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 from marshmallow import ValidationError
@@ -127,7 +128,9 @@ def _refused(response) -> bool:
 
 
 def _in_api() -> bool:
-    return request.path.startswith("/api/")
+    # Routed requests only, as Flask-Limiter counted them: a CAD client's mistyped URL (404) or
+    # wrong method (405) must not spend its dispatch centre's budget.
+    return request.endpoint is not None and request.path.startswith("/api/")
 
 
 def _credentials() -> bool:
@@ -212,32 +215,40 @@ SETTINGS = (
 
 class Limiter:
     """The app's counters (the `limits` library's fixed window: one counter per key and window,
-    the cheapest on the CAD path), with every budget's limit string parsed once."""
+    the cheapest on the CAD path), with every budget's limit string parsed once.
+
+    A counter is named by `identifiers`. The request budgets' are the prefix, the key and the
+    scope, and the PDF and pack budgets' the prefix, the scope and the key, as Flask-Limiter
+    named them before: a rolling upgrade on a shared Redis keeps counting the same counters."""
 
     def __init__(self, app: Flask):
         config = app.config
         self.prefix = config["REGISTRY_RATELIMIT_KEY_PREFIX"]
-        self.storage = storage_from_string(config["REGISTRY_RATELIMIT_STORAGE_URI"])
+        # wrap_exceptions: an outage is a StorageError, told apart from a bug.
+        self.storage = storage_from_string(
+            config["REGISTRY_RATELIMIT_STORAGE_URI"], wrap_exceptions=True
+        )
         self.counter = FixedWindowRateLimiter(self.storage)
         self.items = {name: _parsed(config, name) for name in SETTINGS}
 
-    def spend(self, setting: str, scope: str, key: str, message: str) -> None:
-        """Count one request against the budget `setting` (under `scope` and `key`);
-        TooManyRequests, with Retry-After, once one of its windows is full."""
-        identifiers = (self.prefix, scope, key)
+    def request_identifiers(self, budget: Budget, key: str) -> tuple[str, ...]:
+        # Flask-Limiter left an empty prefix out.
+        return (self.prefix, key, budget.scope) if self.prefix else (key, budget.scope)
+
+    def spend(self, setting: str, identifiers: tuple[str, ...], message: str) -> None:
+        """Count one request against the budget `setting`; TooManyRequests, with Retry-After,
+        once one of its windows is full."""
         for item in self.items[setting]:
             if not self.counter.hit(item, *identifiers):
                 raise TooManyRequests(message, self._seconds_left(item, identifiers))
 
-    def check(self, setting: str, scope: str, key: str, message: str) -> None:
+    def check(self, setting: str, identifiers: tuple[str, ...], message: str) -> None:
         """`spend` without counting: for a budget counted once the answer is known."""
-        identifiers = (self.prefix, scope, key)
         for item in self.items[setting]:
             if not self.counter.test(item, *identifiers):
                 raise TooManyRequests(message, self._seconds_left(item, identifiers))
 
-    def count(self, setting: str, scope: str, key: str) -> None:
-        identifiers = (self.prefix, scope, key)
+    def count(self, setting: str, identifiers: tuple[str, ...]) -> None:
         for item in self.items[setting]:
             self.counter.hit(item, *identifiers)
 
@@ -280,15 +291,13 @@ def spend_request_budgets() -> None:
         for budget in BUDGETS:
             if not budget.applies():
                 continue
-            spent = (budget.setting, budget.scope, budget.key())
+            spent = (budget.setting, limiter.request_identifiers(budget, budget.key()))
             if budget.refusals_only:
                 limiter.check(*spent, budget.message)
                 g.refusal_budgets.append(spent)
             else:
                 limiter.spend(*spent, budget.message)
-    except TooManyRequests:
-        raise
-    except Exception:  # the storage is down: requests go on (see the module's docstring)
+    except StorageError:  # requests go on (see the module's docstring)
         current_app.logger.exception("the rate limits could not be counted; going ahead")
 
 
@@ -300,7 +309,7 @@ def count_refusal(response):
         try:
             for spent in held:
                 limiter.count(*spent)
-        except Exception:  # the storage is down
+        except StorageError:
             current_app.logger.exception("a refused attempt could not be counted")
     return response
 
@@ -339,9 +348,8 @@ def spend_pack_budget() -> None:
 def _spend(setting: str, scope: str, message: str) -> None:
     """Spend one from the caller's budget named by `setting`. Like the request budgets, a
     storage outage lets the request through (logged)."""
+    limiter = current_app.extensions["registry.limiter"]
     try:
-        current_app.extensions["registry.limiter"].spend(setting, scope, client_key(), message)
-    except TooManyRequests:
-        raise
-    except Exception:  # the storage is down
+        limiter.spend(setting, (limiter.prefix, scope, client_key()), message)
+    except StorageError:
         current_app.logger.exception("the %s budget could not be counted; going ahead", scope)

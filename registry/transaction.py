@@ -19,7 +19,6 @@ from functools import wraps
 from flask import current_app, g
 from sqlalchemy.orm import Session
 
-from . import db
 from .audit import trail
 from .floorplans import blobs
 
@@ -27,10 +26,7 @@ from .floorplans import blobs
 def commit(session: Session) -> None:
     session.flush()
     trail.append(session)
-    # In autocommit each statement committed as it ran: the ORM's commit would only walk its
-    # own bookkeeping (the session is closed at the end of the request).
-    if not session.info.get(db.AUTOCOMMIT):
-        session.commit()
+    session.commit()
     blobs.settle(session, committed=True)
 
 

@@ -194,6 +194,9 @@ def preplan(
     if 0 < facility_id <= MAX_ID:  # a larger id names nothing, and would overflow the driver
         values = {"facility_id": facility_id, "now": utcnow()}
         # Core on the session's connection: the row is columns, the ORM has nothing to add.
+        # Core does not flush, so changes the request made (an incident's break-glass) are
+        # flushed first, as the ORM's execute would: the facts must see them.
+        session.flush()
         row = session.connection().execute(_stamp_statement(scope), values).first()
     decision = break_glass.decide(session, principal, row)
     if not decision.allowed:

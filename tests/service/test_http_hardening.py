@@ -266,6 +266,23 @@ def test_a_limits_storage_outage_lets_requests_through_and_is_logged(build_app, 
     for _ in range(3):
         assert client.get(ME, headers=headers).status_code == 200
     assert "the rate limits could not be counted" in caplog.text
+    # The login budgets too: a refused password is still answered as one.
+    assert_problem(login(client, "nobody", "Wrong-password-123"), 401)
+
+
+def test_unrouted_requests_spend_no_budget(build_app, make):
+    # As Flask-Limiter counted: a CAD client's mistyped URL (404) or wrong method (405) must not
+    # spend its dispatch centre's budget.
+    limited = build_app(REGISTRY_RATE_LIMIT="2/minute")
+    client = limited.test_client()
+    headers = make.admin()
+
+    for _ in range(3):
+        assert_problem(client.get(f"{API}/no-such-thing", headers=headers), 404)
+        assert_problem(client.get(LOGIN, headers=headers), 405)
+    assert client.get(ME, headers=headers).status_code == 200
+    assert client.get(ME, headers=headers).status_code == 200
+    assert_too_many(client.get(ME, headers=headers))
 
 
 # ---------------------------------------------------------------------------------------------
