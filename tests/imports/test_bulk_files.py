@@ -326,7 +326,13 @@ def test_codes_are_sealed_kept_when_empty_and_never_exported(client, app, org, m
     imported(client, manager, org, sample(1))
     for fmt in ("csv", "xlsx"):
         exported = export(client, manager, org.id, fmt).data
-        assert b"4711" not in exported and b"Knox box" not in exported
+        if fmt == "csv":
+            text = exported.decode()
+        else:  # compressed: read the cells
+            sheet = load_workbook(io.BytesIO(exported)).active
+            text = " ".join(str(c.value) for row in sheet.iter_rows() for c in row)
+        # With its "#": bare digits can turn up in a timestamp's microseconds.
+        assert "4711#" not in text and "Knox box" not in text
         if fmt == "csv":
             rows = parse_csv(exported)
             assert "code" in rows[0] and {r["code"] for r in rows} == {""}
