@@ -30,6 +30,7 @@ ROUTES = {
     "1 statement (identity), psycopg": "/statements/1",
     "3 statements (identity, stamp, audit), psycopg": "/statements/3",
     "3 statements through SQLAlchemy Core": "/statements/3-sqlalchemy",
+    "3 statements on a pooled connection's driver": "/statements/3-pooled-driver",
 }
 
 

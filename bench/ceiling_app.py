@@ -11,7 +11,12 @@ no audit sealer, no caching logic. Whatever the registry does, it cannot be fast
 - /statements/1/<id>: step 1 alone, on psycopg: the best an authenticated no-op can do;
 - /statements/3/<id>: steps 1 to 3 on psycopg, answering the stored pre-plan's JSON text;
 - /statements/3-sqlalchemy/<id>: the same three through SQLAlchemy Core on a pooled
-  connection, as the registry runs them (what the library costs on top of the driver).
+  connection, as the registry runs them (what the library costs on top of the driver);
+- /statements/3-pooled-driver/<id>: the same three on the driver connection under a pooled
+  SQLAlchemy connection (what running only these statements on the driver could save).
+
+The events it inserts are real rows of the bench database's trail (actor `cad:1`, action
+`preplan.view`); the registry's sealers seal them on its next run there.
 """
 
 import json
@@ -130,4 +135,20 @@ def three_through_sqlalchemy(facility_id):
         connection.execute(IDENTITY, _identity_values()).first()
         stamp = connection.execute(_stamp(), {"facility_id": facility_id, "now": utcnow()}).first()
         connection.execute(AUDIT, _event(facility_id, lambda value: value))
+    return _stored(stamp)
+
+
+@app.get("/statements/3-pooled-driver/<int:facility_id>")
+def three_on_a_pooled_driver(facility_id):
+    global _engine
+    if _engine is None:
+        _engine = create_engine(URL, isolation_level="AUTOCOMMIT", pool_size=5)
+    with _engine.connect() as pooled:
+        connection = pooled.connection.driver_connection
+        with connection.cursor(row_factory=namedtuple_row) as cursor:
+            cursor.execute(*_driver_form(IDENTITY, _identity_values()))
+            cursor.fetchone()
+            cursor.execute(*_driver_form(_stamp(), {"facility_id": facility_id, "now": utcnow()}))
+            stamp = cursor.fetchone()
+            cursor.execute(*_driver_form(AUDIT, _event(facility_id, json.dumps)))
     return _stored(stamp)

@@ -3,11 +3,13 @@ registry/transaction.py."""
 
 import time
 from datetime import UTC, date, datetime
+from functools import lru_cache
 
 from flask import current_app, g, has_request_context, request
+from psycopg.rows import namedtuple_row
 from sqlalchemy import DateTime, Integer, MetaData, Table, create_engine, event
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.engine import Connection, Dialect, Engine
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import (
     DeclarativeBase,
     Mapped,
@@ -182,3 +184,95 @@ def session() -> Session:
 
 def engine() -> Engine:
     return current_app.extensions["registry.engine"]
+
+
+# The statements every CAD read runs (the identity's, the pre-plan's stamp, a lookup's search by
+# address or position, the audit INSERT) go to PostgreSQL's driver directly: compiled by
+# SQLAlchemy once, then handed to psycopg on the session's own connection (same transaction,
+# same pool). SQLAlchemy's execution around a statement (its context, result and row objects,
+# events) cost about a quarter of these requests' Python (bench/ceiling.py measures it). Only
+# for statements whose rows need nothing more from SQLAlchemy: psycopg itself converts what
+# they read (numbers, text, booleans, times with time zone, and JSON, which SQLAlchemy has
+# psycopg parse), and tests/service/test_driver_statements.py compares their rows with
+# SQLAlchemy's. Not logged by SQLAlchemy's echo. SQLite runs them through SQLAlchemy.
+
+
+@lru_cache(maxsize=512)
+def _driver_form(dialect: Dialect, statement) -> tuple:
+    """(SQL text, constant parameters, converters by parameter name) of a statement, compiled
+    once: the constants are the values bound in the expression itself (its literals), already
+    converted; the converters, each parameter type's own (a UTC time, JSON), are for the values
+    given at each execution."""
+    compiled = statement.compile(dialect=dialect)
+    if compiled.escaped_bind_names:  # the SQL would name parameters other than these
+        raise ValueError("a statement for the driver needs plain parameter names")
+    constants, converters = {}, {}
+    for bind, name in compiled.bind_names.items():
+        convert = bind.type.dialect_impl(dialect).bind_processor(dialect)
+        if bind.required:
+            if convert is not None:
+                converters[name] = convert
+        else:
+            value = bind.effective_value
+            constants[name] = convert(value) if convert is not None else value
+    return compiled.string, constants, converters
+
+
+def _on_driver(connection: Connection, statement, values: dict):
+    """Run a statement on the connection's driver; a cursor holding its result."""
+    sql, constants, converters = _driver_form(connection.dialect, statement)
+    parameters = dict(constants)
+    for name, value in values.items():
+        convert = converters.get(name)
+        parameters[name] = value if convert is None else convert(value)
+    driver = connection.connection.driver_connection
+    cursor = driver.cursor(row_factory=namedtuple_row)
+    try:
+        cursor.execute(sql, parameters)
+    except connection.dialect.loaded_dbapi.Error as error:
+        cursor.close()
+        raise _as_sqlalchemy_error(connection, sql, parameters, error) from error
+    return cursor
+
+
+def _as_sqlalchemy_error(connection: Connection, sql: str, parameters: dict, error) -> DBAPIError:
+    """A driver's error as SQLAlchemy would have raised it (errors.py maps those), with what
+    SQLAlchemy does on a lost connection: this one discarded, and the pool replaced, since a
+    restarted server dropped the others too."""
+    dialect = connection.dialect
+    lost = dialect.is_disconnect(error, connection.connection.dbapi_connection, None)
+    if lost:
+        connection.invalidate(error)
+        connection.engine.dispose()
+    return DBAPIError.instance(
+        sql,
+        parameters,
+        error,
+        dialect.loaded_dbapi.Error,
+        connection_invalidated=lost,
+        dialect=dialect,
+    )
+
+
+def first_row(connection: Connection, statement, values: dict):
+    """The first row of one of the CAD read's statements (see above), or None."""
+    if connection.dialect.name != "postgresql":
+        return connection.execute(statement, values).first()
+    with _on_driver(connection, statement, values) as cursor:
+        return cursor.fetchone()
+
+
+def all_rows(connection: Connection, statement, values: dict) -> list:
+    """Every row of one of the CAD read's statements (see above): a lookup's search."""
+    if connection.dialect.name != "postgresql":
+        return connection.execute(statement, values).all()
+    with _on_driver(connection, statement, values) as cursor:
+        return cursor.fetchall()
+
+
+def execute(connection: Connection, statement, values: dict) -> None:
+    """Run one of the CAD read's statements that returns no rows (the audit INSERT)."""
+    if connection.dialect.name != "postgresql":
+        connection.execute(statement, values)
+        return
+    _on_driver(connection, statement, values).close()

@@ -42,6 +42,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from .. import db
 from ..db import UTCDateTime, utcnow
 from ..errors import RegistryError
 from .models import GENESIS_HASH, AuditEvent, AuditHead
@@ -151,11 +152,11 @@ def append(session: Session) -> None:
     events = session.info.pop(PENDING, None)
     if not events:
         return
-    # Core on the session's connection, not the ORM's execute: the rows are plain dicts and
-    # this runs on every request.
+    # On the session's connection, not the ORM's execute: the rows are plain dicts and this
+    # runs on every request (the first on the driver, db.execute).
     connection = session.connection()
     if connection.dialect.name == "postgresql":
-        connection.execute(_INSERT_RELAXING_READS, events[0])
+        db.execute(connection, _INSERT_RELAXING_READS, events[0])
         events = events[1:]
     if events:
         connection.execute(AuditEvent.__table__.insert(), events)

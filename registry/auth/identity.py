@@ -189,7 +189,7 @@ def _principal_for(claims: dict) -> Principal | None:
     if model is None or not valid_id or int(raw_id) > MAX_ID or not jti or not isinstance(jti, str):
         return None
     parameters = {"jti": jti, "account_id": int(raw_id)}
-    row = db.session().connection().execute(_account_statement(model), parameters).first()
+    row = db.first_row(db.session().connection(), _account_statement(model), parameters)
     if row is None or row.revoked or not row.is_active:
         return None
     if not _issued_after_cutoff(claims, row.tokens_valid_after):

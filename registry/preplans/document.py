@@ -33,7 +33,7 @@ from sqlalchemy import String, and_, bindparam, cast, func, literal, literal_col
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, lazyload, selectinload
 
-from .. import confirmation, errors
+from .. import confirmation, db, errors
 from ..access import break_glass
 from ..access.roles import AGENCY_ROLES, Role
 from ..access.sharing import covers_facility
@@ -193,11 +193,12 @@ def preplan(
     scope, row = scope_of(principal), None
     if 0 < facility_id <= MAX_ID:  # a larger id names nothing, and would overflow the driver
         values = {"facility_id": facility_id, "now": utcnow()}
-        # Core on the session's connection: the row is columns, the ORM has nothing to add.
-        # Core does not flush, so changes the request made (an incident's break-glass) are
-        # flushed first, as the ORM's execute would: the facts must see them.
+        # On the session's connection (its driver's, db.first_row): the row is columns, the
+        # ORM has nothing to add. That does not flush, so changes the request made (an
+        # incident's break-glass) are flushed first, as the ORM's execute would: the facts
+        # must see them.
         session.flush()
-        row = session.connection().execute(_stamp_statement(scope), values).first()
+        row = db.first_row(session.connection(), _stamp_statement(scope), values)
     decision = break_glass.decide(session, principal, row)
     if not decision.allowed:
         raise errors.NotFound(f"No facility with id {facility_id} is visible to you.")

@@ -17,7 +17,7 @@ from marshmallow import ValidationError
 from sqlalchemy import JSON, Boolean, String, bindparam, cast, literal, null, or_, select, union_all
 from sqlalchemy.orm import Session
 
-from .. import addresses, errors
+from .. import addresses, db, errors
 from ..access.visibility import facilities_in_scope, scope_of
 from ..addresses import gazetteer
 from ..agencies.models import Agency
@@ -430,7 +430,7 @@ def _by_address(
         "agency_id": principal.agency_id,
     }
     rows = _with_visibility(
-        session, statements, session.connection().execute(statements["address"], params).all()
+        session, statements, db.all_rows(session.connection(), statements["address"], params)
     )
     for row in rows:
         if row.via == "facility":
@@ -551,7 +551,7 @@ def _by_position(session: Session, query: LookupQuery, statements) -> list[Candi
         "east": query.lon + dlon,
     }
     found = []
-    for row in session.connection().execute(statements["position"], box):
+    for row in db.all_rows(session.connection(), statements["position"], box):
         distance = haversine_m(query.lat, query.lon, row.lat, row.lon)
         if distance <= radius:
             score = 0.95 * (1 - distance / (2 * radius))

@@ -11,7 +11,7 @@ from sqlalchemy import delete, select, text, update
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
-from registry import transaction
+from registry import db, transaction
 from registry.audit import trail as audit_trail
 from registry.audit.models import AuditEvent, AuditHead
 from registry.audit.trail import HASHED, _digest, verify
@@ -355,13 +355,21 @@ def test_a_lookup_keeps_no_calling_number(app, client, make, site):
 
 
 @pytest.fixture
-def statements(app):
-    """The SQL the app sends, in order."""
+def statements(app, monkeypatch):
+    """The SQL the app sends, in order: through SQLAlchemy, and on the driver (the CAD read's
+    statements on PostgreSQL, db.first_row and db.execute)."""
     seen = []
 
     def note(_conn, _cursor, statement, *_args):
         seen.append(statement)
 
+    on_driver = db._on_driver
+
+    def note_on_driver(connection, statement, values):
+        seen.append(db._driver_form(connection.dialect, statement)[0])
+        return on_driver(connection, statement, values)
+
+    monkeypatch.setattr(db, "_on_driver", note_on_driver)
     engine = app.extensions["registry.engine"]
     sa_event.listen(engine, "before_cursor_execute", note)
     yield seen
