@@ -8,7 +8,7 @@ the registry (same workers, worker classes and wrk settings, on `registry_bench_
 if missing) and prints req/s, the share of the floor, p50 alone and CPU per request for each
 route. Compare the registry's rows in a cad_lookup.py run with these: the distance between
 them is what the registry's own code costs; the distance from these to issue 14's targets is
-what no code on this stack can remove.
+what no code running these three statements per read can remove.
 """
 
 import argparse

@@ -5,7 +5,8 @@ Each read must (1) check the token's account and revocation in the database, (2)
 facility's pre-plan stamp and whether the caller may read it, and (3) insert its audit event.
 These routes run exactly the registry's statements for that (built by the registry's own code,
 compiled once) and nothing else: no token signature, no rate limit, no routing of the registry,
-no audit sealer, no caching logic. Whatever the registry does, it cannot be faster than this.
+no audit sealer, no caching logic. No code that runs these three statements per read, as the
+registry's design requires, can be faster than this.
 
 - /floor: bench/floor_app.py's constant JSON;
 - /statements/1/<id>: step 1 alone, on psycopg: the best an authenticated no-op can do;

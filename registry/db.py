@@ -190,29 +190,35 @@ def engine() -> Engine:
 # address or position, the audit INSERT) go to PostgreSQL's driver directly: compiled by
 # SQLAlchemy once, then handed to psycopg on the session's own connection (same transaction,
 # same pool). SQLAlchemy's execution around a statement (its context, result and row objects,
-# events) cost about a quarter of these requests' Python (bench/ceiling.py measures it). Only
-# for statements whose rows need nothing more from SQLAlchemy: psycopg itself converts what
-# they read (numbers, text, booleans, times with time zone, and JSON, which SQLAlchemy has
-# psycopg parse), and tests/service/test_driver_statements.py compares their rows with
-# SQLAlchemy's. Not logged by SQLAlchemy's echo. SQLite runs them through SQLAlchemy.
+# events) was about a fifth of these requests' Python. Only for statements whose rows need
+# nothing more from SQLAlchemy: psycopg itself converts what they read (integers, text,
+# booleans, floats, times with time zone, and JSON, which SQLAlchemy has psycopg parse), and
+# tests/service/test_driver_statements.py compares their rows, values and types, with
+# SQLAlchemy's; a column of another type (Numeric, Enum, a naive DateTime) added to them needs
+# that test to say so. What these statements skip: SQLAlchemy's cursor events and
+# `handle_error`, and its echo logging. SQLite runs them through SQLAlchemy.
 
 
-@lru_cache(maxsize=512)
+# Room for each visibility scope's cached statements (lookup._statements, _stamp_statement: 256
+# scopes each, three of theirs on the driver): a miss compiles again, which costs more than a read.
+@lru_cache(maxsize=1024)
 def _driver_form(dialect: Dialect, statement) -> tuple:
     """(SQL text, constant parameters, converters by parameter name) of a statement, compiled
     once: the constants are the values bound in the expression itself (its literals), already
     converted; the converters, each parameter type's own (a UTC time, JSON), are for the values
     given at each execution."""
     compiled = statement.compile(dialect=dialect)
-    if compiled.escaped_bind_names:  # the SQL would name parameters other than these
-        raise ValueError("a statement for the driver needs plain parameter names")
+    # What SQLAlchemy would render or compute anew at each execution has no place here.
+    if compiled.escaped_bind_names or compiled.post_compile_params:
+        raise ValueError("a statement for the driver needs plain parameters (no IN lists)")
     constants, converters = {}, {}
     for bind, name in compiled.bind_names.items():
+        if bind.callable is not None:
+            raise ValueError("a statement for the driver cannot bind a value computed per run")
         convert = bind.type.dialect_impl(dialect).bind_processor(dialect)
-        if bind.required:
-            if convert is not None:
-                converters[name] = convert
-        else:
+        if convert is not None:
+            converters[name] = convert
+        if not bind.required:
             value = bind.effective_value
             constants[name] = convert(value) if convert is not None else value
     return compiled.string, constants, converters
@@ -225,25 +231,29 @@ def _on_driver(connection: Connection, statement, values: dict):
     for name, value in values.items():
         convert = converters.get(name)
         parameters[name] = value if convert is None else convert(value)
-    driver = connection.connection.driver_connection
-    cursor = driver.cursor(row_factory=namedtuple_row)
     try:
-        cursor.execute(sql, parameters)
+        cursor = connection.connection.driver_connection.cursor(row_factory=namedtuple_row)
+        try:
+            cursor.execute(sql, parameters)
+        except BaseException:
+            cursor.close()
+            raise
     except connection.dialect.loaded_dbapi.Error as error:
-        cursor.close()
         raise _as_sqlalchemy_error(connection, sql, parameters, error) from error
     return cursor
 
 
 def _as_sqlalchemy_error(connection: Connection, sql: str, parameters: dict, error) -> DBAPIError:
     """A driver's error as SQLAlchemy would have raised it (errors.py maps those), with what
-    SQLAlchemy does on a lost connection: this one discarded, and the pool replaced, since a
-    restarted server dropped the others too."""
+    SQLAlchemy's own execution does on a lost connection (engine.base, _handle_dbapi_exception):
+    the pool marks every connection older than this one for replacement at its next checkout
+    (a restarted server dropped them too), and this one is discarded. `pool._invalidate` is
+    SQLAlchemy's internal call for that; requirements.txt pins the version it was read in."""
     dialect = connection.dialect
     lost = dialect.is_disconnect(error, connection.connection.dbapi_connection, None)
     if lost:
+        connection.engine.pool._invalidate(connection.connection, error)
         connection.invalidate(error)
-        connection.engine.dispose()
     return DBAPIError.instance(
         sql,
         parameters,

@@ -42,3 +42,13 @@ def test_make_run_uses_that_configuration():
     # gunicorn reads ./gunicorn.conf.py unless told otherwise: make run must not override it.
     assert "--access-logformat" not in makefile
     assert "-c " not in makefile and "--config" not in makefile
+
+
+def test_a_worker_keeps_what_it_loaded_out_of_the_collectors_sight(monkeypatch):
+    # A full collection walks every object the collector tracks; a worker's loaded app would be
+    # most of them (gunicorn.conf.py, post_worker_init). The bare floor app has no sealer.
+    hooks = runpy.run_path(str(CONFIG))
+    frozen = []
+    monkeypatch.setattr("gc.freeze", lambda: frozen.append(True))
+    hooks["post_worker_init"](SimpleNamespace(wsgi=SimpleNamespace(extensions={})))
+    assert frozen == [True]
